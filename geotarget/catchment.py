@@ -1,0 +1,145 @@
+"""Build the catchment: a true circle around the venue, or a polygon from a file."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import shapely
+from shapely import affinity
+from shapely.geometry.base import BaseGeometry
+
+from .errors import CatchmentError
+from .projections import WGS84, aeqd, transformer
+from .units import DEFAULT_MAX_RADIUS_M, format_distance, parse_distance
+from .venue import Venue
+
+#: vertices per quarter circle; 64 (256 in all) keeps the polygon's area within 0.01% of pi*r^2
+QUAD_SEGS = 64
+
+
+@dataclass(frozen=True)
+class Catchment:
+    """The area whose people are counted.
+
+    ``geometry`` is in ``crs`` (for a radius: the azimuthal equidistant projection centred on
+    the venue, where the circle is exact).  Use :meth:`to_crs` for any other CRS.
+    """
+
+    geometry: BaseGeometry
+    crs: str
+    kind: str  # "radius" or "polygon"
+    radius_m: float | None = None
+    source: str = ""
+    centre: tuple[float, float] | None = None  # (lat, lon)
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def to_crs(self, crs: str) -> BaseGeometry:
+        """The catchment polygon in another CRS (cached)."""
+        if crs not in self._cache:
+            if crs == self.crs:
+                self._cache[crs] = self.geometry
+            else:
+                t = transformer(self.crs, crs)
+                self._cache[crs] = shapely.transform(
+                    self.geometry, lambda xy: _stack(t.transform(xy[:, 0], xy[:, 1])))
+        return self._cache[crs]
+
+    @property
+    def wgs84(self) -> BaseGeometry:
+        return self.to_crs(WGS84)
+
+    @property
+    def area_m2(self) -> float:
+        """Area in a Lambert azimuthal equal-area projection centred on the catchment."""
+        if "area" not in self._cache:
+            c = self.wgs84.centroid
+            laea = (f"+proj=laea +lat_0={c.y:.8f} +lon_0={c.x:.8f} +datum=WGS84 +units=m "
+                    "+no_defs")
+            self._cache["area"] = float(self.to_crs(laea).area)
+        return self._cache["area"]
+
+    def describe(self) -> str:
+        if self.kind == "radius" and self.radius_m is not None:
+            return f"circle of radius {format_distance(self.radius_m)}"
+        return f"polygon from {self.source}" if self.source else "polygon"
+
+    def to_dict(self) -> dict:
+        d: dict = {"kind": self.kind, "radius_m": self.radius_m,
+                   "area_km2": round(self.area_m2 / 1e6, 6)}
+        if self.source:
+            d["source"] = self.source
+        return d
+
+
+def _stack(xy):
+    import numpy as np
+
+    return np.column_stack(xy)
+
+
+def circle(venue: Venue, radius: str | float, *,
+           max_radius: str | float | None = DEFAULT_MAX_RADIUS_M) -> Catchment:
+    """A circle of ``radius`` around the venue, exact in the venue's azimuthal equidistant
+    projection (0.5 mi is 804.672 m anywhere on Earth)."""
+    max_m = None if max_radius is None else parse_distance(max_radius, what="maximum radius",
+                                                           max_m=None)
+    r = parse_distance(radius, max_m=max_m)
+    geom = shapely.Point(0.0, 0.0).buffer(r, quad_segs=QUAD_SEGS)
+    # scale the 256-gon so that its area equals pi*r^2 exactly (vertices sit just outside r)
+    scale = math.sqrt(math.pi * r * r / geom.area)
+    geom = affinity.scale(geom, scale, scale, origin=(0, 0))
+    return Catchment(geom, aeqd(venue.lat, venue.lon), "radius", radius_m=r,
+                     centre=(venue.lat, venue.lon))
+
+
+def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
+    """A custom catchment polygon from a GeoJSON / GeoPackage / any file GDAL reads.
+
+    All polygon features are merged.  The file must state its CRS; invalid or empty geometry is
+    refused with the reason.
+    """
+    import geopandas as gpd
+
+    p = Path(path)
+    if not p.exists():
+        raise CatchmentError(f"catchment file {str(p)!r} does not exist: give a GeoJSON or "
+                             "GeoPackage file with a polygon")
+    try:
+        gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
+    except Exception as e:  # pyogrio raises its own DataSourceError etc.
+        raise CatchmentError(f"cannot read catchment file {str(p)!r}: {e}; give a GeoJSON or "
+                             "GeoPackage file with a polygon") from e
+    if len(gdf) == 0:
+        raise CatchmentError(f"catchment file {str(p)!r} has no features: it needs a polygon")
+    if gdf.crs is None:
+        raise CatchmentError(f"catchment file {str(p)!r} has no CRS: save it with its coordinate "
+                             "reference system (e.g. EPSG:4326 or EPSG:27700)")
+    geoms = gdf.geometry.values
+    kinds = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
+    if not kinds or not kinds <= {3, 6}:  # Polygon, MultiPolygon
+        raise CatchmentError(f"catchment file {str(p)!r} must hold polygons only, found "
+                             f"{sorted(set(gdf.geom_type.dropna()))}")
+    bad = ~shapely.is_valid(geoms)
+    if bad.any():
+        i = int(bad.nonzero()[0][0])
+        reason = shapely.is_valid_reason(geoms[i])
+        raise CatchmentError(f"catchment file {str(p)!r}: feature {i} is not a valid polygon "
+                             f"({reason}); repair it (e.g. shapely.make_valid or QGIS 'Fix "
+                             "geometries') and try again")
+    geom = shapely.union_all(geoms)
+    if geom.is_empty or geom.area <= 0:
+        raise CatchmentError(f"catchment file {str(p)!r} has zero area: give a polygon")
+    crs = gdf.crs.to_string()
+    if gdf.crs.is_geographic:
+        b = gdf.total_bounds
+        if b[1] < -90 or b[3] > 90 or b[0] < -180 or b[2] > 180:
+            raise CatchmentError(f"catchment file {str(p)!r} says {crs} but its coordinates "
+                                 f"{[round(v, 3) for v in b]} are not degrees: fix its CRS")
+        # keep edges faithful when reprojected: no edge longer than ~0.001 degree
+        geom = shapely.segmentize(geom, 0.001)
+    else:
+        geom = shapely.segmentize(geom, 100.0)
+    c = transformer(crs, WGS84).transform(geom.centroid.x, geom.centroid.y)
+    return Catchment(geom, crs, "polygon", source=p.name, centre=(c[1], c[0]))

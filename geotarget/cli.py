@@ -1,0 +1,142 @@
+"""Command line: ``geotarget analyse "EH1 1YZ" --radius 0.5mi``.
+
+Exit codes: 0 success; 1 other geotarget error; 2 bad argument or value; 3 bad venue;
+4 postcode has no location; 5 address look-up failed; 6 bad catchment; 7 data missing or
+unreadable; 8 no layer covers the venue; 9 output cannot be written; 70 internal error (a bug:
+please report it with the output of ``-v``); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+
+from . import __version__
+from .errors import GeotargetError
+
+EPILOG_ANALYSE = """examples:
+  geotarget analyse "EH1 1YZ" --radius 0.5mi
+  geotarget analyse 51.5202,-0.0937 --radius 800m --data-dir ../shared/data/london-census2021
+  geotarget analyse --lat 51.5202 --lon -0.0937 --radius 1km --data-dir DIR --json
+  geotarget analyse --catchment my-area.geojson --data-dir DIR
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # "-0.09,51.5" and "-1mi" are values, not options (argparse only knows "-1", "-.5")
+        self._negative_number_matcher = re.compile(r"^-[\d.]")
+
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="geotarget", description="How many people live and work near a venue, "
+                "from census data.")
+    p.add_argument("--version", action="version", version=f"geotarget {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    a = sub.add_parser("analyse", aliases=["analyze"], help="count residents and workers in a "
+                       "catchment", epilog=EPILOG_ANALYSE,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("venue", nargs="?", help="GB postcode ('EH1 1YZ'), 'lat,lon', or an address "
+                   "with --geocode")
+    a.add_argument("--lat", type=str, help="venue latitude (WGS84 decimal degrees)")
+    a.add_argument("--lon", type=str, help="venue longitude (WGS84 decimal degrees)")
+    a.add_argument("--radius", "-r", help="catchment radius with unit: 0.5mi, 800m, 1km, 2640ft")
+    a.add_argument("--catchment", metavar="FILE", help="catchment polygon file (GeoJSON, "
+                   "GeoPackage; any CRS) instead of --radius")
+    a.add_argument("--max-radius", default="100km", help="largest radius accepted (default "
+                   "100km)")
+    a.add_argument("--data-dir", metavar="PATH", help="folder of census files in the England & "
+                   "Wales layout (see README); default: the built-in layer covering the venue")
+    a.add_argument("--layer", help="built-in layer name (see 'geotarget layers')")
+    a.add_argument("--method", choices=["areal", "points"], help="estimation method (default: "
+                   "areal for zones and grids, points for point layers)")
+    a.add_argument("--geocode", action="store_true", help="look up a free-text address online "
+                   "with OpenStreetMap Nominatim")
+    a.add_argument("--json", action="store_true", help="print the result as JSON "
+                   "(schema geotarget.result/1)")
+    a.add_argument("-v", "--verbose", action="count", default=0, help="more detail; tracebacks "
+                   "on error")
+
+    ls = sub.add_parser("layers", help="list the built-in population layers")
+    ls.add_argument("-v", "--verbose", action="count", default=0)
+    return p
+
+
+def _cmd_analyse(args: argparse.Namespace) -> int:
+    from .analysis import analyse
+    from .errors import InputError
+
+    venue = args.venue
+    if args.lat is not None or args.lon is not None:
+        if args.lat is None or args.lon is None or venue is not None:
+            raise InputError("give the venue either as a positional postcode / 'lat,lon' or as "
+                             "both --lat and --lon")
+        venue = (args.lat, args.lon)
+    if venue is None and args.catchment is None:
+        raise InputError("no venue: give a postcode ('EH1 1YZ'), 'lat,lon' or --lat/--lon")
+    if args.radius is None and args.catchment is None:
+        raise InputError("no catchment: give --radius (e.g. 0.5mi) or --catchment FILE")
+    if args.radius is not None and args.catchment is not None:
+        raise InputError("give --radius or --catchment, not both")
+    if args.data_dir is not None and args.layer is not None:
+        raise InputError("give --data-dir or --layer, not both")
+    result = analyse(venue, args.radius, catchment=args.catchment, data_dir=args.data_dir,
+                     layer=args.layer, method=args.method, max_radius=args.max_radius,
+                     geocode=args.geocode)
+    if args.json:
+        print(result.to_json(indent=2))
+    else:
+        print(result.to_text())
+    for w in result.warnings:
+        print(f"geotarget: warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _cmd_layers(args: argparse.Namespace) -> int:
+    from .layers import builtin
+
+    for name in sorted(builtin.BUILTIN):
+        m = builtin.metadata(name)
+        print(f"{name}  {m['title']} -- {m['vintage']}; {m['licence']} (built in)")
+    print("ew-census2021  England & Wales Census 2021 -- with --data-dir PATH (see README)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    verbose = getattr(args, "verbose", 0)
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else
+                        logging.WARNING, format="geotarget: %(message)s")
+    try:
+        if args.command in ("analyse", "analyze"):
+            return _cmd_analyse(args)
+        return _cmd_layers(args)
+    except GeotargetError as e:
+        if verbose:
+            logging.exception("details")
+        print(f"geotarget: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("geotarget: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug: one line, details with -v
+        if verbose:
+            logging.exception("details")
+        print(f"geotarget: internal error: {type(e).__name__}: {e} (a bug: please report it; "
+              "run with -v for details)", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

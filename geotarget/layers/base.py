@@ -1,0 +1,133 @@
+"""One representation for every population source.
+
+A :class:`PopulationLayer` holds up to two :class:`CountSurface` objects -- ``residents`` and
+``workers`` -- each of which is a set of census zones (polygons with counts), points with counts
+(blocks, postcodes, centroids) or grid cells, stored in the layer's equal-area CRS.  A count that
+the source does not publish is *unavailable*, with a reason, never zero.  The layer's
+``coverage`` polygon is the area the layer describes: inside it a place with no zone holds zero
+people; outside it nothing is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ..errors import DataError
+
+KINDS = ("zones", "points", "grid")
+
+
+@dataclass(eq=False)
+class CountSurface:
+    """Counts of one population (residents or workers) over zones, points or grid cells."""
+
+    kind: str
+    unit: str  # e.g. "LSOA 2021", "census block 2020", "1 km grid cell"
+    ids: np.ndarray
+    geoms: np.ndarray  # shapely geometries in the layer's CRS
+    values: np.ndarray  # float64 counts
+    definition: str  # what is counted, in words
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # other counts summed alike
+    #: effective number of independently placed clusters of people per zone, used by the range
+    #: (see geotarget.estimate); calibrated on a finer reference, documented in the README
+    clusters_per_zone: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise DataError(f"unknown surface kind {self.kind!r}: use one of {KINDS}")
+        self.values = np.asarray(self.values, dtype="float64")
+        n = len(self.values)
+        if len(self.geoms) != n or len(self.ids) != n:
+            raise DataError(f"{self.unit}: {len(self.geoms)} geometries, {len(self.ids)} ids and "
+                            f"{n} counts do not match")
+        if not np.isfinite(self.values).all():
+            raise DataError(f"{self.unit}: counts must be finite numbers")
+        if (self.values < 0).any():
+            raise DataError(f"{self.unit}: counts must not be negative")
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        return shapely.STRtree(self.geoms)
+
+    @cached_property
+    def areas(self) -> np.ndarray:
+        return shapely.area(self.geoms)
+
+    @property
+    def total(self) -> float:
+        return float(self.values.sum())
+
+
+@dataclass(eq=False)
+class PopulationLayer:
+    """A population source with its metadata, counts and coverage."""
+
+    name: str
+    title: str
+    source: str
+    licence: str
+    vintage: str
+    crs: str  # equal-area CRS of every geometry below
+    coverage: BaseGeometry
+    residents: CountSurface | None = None
+    workers: CountSurface | None = None
+    residents_unavailable: str | None = None
+    workers_unavailable: str | None = None
+    attribution: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    workers_caveats: list[str] = field(default_factory=list)
+    origin: str = ""  # where it was read from
+
+    def __post_init__(self) -> None:
+        if self.residents is None and not self.residents_unavailable:
+            raise DataError(f"layer {self.name}: residents missing without a reason")
+        if self.workers is None and not self.workers_unavailable:
+            raise DataError(f"layer {self.name}: workers missing without a reason")
+        if self.coverage is None or self.coverage.is_empty:
+            raise DataError(f"layer {self.name}: coverage polygon is empty")
+
+    @cached_property
+    def _coverage_parts(self) -> tuple[np.ndarray, shapely.STRtree]:
+        parts = shapely.get_parts(self.coverage)
+        for p in parts:
+            shapely.prepare(p)
+        return parts, shapely.STRtree(parts)
+
+    def coverage_fraction(self, geoms: np.ndarray) -> np.ndarray:
+        """Share of each geometry's area (in the layer CRS) inside the layer's coverage."""
+        geoms = np.asarray(geoms, dtype=object)
+        parts, tree = self._coverage_parts
+        inside = np.zeros(len(geoms))
+        ci, pi = tree.query(geoms, predicate="intersects")
+        if len(ci):
+            whole = shapely.contains_properly(parts[pi], geoms[ci])
+            a = np.where(whole, shapely.area(geoms[ci]), 0.0)
+            cut = ~whole
+            if cut.any():
+                a[cut] = shapely.area(shapely.intersection(geoms[ci[cut]], parts[pi[cut]]))
+            inside = np.bincount(ci, weights=a, minlength=len(geoms))
+        area = shapely.area(geoms)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(area > 0, inside / area, 0.0)
+        return np.clip(frac, 0.0, 1.0)
+
+    def covers_point(self, x: float, y: float) -> bool:
+        parts, tree = self._coverage_parts
+        pt = shapely.Point(x, y)
+        return any(parts[i].covers(pt) for i in tree.query(pt))
+
+    def info(self) -> dict:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "source": self.source,
+            "vintage": self.vintage,
+            "licence": self.licence,
+            "attribution": list(self.attribution),
+            "caveats": list(self.caveats),
+        }

@@ -1,0 +1,132 @@
+"""The result of an analysis: numbers, provenance and warnings, as a table, JSON or HTML.
+
+The JSON form (``Result.to_dict()``, ``geotarget analyse --json``) is a versioned contract,
+``"schema": "geotarget.result/1"``, documented in the README.  Later versions only add keys.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+
+SCHEMA = "geotarget.result/1"
+
+
+@dataclass
+class Estimate:
+    """People of one kind in the catchment."""
+
+    estimate: float
+    low: float
+    high: float
+    method: str
+    zones: int  # zones / points / cells that contributed
+    unit: str  # what the zones are, e.g. "LSOA 2021"
+    definition: str  # what is counted
+    range_method: str
+    extra: dict[str, float] = field(default_factory=dict)  # e.g. home_workers
+
+    def to_dict(self) -> dict:
+        d = {"estimate": _r(self.estimate), "low": _r(self.low), "high": _r(self.high),
+             "method": self.method, "range": self.range_method, "zones": self.zones,
+             "zone_unit": self.unit, "definition": self.definition}
+        d.update({k: _r(v) for k, v in self.extra.items()})
+        return d
+
+
+def _r(x: float) -> float:
+    return round(float(x), 1)
+
+
+@dataclass
+class Result:
+    venue: dict
+    catchment: dict
+    layer: dict
+    residents: Estimate | None
+    workers: Estimate | None
+    coverage_fraction: float
+    residents_unavailable: str | None = None
+    workers_unavailable: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d: dict = {
+            "schema": SCHEMA,
+            "venue": self.venue,
+            "catchment": self.catchment,
+            "layer": self.layer,
+            "residents": self.residents.to_dict() if self.residents else None,
+        }
+        if self.residents is None:
+            d["residents_unavailable"] = self.residents_unavailable
+        d["workers"] = self.workers.to_dict() if self.workers else None
+        if self.workers is None:
+            d["workers_unavailable"] = self.workers_unavailable
+        d["coverage"] = {"fraction": round(self.coverage_fraction, 6)}
+        d["warnings"] = list(self.warnings)
+        return d
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    # -- human forms -------------------------------------------------------------------------
+    def _rows(self) -> list[tuple[str, str, str]]:
+        rows = []
+        for label, est, why in (("Residents", self.residents, self.residents_unavailable),
+                                ("Workers travelling in", self.workers, self.workers_unavailable)):
+            if est is None:
+                rows.append((label, "unavailable", why or ""))
+            else:
+                rows.append((label, f"{est.estimate:,.0f}",
+                             f"range {est.low:,.0f} - {est.high:,.0f}; {est.zones} {est.unit} "
+                             f"zones; {est.method}"))
+                if "home_workers" in est.extra:
+                    rows.append(("Home-workers", f"{est.extra['home_workers']:,.0f}",
+                                 "work at or from home; already counted as residents"))
+        return rows
+
+    def to_text(self) -> str:
+        v, c, lay = self.venue, self.catchment, self.layer
+        lines = [f"Venue      {v.get('label') or ''} ({v['lat']:.5f}, {v['lon']:.5f}, "
+                 f"from {v['source']})",
+                 f"Catchment  {c['description']}, {c['area_km2']:.3f} km²",
+                 f"Layer      {lay['name']}: {lay['title']}",
+                 ""]
+        rows = self._rows()
+        w = max(len(r[0]) for r in rows)
+        wv = max(len(r[1]) for r in rows)
+        for a, b, note in rows:
+            lines.append(f"  {a:<{w}}  {b:>{wv}}   {note}")
+        lines.append(f"  {'Coverage':<{w}}  {self.coverage_fraction:>{wv}.0%}   of the catchment "
+                     "lies inside the layer's coverage")
+        lines += ["", f"Source     {lay['source']}", f"Vintage    {lay['vintage']}",
+                  f"Licence    {lay['licence']}"]
+        for a in lay.get("attribution", []):
+            lines.append(f"           {a}")
+        for cav in lay.get("caveats", []):
+            lines.append(f"Caveat     {cav}")
+        for wmsg in self.warnings:
+            lines.append(f"WARNING    {wmsg}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        v, c, lay = self.venue, self.catchment, self.layer
+        rows = "".join(f"<tr><th style='text-align:left'>{e(a)}</th><td style='text-align:right'>"
+                       f"{e(b)}</td><td>{e(n)}</td></tr>" for a, b, n in self._rows())
+        rows += (f"<tr><th style='text-align:left'>Coverage</th><td style='text-align:right'>"
+                 f"{self.coverage_fraction:.0%}</td><td>of the catchment inside the layer</td></tr>")
+        warn = "".join(f"<p style='color:#b00'><b>Warning:</b> {e(w)}</p>" for w in self.warnings)
+        cav = "".join(f"<li>{e(x)}</li>" for x in lay.get("caveats", []))
+        att = "<br>".join(e(x) for x in lay.get("attribution", []))
+        return (f"<div><p><b>{e(str(v.get('label') or ''))}</b> ({v['lat']:.5f}, {v['lon']:.5f}) "
+                f"&mdash; {e(c['description'])}, {c['area_km2']:.3f} km²</p>"
+                f"<table>{rows}</table>{warn}"
+                f"<p style='font-size:smaller'>{e(lay['name'])}: {e(lay['source'])}; "
+                f"{e(lay['vintage'])}; {e(lay['licence'])}<br>{att}</p>"
+                f"<ul style='font-size:smaller'>{cav}</ul></div>")

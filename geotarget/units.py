@@ -1,0 +1,72 @@
+"""Distances with units: ``"0.5mi"``, ``"800m"``, ``"1km"``, ``"2640ft"``."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from .errors import CatchmentError
+
+#: metres per unit (international mile, foot and yard)
+UNITS = {
+    "m": 1.0,
+    "km": 1000.0,
+    "mi": 1609.344,
+    "ft": 0.3048,
+    "yd": 0.9144,
+}
+_ALIASES = {
+    "metre": "m", "metres": "m", "meter": "m", "meters": "m",
+    "kilometre": "km", "kilometres": "km", "kilometer": "km", "kilometers": "km",
+    "mile": "mi", "miles": "mi",
+    "foot": "ft", "feet": "ft",
+    "yard": "yd", "yards": "yd",
+}
+_PATTERN = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$")
+
+#: default largest radius accepted (metres); override with ``max_m`` / ``--max-radius``
+DEFAULT_MAX_RADIUS_M = 100_000.0
+
+
+def parse_distance(value: str | float | int, *, what: str = "radius",
+                   max_m: float | None = DEFAULT_MAX_RADIUS_M) -> float:
+    """Return a distance in metres from a string with a unit (``"0.5mi"``) or a number of metres.
+
+    Raises :class:`~geotarget.errors.CatchmentError` for a non-numeric value, an unknown unit,
+    a value <= 0, NaN or infinity, or a value beyond ``max_m``.
+    """
+    accepted = "a positive number with a unit: m, km, mi, ft or yd (e.g. 0.5mi, 800m, 1km, 2640ft)"
+    if isinstance(value, bool):
+        raise CatchmentError(f"{what} {value!r} is not a distance: give {accepted}")
+    if isinstance(value, (int, float)):
+        metres = float(value)
+        shown = f"{value!r} m"
+    else:
+        m = _PATTERN.match(str(value))
+        if not m:
+            raise CatchmentError(f"{what} {value!r} is not a distance: give {accepted}")
+        number, unit = m.groups()
+        unit = unit.lower()
+        unit = _ALIASES.get(unit, unit)
+        if unit == "":
+            raise CatchmentError(f"{what} {value!r} has no unit: give {accepted}")
+        if unit not in UNITS:
+            raise CatchmentError(f"{what} {value!r} has an unknown unit {unit!r}: give {accepted}")
+        metres = float(number) * UNITS[unit]
+        shown = repr(value)
+    if not math.isfinite(metres) or metres <= 0:
+        raise CatchmentError(f"{what} {shown} must be greater than zero: give {accepted}")
+    if max_m is not None and metres > max_m:
+        raise CatchmentError(
+            f"{what} {shown} ({metres:,.0f} m) is beyond the maximum of {max_m:,.0f} m: "
+            "give a smaller radius or raise the maximum (--max-radius)"
+        )
+    return metres
+
+
+def format_distance(metres: float) -> str:
+    """Human form of a distance in metres, e.g. ``804.672 m (0.5 mi)``."""
+    miles = metres / UNITS["mi"]
+    if metres >= 1000:
+        return f"{metres / 1000:,.3g} km ({miles:,.3g} mi)"
+    return f"{metres:,.6g} m ({miles:.3g} mi)"
