@@ -88,12 +88,14 @@ def london_reference(lsoa_geoms_3035: np.ndarray, lsoa_codes: np.ndarray):
             g = by_lsoa.get_group(code)
             ref_x.append(g["x"].to_numpy()); ref_y.append(g["y"].to_numpy())
             ref_w.append(np.full(len(g), total / len(g)))
-        else:  # no postcode: 200 random points spread over the LSOA polygon
+        else:  # no postcode: up to 200 random points spread over the LSOA polygon
             poly = lsoa_geoms_3035[code_to_i[code]]
             rng = np.random.default_rng(abs(hash(code)) % 2**32)
             xmin, ymin, xmax, ymax = poly.bounds
             cand = shapely.points(rng.uniform(xmin, xmax, 4000), rng.uniform(ymin, ymax, 4000))
             cand = cand[shapely.contains(poly, cand)][:200]
+            if len(cand) == 0:
+                cand = np.array([poly.representative_point()])
             ref_x.append(shapely.get_x(cand)); ref_y.append(shapely.get_y(cand))
             ref_w.append(np.full(len(cand), total / len(cand)))
     return np.concatenate(ref_x), np.concatenate(ref_y), np.concatenate(ref_w)
