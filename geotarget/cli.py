@@ -55,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--data-dir", metavar="PATH", help="folder of census files in the England & "
                    "Wales layout (see README); default: the built-in layer covering the venue")
     a.add_argument("--layer", help="built-in layer name (see 'geotarget layers')")
-    a.add_argument("--method", choices=["areal", "points"], help="estimation method (default: "
-                   "areal for zones and grids, points for point layers)")
+    a.add_argument("--method", choices=["dasymetric", "areal", "points"], help="estimation "
+                   "method (default: the layer's best: dasymetric for England & Wales, areal for "
+                   "zones and grids, points for point layers)")
+    a.add_argument("--counts", choices=["oa", "lsoa"], help="England & Wales: census counts to "
+                   "spread (default oa: Output Area totals; lsoa: LSOA totals only)")
     a.add_argument("--geocode", action="store_true", help="look up a free-text address online "
                    "with OpenStreetMap Nominatim")
     a.add_argument("--json", action="store_true", help="print the result as JSON "
@@ -88,7 +91,8 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     if args.data_dir is not None and args.layer is not None:
         raise InputError("give --data-dir or --layer, not both")
     result = analyse(venue, args.radius, catchment=args.catchment, data_dir=args.data_dir,
-                     layer=args.layer, method=args.method, max_radius=args.max_radius,
+                     layer=args.layer, method=args.method, counts=args.counts,
+                     max_radius=args.max_radius,
                      geocode=args.geocode)
     if args.json:
         print(result.to_json(indent=2))

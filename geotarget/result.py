@@ -26,11 +26,14 @@ class Estimate:
     definition: str  # what is counted
     range_method: str
     extra: dict[str, float] = field(default_factory=dict)  # e.g. home_workers
+    description: str = ""  # how the counts were placed
 
     def to_dict(self) -> dict:
         d = {"estimate": _r(self.estimate), "low": _r(self.low), "high": _r(self.high),
              "method": self.method, "range": self.range_method, "zones": self.zones,
              "zone_unit": self.unit, "definition": self.definition}
+        if self.description:
+            d["method_detail"] = self.description
         d.update({k: _r(v) for k, v in self.extra.items()})
         return d
 

@@ -27,6 +27,18 @@ def need(path: Path) -> Path:
     pytest.skip(msg)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Layer caches go to a temporary folder, never the user's cache."""
+    old = os.environ.get("GEOTARGET_CACHE_DIR")
+    os.environ["GEOTARGET_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("GEOTARGET_CACHE_DIR", None)
+    else:
+        os.environ["GEOTARGET_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def london_dir() -> Path:
     return need(LONDON)

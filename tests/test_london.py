@@ -36,10 +36,17 @@ def test_known_answers_areal(name, london_dir):
 
 
 def test_layer_totals(london):
-    assert london.residents.total == 8_799_776
-    assert len(london.residents.ids) == 4_994 and len(london.workers.ids) == 1_002
-    dest = london.workers.total + london.workers.extra["home_workers"].sum()
+    res, wrk = london.surface("residents", "areal"), london.surface("workers", "areal")
+    assert res.total == 8_799_776
+    assert len(res.ids) == 4_994 and len(wrk.ids) == 1_002
+    dest = wrk.total + wrk.extra["home_workers"].sum()
     assert dest == 4_511_423  # ODWP01 destination over London's MSOAs
+    # dasymetric surfaces conserve their census totals: TS001 OA rows sum to 8,799,770 in London
+    # (OA and LSOA totals are perturbed separately by ONS disclosure control)
+    assert london.residents.method == "dasymetric"
+    assert london.residents.total == pytest.approx(8_799_770, abs=0.01)
+    assert london.workers.total == pytest.approx(wrk.total, abs=0.01)
+    assert london.workers.extra["home_workers"].sum() == pytest.approx(2_436_674, abs=0.01)
 
 
 def test_whole_layer_catchment_returns_total(london, tmp_path):
@@ -109,3 +116,57 @@ def test_north_sea_is_zero_coverage_not_zero_people(london):
     assert "not zero people" in r.residents_unavailable
     d = r.to_dict()
     assert d["residents"] is None and "residents_unavailable" in d
+
+
+@pytest.mark.parametrize("name", KNOWN)
+def test_dasymetric_default_is_close_to_areal_and_narrower(name, london_dir):
+    lat, lon = KNOWN[name][:2]
+    d = geotarget.analyse((lat, lon), "0.5mi", data_dir=london_dir)
+    a = geotarget.analyse((lat, lon), "0.5mi", data_dir=london_dir, method="areal")
+    assert d.residents.method == "dasymetric"
+    assert d.residents.low <= d.residents.estimate <= d.residents.high
+    assert (d.residents.high - d.residents.low) < (a.residents.high - a.residents.low)
+    # the two methods place people differently but agree to within the areal range
+    assert a.residents.low <= d.residents.estimate <= a.residents.high
+    assert a.workers.low <= d.workers.estimate <= a.workers.high
+
+
+def test_counts_lsoa_holdout_conserves_lsoa_totals(london_dir):
+    from geotarget.layers import load_layer
+
+    lay = load_layer(london_dir, counts="lsoa")
+    assert lay.residents.total == pytest.approx(8_799_776, abs=0.01)
+    r = geotarget.analyse((51.4613, -0.1156), "0.5mi", layer=lay)
+    assert r.residents.estimate == pytest.approx(30_020, rel=0.15)
+
+
+def test_unknown_method_for_layer(london, scotland):
+    from geotarget.errors import InputError
+
+    with pytest.raises(InputError, match="not available.*choose one of areal"):
+        geotarget.analyse("EH1 1YZ", "0.5mi", layer=scotland, method="dasymetric")
+    with pytest.raises(InputError, match="unknown"):
+        geotarget.analyse((51.5, -0.1), "0.5mi", layer=london, method="magic")
+
+
+def test_cached_layer_is_identical_and_corruption_is_rebuilt(london_dir, tmp_path, monkeypatch):
+    import numpy as np
+
+    from geotarget.layers import cache, london as ew
+
+    monkeypatch.setenv("GEOTARGET_CACHE_DIR", str(tmp_path))
+    built = ew.load(london_dir)  # builds and writes the cache
+    (folder,) = (tmp_path / "layers").iterdir()
+    again = cache.read(folder)
+    assert again is not None
+    for pop in ("residents", "workers"):
+        for m, s in built.methods(pop).items():
+            t = again.methods(pop)[m]
+            assert np.array_equal(s.values, t.values) and s.unit == t.unit
+    # truncate one file: detected by checksum, never read, rebuilt
+    victim = folder / "surface0.parquet"
+    victim.write_bytes(victim.read_bytes()[:100])
+    assert cache.read(folder) is None
+    rebuilt = ew.load(london_dir)
+    assert rebuilt.residents.total == pytest.approx(built.residents.total)
+    assert cache.read(folder) is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import DataError, NoCoverageError
+from ..errors import DataError, InputError, NoCoverageError
 from ..projections import transformer
 from .base import CountSurface, PopulationLayer
 from . import builtin
@@ -22,20 +22,26 @@ def builtin_names() -> list[str]:
 
 
 @lru_cache(maxsize=8)
-def _load_dir(path: str) -> PopulationLayer:
+def _load_dir(path: str, counts: str) -> PopulationLayer:
     from . import london
 
-    return london.load(path)
+    return london.load(path, counts=counts)
 
 
-def load_layer(name_or_dir: str | Path) -> PopulationLayer:
-    """A built-in layer by name, or the layer in a data folder (England & Wales layout)."""
+def load_layer(name_or_dir: str | Path, *, counts: str | None = None) -> PopulationLayer:
+    """A built-in layer by name, or the layer in a data folder (England & Wales layout).
+
+    ``counts`` ("oa" or "lsoa") applies to England & Wales folders only.
+    """
     key = str(name_or_dir)
     if key in builtin.BUILTIN:
+        if counts is not None:
+            raise InputError(f"--counts applies to England & Wales data folders, not to the "
+                             f"built-in layer {key}")
         return builtin.load(key)
     p = Path(key).expanduser()
     if p.is_dir():
-        return _load_dir(str(p.resolve()))
+        return _load_dir(str(p.resolve()), counts or "oa")
     raise DataError(f"{key!r} is neither a built-in layer ({', '.join(builtin_names())}) nor a "
                     "data folder: give --data-dir PATH pointing at census files (see README)")
 

@@ -1,11 +1,11 @@
 """One representation for every population source.
 
-A :class:`PopulationLayer` holds up to two :class:`CountSurface` objects -- ``residents`` and
-``workers`` -- each of which is a set of census zones (polygons with counts), points with counts
-(blocks, postcodes, centroids) or grid cells, stored in the layer's equal-area CRS.  A count that
-the source does not publish is *unavailable*, with a reason, never zero.  The layer's
-``coverage`` polygon is the area the layer describes: inside it a place with no zone holds zero
-people; outside it nothing is known.
+A :class:`PopulationLayer` holds, for each population (``residents``, ``workers``), one or more
+:class:`CountSurface` objects -- one per estimation method it supports -- each a set of census
+zones (polygons with counts), points with counts (blocks, postcodes, centroids) or grid cells,
+stored in the layer's equal-area CRS.  A count that the source does not publish is
+*unavailable*, with a reason, never zero.  The layer's ``coverage`` polygon is the area the layer
+describes: inside it a place with no zone holds zero people; outside it nothing is known.
 """
 
 from __future__ import annotations
@@ -17,14 +17,22 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ..errors import DataError
+from ..errors import DataError, InputError
 
 KINDS = ("zones", "points", "grid")
+POPULATIONS = ("residents", "workers")
 
 
 @dataclass(eq=False)
 class CountSurface:
-    """Counts of one population (residents or workers) over zones, points or grid cells."""
+    """Counts of one population (residents or workers) over zones, points or grid cells.
+
+    For ``kind="points"`` the optional ``group`` array names, for each point, the census zone
+    whose published count it shares (dasymetric points); ``group_k`` is then, per zone, the
+    effective number of independently placed clusters used by the range (see
+    :mod:`geotarget.estimate`).  Plain points (no ``group``) carry ``edge_m``: how far from the
+    catchment edge a point's people may reach (half the distance to its nearest neighbour).
+    """
 
     kind: str
     unit: str  # e.g. "LSOA 2021", "census block 2020", "1 km grid cell"
@@ -32,14 +40,22 @@ class CountSurface:
     geoms: np.ndarray  # shapely geometries in the layer's CRS
     values: np.ndarray  # float64 counts
     definition: str  # what is counted, in words
-    extra: dict[str, np.ndarray] = field(default_factory=dict)  # other counts summed alike
-    #: effective number of independently placed clusters of people per zone, used by the range
-    #: (see geotarget.estimate); calibrated on a finer reference, documented in the README
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # other counts placed alike
+    #: zones/grid: effective number of independently placed clusters of people per zone, used by
+    #: the range; calibrated on a finer reference, documented in the README
     clusters_per_zone: float = 5.0
+    method: str = ""  # "areal", "points" or "dasymetric"; derived from kind when empty
+    group: np.ndarray | None = None
+    group_k: np.ndarray | None = None
+    group_unit: str = ""
+    edge_m: np.ndarray | None = None
+    description: str = ""  # how the surface was made, for the result's method text
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise DataError(f"unknown surface kind {self.kind!r}: use one of {KINDS}")
+        if not self.method:
+            self.method = "points" if self.kind == "points" else "areal"
         self.values = np.asarray(self.values, dtype="float64")
         n = len(self.values)
         if len(self.geoms) != n or len(self.ids) != n:
@@ -49,6 +65,11 @@ class CountSurface:
             raise DataError(f"{self.unit}: counts must be finite numbers")
         if (self.values < 0).any():
             raise DataError(f"{self.unit}: counts must not be negative")
+        if self.group is not None:
+            self.group = np.asarray(self.group, dtype="int64")
+            if self.group_k is None or len(self.group) != n:
+                raise DataError(f"{self.unit}: group and group_k must be given together")
+            self.group_k = np.asarray(self.group_k, dtype="float64")
 
     @cached_property
     def tree(self) -> shapely.STRtree:
@@ -58,6 +79,15 @@ class CountSurface:
     def areas(self) -> np.ndarray:
         return shapely.area(self.geoms)
 
+    @cached_property
+    def xy(self) -> np.ndarray:
+        return shapely.get_coordinates(self.geoms)
+
+    @cached_property
+    def group_totals(self) -> np.ndarray:
+        assert self.group is not None
+        return np.bincount(self.group, weights=self.values, minlength=len(self.group_k))
+
     @property
     def total(self) -> float:
         return float(self.values.sum())
@@ -65,7 +95,7 @@ class CountSurface:
 
 @dataclass(eq=False)
 class PopulationLayer:
-    """A population source with its metadata, counts and coverage."""
+    """A population source with its metadata, counts (per method) and coverage."""
 
     name: str
     title: str
@@ -74,14 +104,16 @@ class PopulationLayer:
     vintage: str
     crs: str  # equal-area CRS of every geometry below
     coverage: BaseGeometry
-    residents: CountSurface | None = None
-    workers: CountSurface | None = None
+    residents: CountSurface | None = None  # the default surface for residents
+    workers: CountSurface | None = None  # the default surface for workers
     residents_unavailable: str | None = None
     workers_unavailable: str | None = None
     attribution: list[str] = field(default_factory=list)
     caveats: list[str] = field(default_factory=list)
     workers_caveats: list[str] = field(default_factory=list)
     origin: str = ""  # where it was read from
+    #: other surfaces by population and method, e.g. {"residents": {"areal": <LSOA polygons>}}
+    alternatives: dict[str, dict[str, CountSurface]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.residents is None and not self.residents_unavailable:
@@ -90,6 +122,24 @@ class PopulationLayer:
             raise DataError(f"layer {self.name}: workers missing without a reason")
         if self.coverage is None or self.coverage.is_empty:
             raise DataError(f"layer {self.name}: coverage polygon is empty")
+
+    def methods(self, population: str) -> dict[str, CountSurface]:
+        default = getattr(self, population)
+        out = {default.method: default} if default is not None else {}
+        for m, s in self.alternatives.get(population, {}).items():
+            out.setdefault(m, s)
+        return out
+
+    def surface(self, population: str, method: str | None = None) -> CountSurface | None:
+        """The surface for ``population`` estimated by ``method`` (default: the layer's own)."""
+        default = getattr(self, population)
+        if method is None or default is None:
+            return default
+        available = self.methods(population)
+        if method not in available:
+            raise InputError(f"method {method!r} is not available for {population} in layer "
+                             f"{self.name}: choose one of {', '.join(sorted(available))}")
+        return available[method]
 
     @cached_property
     def _coverage_parts(self) -> tuple[np.ndarray, shapely.STRtree]:

@@ -1,0 +1,183 @@
+"""A compact on-disk form of a built layer, so that raw census files are parsed once.
+
+A cached layer is a folder holding ``layer.json`` (metadata, the list of surfaces and the sha256
+of every other file) and one Parquet file per surface plus ``coverage.parquet``.  A file whose
+checksum does not match (a truncated or corrupted cache) makes :func:`read` return ``None`` --
+the caller rebuilds from the raw files -- and is never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .base import CountSurface, PopulationLayer
+
+log = logging.getLogger(__name__)
+FORMAT = 2  # bump when the layout or the way layers are built changes
+
+_LAYER_FIELDS = ("name", "title", "source", "licence", "vintage", "crs", "residents_unavailable",
+                 "workers_unavailable", "attribution", "caveats", "workers_caveats", "origin")
+_SURFACE_FIELDS = ("kind", "unit", "definition", "clusters_per_zone", "method", "group_unit",
+                   "description")
+
+
+def cache_root() -> Path:
+    env = os.environ.get("GEOTARGET_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    try:
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("geotarget"))
+    except ImportError:  # pragma: no cover
+        return Path.home() / ".cache" / "geotarget"
+
+
+def key_for(inputs: list[Path], **options) -> str:
+    """A key that changes when any input file (size, mtime) or option changes."""
+    h = hashlib.sha256(f"format={FORMAT}".encode())
+    for p in sorted(inputs):
+        st = p.stat()
+        h.update(f"|{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    for k in sorted(options):
+        h.update(f"|{k}={options[k]}".encode())
+    return h.hexdigest()[:24]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _surface_frame(s: CountSurface) -> pd.DataFrame:
+    d: dict = {"id": s.ids.astype(str), "value": s.values}
+    if s.kind == "points":
+        xy = shapely.get_coordinates(s.geoms)
+        d["x"], d["y"] = xy[:, 0], xy[:, 1]
+    else:
+        d["wkb"] = shapely.to_wkb(s.geoms)
+    for k, v in s.extra.items():
+        d[f"extra:{k}"] = v
+    if s.group is not None:
+        d["group"] = s.group
+    if s.edge_m is not None:
+        d["edge_m"] = s.edge_m
+    return pd.DataFrame(d)
+
+
+def write(layer: PopulationLayer, folder: Path) -> None:
+    """Write ``layer`` to ``folder`` atomically (a temporary folder renamed into place)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    try:
+        meta: dict = {"format": FORMAT, "layer": {f: getattr(layer, f) for f in _LAYER_FIELDS},
+                      "surfaces": [], "files": {}}
+        surfaces = []
+        for pop in ("residents", "workers"):
+            for method, s in layer.methods(pop).items():
+                default = getattr(layer, pop) is s
+                surfaces.append((pop, method, default, s))
+        for i, (pop, method, default, s) in enumerate(surfaces):
+            fname = f"surface{i}.parquet"
+            _surface_frame(s).to_parquet(tmp / fname, compression="zstd", index=False)
+            entry = {"population": pop, "method": method, "default": default, "file": fname,
+                     **{f: getattr(s, f) for f in _SURFACE_FIELDS}}
+            if s.group_k is not None:
+                kname = f"surface{i}-groups.parquet"
+                pd.DataFrame({"k": s.group_k}).to_parquet(tmp / kname, index=False)
+                entry["groups_file"] = kname
+            meta["surfaces"].append(entry)
+        pd.DataFrame({"wkb": [shapely.to_wkb(layer.coverage)]}).to_parquet(
+            tmp / "coverage.parquet", index=False)
+        for p in tmp.iterdir():
+            meta["files"][p.name] = _sha256(p)
+        (tmp / "layer.json").write_text(json.dumps(meta, indent=1))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read(folder: Path) -> PopulationLayer | None:
+    """The cached layer in ``folder``, or ``None`` if absent, of another format, or corrupted."""
+    meta_path = folder / "layer.json"
+    if not meta_path.exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        if meta.get("format") != FORMAT:
+            return None
+        for name, digest in meta["files"].items():
+            if _sha256(folder / name) != digest:
+                log.warning("cached layer file %s is corrupted (checksum mismatch): rebuilding",
+                            folder / name)
+                return None
+        by_pop: dict[str, dict] = {"residents": {}, "workers": {}}
+        defaults: dict[str, CountSurface] = {}
+        for e in meta["surfaces"]:
+            df = pd.read_parquet(folder / e["file"])
+            if e["kind"] == "points":
+                geoms = shapely.points(df["x"].to_numpy(), df["y"].to_numpy())
+            else:
+                geoms = shapely.from_wkb(df["wkb"].to_numpy())
+            s = CountSurface(
+                ids=df["id"].to_numpy(), geoms=geoms, values=df["value"].to_numpy(),
+                extra={c.split(":", 1)[1]: df[c].to_numpy() for c in df.columns
+                       if c.startswith("extra:")},
+                group=df["group"].to_numpy() if "group" in df else None,
+                group_k=(pd.read_parquet(folder / e["groups_file"])["k"].to_numpy()
+                         if "groups_file" in e else None),
+                edge_m=df["edge_m"].to_numpy() if "edge_m" in df else None,
+                **{f: e[f] for f in _SURFACE_FIELDS})
+            by_pop[e["population"]][e["method"]] = s
+            if e["default"]:
+                defaults[e["population"]] = s
+        coverage = shapely.from_wkb(pd.read_parquet(folder / "coverage.parquet")["wkb"][0])
+        alternatives = {pop: {m: s for m, s in d.items() if s is not defaults.get(pop)}
+                        for pop, d in by_pop.items()}
+        layer_kwargs = dict(meta["layer"])
+        return PopulationLayer(coverage=coverage, residents=defaults.get("residents"),
+                               workers=defaults.get("workers"), alternatives=alternatives,
+                               **layer_kwargs)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.warning("cached layer in %s is unreadable (%s): rebuilding", folder, e)
+        return None
+
+
+def cached(build, inputs: list[Path], *, name: str, use_cache: bool = True, signature=(),
+           **options):
+    """``build(**options)``, or its cached result for the same inputs, options and
+    ``signature`` (whatever else decides the result: calibration constants, ancillary files)."""
+    if not use_cache:
+        return build(**options)
+    folder = cache_root() / "layers" / f"{name}-{key_for(inputs, signature=signature, **options)}"
+    layer = read(folder)
+    if layer is not None:
+        log.info("read cached layer %s", folder)
+        return layer
+    layer = build(**options)
+    try:
+        write(layer, folder)
+        log.info("cached layer in %s", folder)
+    except OSError as e:  # a read-only cache is not fatal: the layer was built
+        log.warning("could not cache the layer in %s (%s)", folder, e)
+    return layer
+
+
+assert {f.name for f in fields(PopulationLayer)} >= set(_LAYER_FIELDS)
