@@ -76,8 +76,9 @@ def london_reference(lsoa_geoms_3035: np.ndarray, lsoa_codes: np.ndarray):
     matched = oa[oa["Geography code"].isin(set(pcs_l["oa11cd"]))]
     per_oa = pcs_l[pcs_l["oa11cd"].isin(set(matched["Geography code"]))]
     n_pc = per_oa.groupby("oa11cd")["pcd"].transform("size")
-    w = per_oa["oa11cd"].map(matched.set_index("Geography code")["Total"]) / n_pc
-    ref_x, ref_y, ref_w = [per_oa["x"].to_numpy()], [per_oa["y"].to_numpy()], [w.to_numpy()]
+    totals = matched.set_index("Geography code")["Total"]
+    w = totals.reindex(per_oa["oa11cd"].to_numpy()).to_numpy(float) / n_pc.to_numpy(float)
+    ref_x, ref_y, ref_w = [per_oa["x"].to_numpy()], [per_oa["y"].to_numpy()], [w]
 
     rest = oa[~oa["Geography code"].isin(set(matched["Geography code"]))]
     pooled = rest.groupby("Parent area code")["Total"].sum()

@@ -23,6 +23,7 @@ import shapely
 
 from _reference import SHARED, london_reference, random_venues
 from geotarget import estimate
+from geotarget.layers.base import CountSurface
 from geotarget.layers import load_layer
 from geotarget.projections import transformer
 
@@ -60,7 +61,7 @@ def main() -> None:
     args = ap.parse_args()
     t = time.perf_counter()
     layer = load_layer(SHARED)
-    res, wrk = layer.residents, layer.workers
+    res, wrk = layer.surface("residents", "areal"), layer.surface("workers", "areal")
     x, y, w = london_reference(res.geoms, res.ids)
     print(f"reference: {len(w):,} points, {w.sum():,.0f} residents "
           f"(TS001 London {res.total:,.0f}); built in {time.perf_counter() - t:.1f} s")
@@ -71,6 +72,17 @@ def main() -> None:
     ci, pi = shapely.STRtree(pts).query(circles, predicate="intersects")
     ref_res = np.bincount(ci, weights=w[pi], minlength=len(circles))
     report("Residents, LSOA areal", res, circles, ref_res, [2, 3, 4, 5, 6])
+
+    # a 1 km grid (EPSG:3035, Eurostat's) filled from the same fine reference: how wide must
+    # the range of a gridded census be?
+    cx, cy = np.floor(x / 1000) * 1000, np.floor(y / 1000) * 1000
+    cells = pd.DataFrame({"x": cx, "y": cy, "w": w}).groupby(["x", "y"], as_index=False)["w"].sum()
+    grid = CountSurface(kind="grid", unit="1 km cell", ids=np.arange(len(cells)),
+                        geoms=shapely.box(cells["x"], cells["y"], cells["x"] + 1000,
+                                          cells["y"] + 1000),
+                        values=cells["w"].to_numpy(), definition="reference residents")
+    report("Residents, 1 km grid cells (London reference gridded)", grid, circles, ref_res,
+           [4, 6, 8, 10, 12])
 
     wpts, ww = wpz_reference(wrk)
     ci, pi = shapely.STRtree(wpts).query(circles, predicate="intersects")

@@ -59,7 +59,8 @@ def count_surface(surface: CountSurface, geom) -> Estimate:
 def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "str | float | None" = None,
             *, catchment: "str | Path | Catchment | None" = None,
             data_dir: "str | Path | None" = None, layer: "str | PopulationLayer | None" = None,
-            method: str | None = None, counts: str | None = None, max_radius: "str | float | None" = DEFAULT_MAX_RADIUS_M,
+            method: str | None = None, counts: str | None = None,
+            residents_col: str | None = None, workers_col: str | None = None, max_radius: "str | float | None" = DEFAULT_MAX_RADIUS_M,
             geocode: bool = False) -> Result:
     """Count residents and workers in a catchment around a venue.
 
@@ -74,8 +75,10 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
     catchment
         Instead of ``radius``: a polygon file (GeoJSON, GeoPackage) or a :class:`Catchment`.
     data_dir, layer
-        Where the counts come from: a folder in the England & Wales layout, or a layer (name or
-        object).  By default the built-in layer covering the venue.
+        Where the counts come from: a data folder (England & Wales layout, US blocks, Eurostat
+        tiles), a layer name, file (GeoPackage/GeoParquet/GeoJSON/CSV with a count column named
+        by ``residents_col``/``workers_col``, or a population GeoTIFF) or object.  By default
+        the built-in layer covering the venue.
     method
         ``"dasymetric"``, ``"areal"`` or ``"points"``; by default the layer's best method
         (dasymetric for England & Wales, areal for zones and grids, points for point layers).
@@ -114,7 +117,7 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
         lay = layer
     elif layer is not None or data_dir is not None:
         lay = load_layer(layer if layer is not None else data_dir,  # type: ignore[arg-type]
-                         counts=counts)
+                         counts=counts, residents_col=residents_col, workers_col=workers_col)
     else:
         lay = choose_layer(v.lat, v.lon)
         log.info("using built-in layer %s", lay.name)

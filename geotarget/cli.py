@@ -21,6 +21,9 @@ EPILOG_ANALYSE = """examples:
   geotarget analyse 51.5202,-0.0937 --radius 800m --data-dir ../shared/data/london-census2021
   geotarget analyse --lat 51.5202 --lon -0.0937 --radius 1km --data-dir DIR --json
   geotarget analyse --catchment my-area.geojson --data-dir DIR
+  geotarget analyse 35.1495,-90.0490 -r 1mi --data-dir ../shared/data/memphis-census2020
+  geotarget analyse 48.8530,2.3499 -r 5km --data-dir ../shared/data/eurostat-grid2021
+  geotarget analyse 51.5,-0.1 -r 1km --layer my-zones.gpkg --residents-col pop
 """
 
 
@@ -54,7 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "100km)")
     a.add_argument("--data-dir", metavar="PATH", help="folder of census files in the England & "
                    "Wales layout (see README); default: the built-in layer covering the venue")
-    a.add_argument("--layer", help="built-in layer name (see 'geotarget layers')")
+    a.add_argument("--layer", help="built-in layer name (see 'geotarget layers') or a layer file: "
+                   "GeoPackage/GeoParquet/GeoJSON/CSV with a count column, a population GeoTIFF, "
+                   "a US block table or a Eurostat tile")
+    a.add_argument("--residents-col", metavar="COLUMN", help="with --layer FILE: the column "
+                   "holding residents")
+    a.add_argument("--workers-col", metavar="COLUMN", help="with --layer FILE: the column "
+                   "holding workers")
     a.add_argument("--method", choices=["dasymetric", "areal", "points"], help="estimation "
                    "method (default: the layer's best: dasymetric for England & Wales, areal for "
                    "zones and grids, points for point layers)")
@@ -69,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("layers", help="list the built-in population layers")
     ls.add_argument("-v", "--verbose", action="count", default=0)
+
+    from .cli_data import add_data_parser
+
+    add_data_parser(sub)
     return p
 
 
@@ -92,6 +105,7 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         raise InputError("give --data-dir or --layer, not both")
     result = analyse(venue, args.radius, catchment=args.catchment, data_dir=args.data_dir,
                      layer=args.layer, method=args.method, counts=args.counts,
+                     residents_col=args.residents_col, workers_col=args.workers_col,
                      max_radius=args.max_radius,
                      geocode=args.geocode)
     if args.json:
@@ -109,7 +123,10 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     for name in sorted(builtin.BUILTIN):
         m = builtin.metadata(name)
         print(f"{name}  {m['title']} -- {m['vintage']}; {m['licence']} (built in)")
-    print("ew-census2021  England & Wales Census 2021 -- with --data-dir PATH (see README)")
+    print("ew-census2021  England & Wales Census 2021 -- with --data-dir PATH (see README; "
+          "'geotarget data fetch ew-census2021' builds one)")
+    print("us-blocks2020  US Census 2020 blocks -- with --data-dir PATH (see README)")
+    print("eurostat-grid2021  Eurostat Census 2021 1 km grid -- with --data-dir PATH (see README)")
     return 0
 
 
@@ -125,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("analyse", "analyze"):
             return _cmd_analyse(args)
+        if args.command == "data":
+            from .cli_data import run_data
+
+            return run_data(args)
         return _cmd_layers(args)
     except GeotargetError as e:
         if verbose:
@@ -134,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("geotarget: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stderr.close()
+        return 0
     except Exception as e:  # a bug: one line, details with -v
         if verbose:
             logging.exception("details")

@@ -83,8 +83,8 @@ class Result:
                 rows.append((label, "unavailable", why or ""))
             else:
                 rows.append((label, f"{est.estimate:,.0f}",
-                             f"range {est.low:,.0f} - {est.high:,.0f}; {est.zones} {est.unit} "
-                             f"zones; {est.method}"))
+                             f"range {est.low:,.0f} - {est.high:,.0f}; {est.zones:,} x {est.unit}; "
+                             f"{est.method}"))
                 if "home_workers" in est.extra:
                     rows.append(("Home-workers", f"{est.extra['home_workers']:,.0f}",
                                  "work at or from home; already counted as residents"))

@@ -22,28 +22,62 @@ def builtin_names() -> list[str]:
 
 
 @lru_cache(maxsize=8)
-def _load_dir(path: str, counts: str) -> PopulationLayer:
-    from . import london
+def _load_path(path: str, counts: str | None, residents_col: str | None,
+               workers_col: str | None) -> PopulationLayer:
+    from . import grid, london, points, userfile
 
-    return london.load(path, counts=counts)
+    p = Path(path)
+    suffix = p.suffix.lower()
+    ew_only = counts is not None
+    if p.is_dir():
+        if (p / "boundaries").is_dir() and (p / "residents").is_dir():
+            return london.load(p, counts=counts or "oa")
+        if ew_only:
+            raise InputError(f"--counts applies to England & Wales data folders; {path!r} is not "
+                             "one")
+        if list(p.glob("*blocks*population*.csv")):
+            return points.load_us_blocks(p)
+        if list(p.glob("tile_*.parquet")):
+            return grid.load_eurostat(p)
+        raise DataError(f"{path!r} is not a recognised data folder: expected the England & Wales "
+                        "layout (boundaries/, residents/, workers/), a US block table "
+                        "(*blocks*population*.csv) or Eurostat grid tiles (tile_*.parquet); "
+                        "see README 'Data'")
+    if ew_only:
+        raise InputError("--counts applies to England & Wales data folders only")
+    if residents_col is None and workers_col is None:
+        if suffix == ".csv" and "blocks" in p.name:
+            return points.load_us_blocks(p)
+        if suffix == ".parquet" and p.name.startswith("tile_"):
+            return grid.load_eurostat(p)
+    if suffix in (".tif", ".tiff"):
+        return grid.load_raster(p)
+    return userfile.load_user_file(p, residents_col=residents_col, workers_col=workers_col)
 
 
-def load_layer(name_or_dir: str | Path, *, counts: str | None = None) -> PopulationLayer:
-    """A built-in layer by name, or the layer in a data folder (England & Wales layout).
+def load_layer(name_or_path: str | Path, *, counts: str | None = None,
+               residents_col: str | None = None, workers_col: str | None = None
+               ) -> PopulationLayer:
+    """A population layer: a built-in name, a data folder or a file.
 
-    ``counts`` ("oa" or "lsoa") applies to England & Wales folders only.
+    * built-in: ``"scotland-dz2011"``;
+    * a folder: England & Wales census layout (``counts`` = ``"oa"`` or ``"lsoa"``), a US block
+      table, or Eurostat grid tiles;
+    * a file: a US block CSV, a Eurostat tile, a population GeoTIFF, or any GeoPackage /
+      GeoParquet / GeoJSON / Shapefile / CSV with a count column (``residents_col``,
+      ``workers_col``).
     """
-    key = str(name_or_dir)
+    key = str(name_or_path)
     if key in builtin.BUILTIN:
-        if counts is not None:
-            raise InputError(f"--counts applies to England & Wales data folders, not to the "
-                             f"built-in layer {key}")
+        if counts is not None or residents_col is not None or workers_col is not None:
+            raise InputError(f"--counts / --residents-col apply to data folders and files, not to "
+                             f"the built-in layer {key}")
         return builtin.load(key)
     p = Path(key).expanduser()
-    if p.is_dir():
-        return _load_dir(str(p.resolve()), counts or "oa")
-    raise DataError(f"{key!r} is neither a built-in layer ({', '.join(builtin_names())}) nor a "
-                    "data folder: give --data-dir PATH pointing at census files (see README)")
+    if p.exists():
+        return _load_path(str(p.resolve()), counts, residents_col, workers_col)
+    raise DataError(f"{key!r} is neither a built-in layer ({', '.join(builtin_names())}) nor an "
+                    "existing folder or file: give --data-dir PATH or --layer FILE (see README)")
 
 
 def choose_layer(lat: float, lon: float) -> PopulationLayer:

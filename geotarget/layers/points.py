@@ -1,0 +1,105 @@
+"""Point layers: counts at points (US census blocks, or any user file of points).
+
+A point's count is in when the point is inside the catchment.  Each point carries ``edge_m``,
+half the distance to its nearest neighbour -- how far its people may reach -- used by the range.
+The coverage of a point layer is the concave hull of its points widened by the typical spacing
+(no boundary file is at hand; documented as approximate).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..errors import DataError
+from ..projections import transformer
+from . import cache
+from .base import CountSurface, PopulationLayer
+
+US_EQUAL_AREA_CRS = "EPSG:5070"  # NAD83 / Conus Albers (equal area)
+
+
+def laea_for(lon: float, lat: float) -> str:
+    return f"+proj=laea +lat_0={lat:.6f} +lon_0={lon:.6f} +datum=WGS84 +units=m +no_defs"
+
+
+def half_spacing(geoms: np.ndarray) -> np.ndarray:
+    """Half the distance from each point to its nearest other point (0 for a lone point)."""
+    if len(geoms) < 2:
+        return np.zeros(len(geoms))
+    tree = shapely.STRtree(geoms)
+    (i, _j), d = tree.query_nearest(geoms, exclusive=True, return_distance=True, all_matches=False)
+    out = np.zeros(len(geoms))
+    out[i] = d / 2.0
+    return out
+
+
+def point_coverage(geoms: np.ndarray, spacing: np.ndarray):
+    """Concave hull of the points widened by their typical spacing (2 x median half-spacing)."""
+    widen = float(np.median(spacing)) * 2.0 if len(spacing) else 0.0
+    hull = shapely.concave_hull(shapely.multipoints(geoms), ratio=0.1)
+    return shapely.buffer(hull, max(widen, 1.0), quad_segs=8)
+
+
+def load_us_blocks(path: str | Path, *, use_cache: bool = True) -> PopulationLayer:
+    """US Census 2020 blocks as points: ``geoid, population_P1_001N, centroid_lon, centroid_lat``."""
+    path = Path(path)
+    if path.is_dir():
+        found = sorted(path.glob("*blocks*population*.csv"))
+        if not found:
+            raise DataError(f"no '*blocks*population*.csv' in {str(path)!r}: expected a US Census "
+                            "2020 block table (geoid, population_P1_001N, centroid_lon, "
+                            "centroid_lat)")
+        path = found[0]
+    return cache.cached(lambda: _build_us_blocks(path), [path], name="us-blocks2020",
+                        use_cache=use_cache)
+
+
+def _build_us_blocks(path: Path) -> PopulationLayer:
+    need = ["geoid", "population_P1_001N", "centroid_lon", "centroid_lat"]
+    try:
+        df = pd.read_csv(path, dtype={"geoid": str})
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read US block table {str(path)!r}: {e}") from e
+    missing = [c for c in need if c not in df.columns]
+    if missing:
+        raise DataError(f"{str(path)!r} lacks columns {missing}: expected {need}")
+    pop = pd.to_numeric(df["population_P1_001N"], errors="coerce")
+    if pop.isna().any() or (pop < 0).any():
+        bad = df.loc[pop.isna() | (pop < 0), "geoid"].head(3).tolist()
+        raise DataError(f"{str(path)!r}: population must be a number >= 0 (bad blocks: {bad})")
+    if df["geoid"].duplicated().any():
+        raise DataError(f"{str(path)!r}: duplicate block GEOIDs, e.g. "
+                        f"{df.loc[df['geoid'].duplicated(), 'geoid'].head(3).tolist()}")
+    x, y = transformer("EPSG:4326", US_EQUAL_AREA_CRS).transform(
+        df["centroid_lon"].to_numpy(float), df["centroid_lat"].to_numpy(float))
+    geoms = shapely.points(x, y)
+    edge = half_spacing(geoms)
+    counties = sorted(df["geoid"].str[:5].unique())
+    surface = CountSurface(
+        kind="points", unit="census block 2020", ids=df["geoid"].to_numpy(), geoms=geoms,
+        values=pop.to_numpy(float), definition="total population (P1_001N)", edge_m=edge,
+        description="census block internal points, containment")
+    return PopulationLayer(
+        name="us-blocks2020",
+        title=f"US Census 2020 block populations (county {', '.join(counties)})",
+        source="US Census Bureau, 2020 Census Redistricting Data (PL 94-171), P1_001N total "
+               "population, census block internal points",
+        licence="Public domain (US Government work)",
+        vintage="Census 2020 (census day 1 April 2020)",
+        crs=US_EQUAL_AREA_CRS,
+        coverage=point_coverage(geoms, edge),
+        residents=surface,
+        workers_unavailable="The 2020 census redistricting data has no workplace counts (LEHD "
+                            "LODES would be needed).",
+        attribution=["Source: U.S. Census Bureau, 2020 Census Redistricting Data (P.L. 94-171)"],
+        caveats=["Block counts sit at each block's internal point; a block cut by the catchment "
+                 "edge is counted whole or not at all.",
+                 "Coverage is the extent of the blocks in the file (their concave hull widened "
+                 "by the typical block spacing), not the county boundary: outside it nothing "
+                 "is known."],
+        origin=str(path),
+    )
