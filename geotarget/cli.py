@@ -2,7 +2,7 @@
 
 Exit codes: 0 success; 1 other geotarget error; 2 bad argument or value; 3 bad venue;
 4 postcode has no location; 5 address look-up failed; 6 bad catchment; 7 data missing or
-unreadable; 8 no layer covers the venue; 9 output cannot be written; 70 internal error (a bug:
+unreadable; 8 no layer covers the venue; 9 output cannot be written; 10 invalid platform rules; 70 internal error (a bug:
 please report it with the output of ``-v``); 130 interrupted.
 """
 
@@ -24,6 +24,10 @@ EPILOG_ANALYSE = """examples:
   geotarget analyse 35.1495,-90.0490 -r 1mi --data-dir ../shared/data/memphis-census2020
   geotarget analyse 48.8530,2.3499 -r 5km --data-dir ../shared/data/eurostat-grid2021
   geotarget analyse 51.5,-0.1 -r 1km --layer my-zones.gpkg --residents-col pop
+  geotarget analyse 51.5202,-0.0937 -r 0.5mi --data-dir DIR --platforms all --budget 500 \\
+      --currency GBP
+  geotarget analyse 51.5202,-0.0937 -r 0.5mi --data-dir DIR --platforms linkedin \\
+      --segment-share 0.004 --rule linkedin.min_audience=1000
 """
 
 
@@ -69,6 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "zones and grids, points for point layers)")
     a.add_argument("--counts", choices=["oa", "lsoa"], help="England & Wales: census counts to "
                    "spread (default oa: Output Area totals; lsoa: LSOA totals only)")
+    g = a.add_argument_group("ad platforms")
+    g.add_argument("--platforms", metavar="all|ID,ID", help="evaluate ad platforms: 'all' or "
+                   "ids such as meta,google_ads,linkedin (see 'geotarget platforms')")
+    g.add_argument("--budget", type=str, help="spend, to show the money wasted (e.g. 500)")
+    g.add_argument("--currency", default="", help="currency of --budget (e.g. GBP)")
+    g.add_argument("--segment-share", type=str, metavar="SHARE", help="share of people in your "
+                   "audience segment (e.g. 0.004), for the minimum-audience check")
+    g.add_argument("--rules", metavar="FILE", help="a platform rules file (TOML) extending the "
+                   "built-in catalogue")
+    g.add_argument("--rule", action="append", default=[], metavar="ID.FIELD=VALUE",
+                   help="override one rule, e.g. meta.radius_min=1km (repeatable)")
+    g.add_argument("--country", help="ISO country code for the platforms' rules when the layer "
+                   "does not say (e.g. FR)")
+    g.add_argument("--postcode-coverage", type=str, metavar="SHARE", help="share of the "
+                   "catchment's people postcode districts must cover (default 0.95)")
     a.add_argument("--geocode", action="store_true", help="look up a free-text address online "
                    "with OpenStreetMap Nominatim")
     a.add_argument("--json", action="store_true", help="print the result as JSON "
@@ -78,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("layers", help="list the built-in population layers")
     ls.add_argument("-v", "--verbose", action="count", default=0)
+
+    pl = sub.add_parser("platforms", help="list the ad platforms and their rules")
+    pl.add_argument("--rules", metavar="FILE", help="a rules file extending the built-in one")
+    pl.add_argument("--rule", action="append", default=[], metavar="ID.FIELD=VALUE")
+    pl.add_argument("-v", "--verbose", action="count", default=0)
 
     from .cli_data import add_data_parser
 
@@ -103,9 +127,17 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         raise InputError("give --radius or --catchment, not both")
     if args.data_dir is not None and args.layer is not None:
         raise InputError("give --data-dir or --layer, not both")
+    platforms = args.platforms
+    if platforms is None and (args.budget or args.segment_share or args.rules or args.rule):
+        platforms = "all"
     result = analyse(venue, args.radius, catchment=args.catchment, data_dir=args.data_dir,
                      layer=args.layer, method=args.method, counts=args.counts,
                      residents_col=args.residents_col, workers_col=args.workers_col,
+                     platforms=platforms, budget=_number(args.budget, "--budget"),
+                     currency=args.currency, segment_share=_number(args.segment_share,
+                                                                   "--segment-share"),
+                     rules=args.rules, rule_overrides=tuple(args.rule), country=args.country,
+                     postcode_coverage=_number(args.postcode_coverage, "--postcode-coverage"),
                      max_radius=args.max_radius,
                      geocode=args.geocode)
     if args.json:
@@ -114,6 +146,34 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
         print(result.to_text())
     for w in result.warnings:
         print(f"geotarget: warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _number(text: str | None, option: str) -> float | None:
+    from .errors import InputError
+
+    if text is None:
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a number") from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise InputError(f"{option} {text!r} must be a finite number")
+    return v
+
+
+def _cmd_platforms(args: argparse.Namespace) -> int:
+    from .platforms import load
+
+    cat = load(args.rules, overrides=tuple(args.rule))
+    for pid, p in cat.platforms.items():
+        kinds = sorted({f.kind for f in p.footprints})
+        mn = "none documented" if p.min_audience is None else f"{p.min_audience:,.0f} {p.min_counts}"
+        stale = "  [some rules possibly stale]" if p.stale() else ""
+        print(f"{pid:<13} {p.name}: {', '.join(kinds)}; minimum audience {mn}; "
+              f"location = {p.meaning}{stale}")
+    print(f"\nrules: {', '.join(cat.files)}")
     return 0
 
 
@@ -142,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("analyse", "analyze"):
             return _cmd_analyse(args)
+        if args.command == "platforms":
+            return _cmd_platforms(args)
         if args.command == "data":
             from .cli_data import run_data
 

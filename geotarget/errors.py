@@ -63,8 +63,14 @@ class OutputError(GeotargetError, OSError):
     exit_code = 9
 
 
+class RulesError(InputError):
+    """A platform rules file or override is invalid."""
+
+    exit_code = 10
+
+
 EXIT_CODES = {
     cls.__name__: cls.exit_code
     for cls in (GeotargetError, InputError, VenueError, PostcodeNotFoundError, GeocodingError,
-                CatchmentError, DataError, NoCoverageError, OutputError)
+                CatchmentError, DataError, NoCoverageError, OutputError, RulesError)
 }

@@ -42,6 +42,19 @@ def _r(x: float) -> float:
     return round(float(x), 1)
 
 
+def _clean(obj):
+    """JSON-ready copy: shares rounded to 4 places, numpy scalars made plain."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float):
+        return round(obj, 4)
+    return obj
+
+
 @dataclass
 class Result:
     venue: dict
@@ -53,6 +66,32 @@ class Result:
     residents_unavailable: str | None = None
     workers_unavailable: str | None = None
     warnings: list[str] = field(default_factory=list)
+    platform_rows: list[dict] | None = None
+
+    @property
+    def platforms(self):
+        """One row per platform (best first) as a pandas DataFrame, or None if not evaluated."""
+        if self.platform_rows is None:
+            return None
+        import pandas as pd
+
+        rows = []
+        for r in self.platform_rows:
+            fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r["min_audience"]
+            rows.append({
+                "id": r["id"], "name": r["name"], "verdict": r["verdict"],
+                "footprint": fp.get("label"), "footprint_kind": fp.get("kind"),
+                "people": pe.get("total"), "residents": pe.get("residents"),
+                "workers": pe.get("workers"), "people_in_catchment": pe.get("in_catchment"),
+                "accounts": (r.get("accounts") or {}).get("estimate"),
+                "share_inside": r.get("share_inside"), "waste_share": r.get("waste_share"),
+                "waste_lower_bound": r.get("waste_lower_bound"),
+                "waste_money": (r.get("waste_money") or {}).get("amount"),
+                "min_audience": ma.get("required"), "footprint_pool": ma.get("footprint_pool"),
+                "catchment_pool": ma.get("catchment_pool"), "min_audience_met": ma.get("met"),
+                "advice": " ".join(r.get("advice", [])),
+            })
+        return pd.DataFrame(rows).set_index("id")
 
     def to_dict(self) -> dict:
         d: dict = {
@@ -69,6 +108,8 @@ class Result:
             d["workers_unavailable"] = self.workers_unavailable
         d["coverage"] = {"fraction": round(self.coverage_fraction, 6)}
         d["warnings"] = list(self.warnings)
+        if self.platform_rows is not None:
+            d["platforms"] = [_clean(r) for r in self.platform_rows]
         return d
 
     def to_json(self, **kwargs) -> str:
@@ -112,7 +153,42 @@ class Result:
             lines.append(f"Caveat     {cav}")
         for wmsg in self.warnings:
             lines.append(f"WARNING    {wmsg}")
+        if self.platform_rows is not None:
+            lines += ["", self.platforms_text()]
         return "\n".join(lines)
+
+    def platforms_text(self) -> str:
+        """The platform table, best to worst, then each platform's advice."""
+        if not self.platform_rows:
+            return "Platforms: none evaluated"
+        head = ("Platform", "Verdict", "Smallest footprint", "People", "Inside", "Wasted",
+                "Money wasted", "Min audience")
+        rows = []
+        for r in self.platform_rows:
+            fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r["min_audience"]
+            w = r.get("waste_share")
+            lb = ">=" if r.get("waste_lower_bound") else ""
+            money = r.get("waste_money")
+            mtxt = (f"{lb}{money['amount']:,.0f} {money['currency']}".strip() if money else "")
+            if ma.get("required") is None:
+                mtxt2 = "none documented"
+            else:
+                mtxt2 = (f"{ma['required']:,.0f}: "
+                         f"{'met' if ma['met'] else 'NOT met' if ma['met'] is False else '?'}")
+            rows.append((r["id"], r["verdict"], fp.get("label", "none")[:44],
+                         f"{pe.get('total', 0):,}" if pe else "-",
+                         f"{r['share_inside']:.0%}" if r.get("share_inside") is not None else "-",
+                         f"{lb}{w:.0%}" if w is not None else "-", mtxt, mtxt2))
+        widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
+        out = ["  ".join(str(h).ljust(widths[i]) for i, h in enumerate(head))]
+        out += ["  ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)) for row in rows]
+        out.append("")
+        basis = {r["basis_label"] for r in self.platform_rows}
+        out.append("People counted per platform: " + "; ".join(sorted(basis)))
+        for r in self.platform_rows:
+            for tip in r.get("advice", []):
+                out.append(f"- {tip}")
+        return "\n".join(out)
 
     def __str__(self) -> str:
         return self.to_text()

@@ -84,13 +84,13 @@ def choose_layer(lat: float, lon: float) -> PopulationLayer:
     """The built-in layer whose coverage contains (lat, lon)."""
     import shapely
 
-    for name, (crs, cov) in builtin.coverage_index().items():
+    for name, (crs, cov, _) in builtin.coverage_index().items():
         x, y = transformer("EPSG:4326", crs).transform(lon, lat)
         if cov.covers(shapely.Point(x, y)):
             return builtin.load(name)
     swapped = ""
     if -90 <= lon <= 90:
-        for name, (crs, cov) in builtin.coverage_index().items():
+        for name, (crs, cov, _) in builtin.coverage_index().items():
             x, y = transformer("EPSG:4326", crs).transform(lat, lon)
             if cov.covers(shapely.Point(x, y)):
                 swapped = (f" (latitude and longitude look swapped: {lon},{lat} is inside "

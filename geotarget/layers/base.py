@@ -56,6 +56,10 @@ class CountSurface:
             raise DataError(f"unknown surface kind {self.kind!r}: use one of {KINDS}")
         if not self.method:
             self.method = "points" if self.kind == "points" else "areal"
+        # plain numpy arrays of shapely geometries (a GeoPandas GeometryArray is much slower
+        # through numpy's indexing and ufuncs)
+        self.geoms = np.asarray(self.geoms, dtype=object)
+        self.ids = np.asarray(self.ids)
         self.values = np.asarray(self.values, dtype="float64")
         n = len(self.values)
         if len(self.geoms) != n or len(self.ids) != n:
@@ -94,6 +98,61 @@ class CountSurface:
 
 
 @dataclass(eq=False)
+class PlaceSet:
+    """Named places (city, county, region, tract...) built from a layer's own zones.
+
+    ``codes[level]`` / ``names[level]`` give, for each zone in ``geoms``, the place it belongs to
+    at that level; a place's polygon is the union of its zones (computed when first asked for).
+    """
+
+    geoms: np.ndarray
+    codes: dict[str, np.ndarray]
+    names: dict[str, np.ndarray]
+    note: dict[str, str] = field(default_factory=dict)  # how a level was built
+
+    #: place polygons computed ahead (level, code) -> polygon, stored with a cached layer
+    polygons: dict[tuple[str, str], BaseGeometry] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.geoms = np.asarray(self.geoms, dtype=object)
+
+    @property
+    def levels(self) -> list[str]:
+        return list(self.codes)
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        return shapely.STRtree(self.geoms)
+
+    def touching(self, level: str, geom: BaseGeometry) -> list[str]:
+        """Codes of the places at ``level`` whose zones overlap ``geom`` (not just touch it)."""
+        idx = self.tree.query(geom, predicate="intersects")
+        if len(idx) == 0:
+            return []
+        inter = shapely.area(shapely.intersection(self.geoms[idx], geom))
+        keep = idx[inter > 1e-6 * max(geom.area, 1.0)]
+        return sorted(set(self.codes[level][keep].tolist()))
+
+    def name(self, level: str, code: str) -> str:
+        i = int(np.nonzero(self.codes[level] == code)[0][0])
+        return str(self.names[level][i])
+
+    def geometry(self, level: str, code: str) -> BaseGeometry:
+        key = (level, code)
+        if key not in self.polygons:
+            sel = self.geoms[self.codes[level] == code]
+            self.polygons[key] = shapely.union_all(shapely.set_precision(sel, 0.01))
+        return self.polygons[key]
+
+    def precompute(self) -> "PlaceSet":
+        """Dissolve every place now (done once when a layer is built and cached)."""
+        for lv in self.levels:
+            for code in np.unique(self.codes[lv]):
+                self.geometry(lv, str(code))
+        return self
+
+
+@dataclass(eq=False)
 class PopulationLayer:
     """A population source with its metadata, counts (per method) and coverage."""
 
@@ -114,6 +173,12 @@ class PopulationLayer:
     origin: str = ""  # where it was read from
     #: other surfaces by population and method, e.g. {"residents": {"areal": <LSOA polygons>}}
     alternatives: dict[str, dict[str, CountSurface]] = field(default_factory=dict)
+    #: ISO 3166 alpha-2 country of the layer (platform rules differ by country), if known
+    country: str | None = None
+    #: named places built from the layer's zones (for platforms' place targeting)
+    places: PlaceSet | None = None
+    #: the coverage cut in small pieces (computed when first needed, or stored with the layer)
+    coverage_pieces: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.residents is None and not self.residents_unavailable:
@@ -143,9 +208,28 @@ class PopulationLayer:
 
     @cached_property
     def _coverage_parts(self) -> tuple[np.ndarray, shapely.STRtree]:
-        parts = shapely.get_parts(self.coverage)
-        for p in parts:
-            shapely.prepare(p)
+        """The coverage cut into pieces of at most ~20 km (large polygons cut by a grid), so that
+        intersecting a catchment touches only small polygons."""
+        if self.coverage_pieces is not None:
+            parts = np.asarray(self.coverage_pieces, dtype=object)
+            shapely.prepare(parts)
+            return parts, shapely.STRtree(parts)
+        pieces = []
+        tile = 20_000.0
+        for part in shapely.get_parts(self.coverage):
+            if shapely.get_num_coordinates(part) < 5_000:
+                pieces.append(part)
+                continue
+            xmin, ymin, xmax, ymax = part.bounds
+            xs = np.arange(xmin, xmax, tile)
+            ys = np.arange(ymin, ymax, tile)
+            gx, gy = np.meshgrid(xs, ys)
+            boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + tile, gy.ravel() + tile)
+            cut = shapely.intersection(part, boxes)
+            pieces.extend(g for g in cut if not g.is_empty and g.area > 0)
+        parts = np.array(pieces, dtype=object)
+        self.coverage_pieces = parts
+        shapely.prepare(parts)
         return parts, shapely.STRtree(parts)
 
     def coverage_fraction(self, geoms: np.ndarray) -> np.ndarray:
@@ -155,7 +239,7 @@ class PopulationLayer:
         inside = np.zeros(len(geoms))
         ci, pi = tree.query(geoms, predicate="intersects")
         if len(ci):
-            whole = shapely.contains_properly(parts[pi], geoms[ci])
+            whole = shapely.covers(parts[pi], geoms[ci])
             a = np.where(whole, shapely.area(geoms[ci]), 0.0)
             cut = ~whole
             if cut.any():

@@ -6,6 +6,8 @@ import json
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
 from ..errors import DataError
 from .base import CountSurface, PopulationLayer
 
@@ -37,7 +39,9 @@ def coverage_index() -> dict:
     for name, (_, cov, _) in BUILTIN.items():
         with resources.as_file(_file(cov)) as p:
             g = gpd.read_parquet(p)
-        out[name] = (g.crs.to_string(), g.geometry.values[0])
+        piece = g["piece"].to_numpy() if "piece" in g.columns else np.zeros(len(g), bool)
+        geoms = np.asarray(g.geometry.values, dtype=object)
+        out[name] = (g.crs.to_string(), geoms[~piece][0], geoms[piece] if piece.any() else None)
     return out
 
 
@@ -54,13 +58,37 @@ def load(name: str) -> PopulationLayer:
             zones = gpd.read_parquet(p)
     except (OSError, ValueError) as e:
         raise DataError(f"built-in layer {name!r} cannot be read ({e}): reinstall geotarget") from e
-    crs, coverage = coverage_index()[name]
+    crs, coverage, pieces = coverage_index()[name]
     residents = CountSurface(
         kind="zones", unit=meta.get("zones", "zone"), ids=zones["zone_id"].to_numpy(),
         geoms=zones.geometry.values, values=zones["residents"].to_numpy(float),
         definition="usual residents", clusters_per_zone=DZ_CLUSTERS)
+    from .base import PlaceSet
+
+    places = None
+    if "council_code" in zones.columns:
+        council = zones["council_code"].to_numpy(dtype=object)
+        cname = zones["council_name"].to_numpy(dtype=object)
+        scot = np.full(len(zones), "S92000003", dtype=object)
+        places = PlaceSet(
+            geoms=zones.geometry.values,
+            codes={"county": council, "city": council, "region": scot},
+            names={"county": cname, "city": cname,
+                   "region": np.full(len(zones), "Scotland", dtype=object)},
+            note={"county": "council area (majority council of each Data Zone's postcodes, ONS "
+                            "postcode lookup May 2022)",
+                  "city": "council area (e.g. City of Edinburgh)",
+                  "region": "Scotland (the whole layer)"})
+        places.polygons[("region", "S92000003")] = coverage
+        councils_file = _file(name.replace(".parquet", "") + "-councils.parquet")
+        if councils_file.is_file():
+            with resources.as_file(councils_file) as p:
+                cdf = gpd.read_parquet(p)
+            for code, geom in zip(cdf["council_code"], cdf.geometry.values):
+                places.polygons[("county", code)] = geom
+                places.polygons[("city", code)] = geom
     return PopulationLayer(
-        name=name, title=meta["title"], source=meta["source"], licence=meta["licence"],
+        name=name, country="GB", places=places, coverage_pieces=pieces, title=meta["title"], source=meta["source"], licence=meta["licence"],
         vintage=meta["vintage"], crs=crs, coverage=coverage, residents=residents,
         workers=None, workers_unavailable=meta["workers_unavailable"],
         attribution=meta["attribution"], caveats=meta["caveats"], origin="built-in")

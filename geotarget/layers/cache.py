@@ -21,13 +21,14 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .base import CountSurface, PopulationLayer
+from .base import CountSurface, PlaceSet, PopulationLayer
 
 log = logging.getLogger(__name__)
-FORMAT = 2  # bump when the layout or the way layers are built changes
+FORMAT = 5  # bump when the layout or the way layers are built changes
 
 _LAYER_FIELDS = ("name", "title", "source", "licence", "vintage", "crs", "residents_unavailable",
-                 "workers_unavailable", "attribution", "caveats", "workers_caveats", "origin")
+                 "workers_unavailable", "attribution", "caveats", "workers_caveats", "origin",
+                 "country")
 _SURFACE_FIELDS = ("kind", "unit", "definition", "clusters_per_zone", "method", "group_unit",
                    "description")
 
@@ -46,7 +47,9 @@ def cache_root() -> Path:
 
 def key_for(inputs: list[Path], **options) -> str:
     """A key that changes when any input file (size, mtime) or option changes."""
-    h = hashlib.sha256(f"format={FORMAT}".encode())
+    from .. import __version__
+
+    h = hashlib.sha256(f"format={FORMAT}|geotarget={__version__}".encode())
     for p in sorted(inputs):
         st = p.stat()
         h.update(f"|{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
@@ -101,8 +104,24 @@ def write(layer: PopulationLayer, folder: Path) -> None:
                 pd.DataFrame({"k": s.group_k}).to_parquet(tmp / kname, index=False)
                 entry["groups_file"] = kname
             meta["surfaces"].append(entry)
-        pd.DataFrame({"wkb": [shapely.to_wkb(layer.coverage)]}).to_parquet(
+        pieces = layer._coverage_parts[0]  # computed now, once, and stored
+        pd.DataFrame({"wkb": [shapely.to_wkb(layer.coverage)] + list(shapely.to_wkb(pieces)),
+                      "piece": [False] + [True] * len(pieces)}).to_parquet(
             tmp / "coverage.parquet", index=False)
+        if layer.places is not None:
+            pl = layer.places
+            d = {"wkb": shapely.to_wkb(pl.geoms)}
+            for lev in pl.levels:
+                d[f"code:{lev}"] = pl.codes[lev].astype(str)
+                d[f"name:{lev}"] = pl.names[lev].astype(str)
+            pd.DataFrame(d).to_parquet(tmp / "places.parquet", compression="zstd", index=False)
+            if pl.polygons:
+                keys = list(pl.polygons)
+                pd.DataFrame({"level": [k[0] for k in keys], "code": [k[1] for k in keys],
+                              "wkb": shapely.to_wkb(np.array([pl.polygons[k] for k in keys],
+                                                             dtype=object))}).to_parquet(
+                    tmp / "place-polygons.parquet", compression="zstd", index=False)
+            meta["places_note"] = pl.note
         for p in tmp.iterdir():
             meta["files"][p.name] = _sha256(p)
         (tmp / "layer.json").write_text(json.dumps(meta, indent=1))
@@ -148,13 +167,29 @@ def read(folder: Path) -> PopulationLayer | None:
             by_pop[e["population"]][e["method"]] = s
             if e["default"]:
                 defaults[e["population"]] = s
-        coverage = shapely.from_wkb(pd.read_parquet(folder / "coverage.parquet")["wkb"][0])
+        cdf = pd.read_parquet(folder / "coverage.parquet")
+        cgeoms = shapely.from_wkb(cdf["wkb"].to_numpy())
+        coverage = cgeoms[~cdf["piece"].to_numpy()][0]
+        pieces = cgeoms[cdf["piece"].to_numpy()]
+        places = None
+        if (folder / "places.parquet").exists():
+            pdf = pd.read_parquet(folder / "places.parquet")
+            levels = [c.split(":", 1)[1] for c in pdf.columns if c.startswith("code:")]
+            places = PlaceSet(geoms=shapely.from_wkb(pdf["wkb"].to_numpy()),
+                              codes={lv: pdf[f"code:{lv}"].to_numpy(dtype=object) for lv in levels},
+                              names={lv: pdf[f"name:{lv}"].to_numpy(dtype=object) for lv in levels},
+                              note=meta.get("places_note", {}))
+            if (folder / "place-polygons.parquet").exists():
+                pp = pd.read_parquet(folder / "place-polygons.parquet")
+                geoms = shapely.from_wkb(pp["wkb"].to_numpy())
+                places.polygons = {(lv, c): g for lv, c, g in
+                                   zip(pp["level"], pp["code"], geoms)}
         alternatives = {pop: {m: s for m, s in d.items() if s is not defaults.get(pop)}
                         for pop, d in by_pop.items()}
         layer_kwargs = dict(meta["layer"])
         return PopulationLayer(coverage=coverage, residents=defaults.get("residents"),
                                workers=defaults.get("workers"), alternatives=alternatives,
-                               **layer_kwargs)
+                               places=places, coverage_pieces=pieces, **layer_kwargs)
     except (OSError, ValueError, KeyError, TypeError) as e:
         log.warning("cached layer in %s is unreadable (%s): rebuilding", folder, e)
         return None

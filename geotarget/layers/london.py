@@ -291,6 +291,41 @@ def _workers_dasymetric(msoa, travel_in: np.ndarray, nomove: np.ndarray,
         description="ODWP01 MSOA counts spread over 2011 Workplace Zone centroids")
 
 
+LONDON_REGION = "E12000007"
+
+
+def _places(lsoa, ts: pd.DataFrame):
+    """Named places from the LSOAs: local authority ("county"), "city" (the local authority, but
+    Greater London for the London boroughs: platforms list London as one city) and "region"
+    (ONS region, from TS001's local-authority rows)."""
+    from .base import PlaceSet
+
+    if "LAD22CD" not in lsoa.columns:
+        return None
+    lad = lsoa["LAD22CD"].astype(str).to_numpy()
+    lad_name = (lsoa["LAD22NM"] if "LAD22NM" in lsoa.columns else lsoa["LAD22CD"]).astype(str)
+    la = ts[ts["Geography area type"] == "Local Authority"].set_index("Geography code")
+    rgn = pd.Series(lad).map(la["Parent area code"]).astype(object).fillna("unknown").to_numpy(
+        dtype=object)
+    rgn_names = ts[ts["Geography area type"] == "Region"].set_index("Geography code")[
+        "Geography label"]
+    rgn_name = pd.Series(rgn).map(rgn_names).astype(object).fillna("unknown region").to_numpy(
+        dtype=object)
+    london = rgn == LONDON_REGION
+    city = np.where(london, LONDON_REGION, lad)
+    city_name = np.where(london, "Greater London", lad_name.to_numpy())
+    return PlaceSet(
+        geoms=lsoa.geometry.values,
+        codes={"county": lad.astype(object), "city": city.astype(object), "region": rgn.astype(object)},
+        names={"county": lad_name.to_numpy(dtype=object), "city": city_name.astype(object),
+               "region": rgn_name},
+        note={"county": "local authority district (LAD 2022), union of its LSOAs",
+              "city": "local authority district; the 33 London boroughs together as Greater "
+                      "London (platforms list London as one city)",
+              "region": "ONS region (TS001 local-authority parents), union of its LSOAs"}
+    ).precompute()
+
+
 def _inputs(folder: Path) -> dict[str, Path | None]:
     return {
         "lsoa": _one(folder / "boundaries", "*lsoa*.shp", "LSOA boundaries"),
@@ -331,8 +366,9 @@ def build(folder: Path, inputs: dict, *, counts: str = "oa") -> PopulationLayer:
     lsoa = read_boundaries(inputs["lsoa"], "LSOA21CD")
     msoa = read_boundaries(inputs["msoa"], "MSOA21CD")
     try:
-        ts = pd.read_csv(inputs["ts001"], usecols=["Geography code", "Geography area type",
-                                                   "Parent area code", "Total"])
+        ts = pd.read_csv(inputs["ts001"], usecols=["Geography code", "Geography label",
+                                                   "Geography area type", "Parent area code",
+                                                   "Parent area type", "Total"])
     except (ValueError, OSError) as e:
         raise DataError(f"cannot read TS001 table {str(inputs['ts001'])!r}: {e}") from e
     lsoa_total = ts[ts["Geography area type"] == "LSOA"].set_index("Geography code")["Total"]
@@ -378,6 +414,8 @@ def build(folder: Path, inputs: dict, *, counts: str = "oa") -> PopulationLayer:
                        "weighting.")
     return PopulationLayer(
         name="ew-census2021",
+        country="GB",
+        places=_places(lsoa, ts),
         title="England & Wales Census 2021 (residents by Output Area / LSOA, workplace "
               "population by MSOA)",
         source="ONS Census 2021: TS001 usual residents (OA, LSOA), ODWP01EW place of work (MSOA), "

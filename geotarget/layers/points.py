@@ -44,6 +44,34 @@ def point_coverage(geoms: np.ndarray, spacing: np.ndarray):
     return shapely.buffer(hull, max(widen, 1.0), quad_segs=8)
 
 
+def _us_places(geoid: np.ndarray, geoms: np.ndarray, coverage):
+    """Census tracts and counties from block GEOIDs (state 2 + county 3 + tract 6 + block 4).
+
+    No tract or county boundary file is at hand: each block is given the Voronoi cell of its
+    point, clipped to the layer's coverage, and cells are dissolved by tract / county
+    (approximate boundaries; the people counted are exact)."""
+    from .base import PlaceSet
+
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(geoms),
+                                                       extend_to=coverage.buffer(1000)))
+    # voronoi cells come in arbitrary order: match each back to its point
+    tree = shapely.STRtree(cells)
+    pi, ci = tree.query(geoms, predicate="within")
+    order = np.empty(len(geoms), dtype=int)
+    order[pi] = ci
+    cell_of = shapely.intersection(cells[order], coverage)
+    tract = np.array([g[:11] for g in geoid], dtype=object)
+    county = np.array([g[:5] for g in geoid], dtype=object)
+    return PlaceSet(
+        geoms=cell_of, codes={"tract": tract, "county": county},
+        names={"tract": np.array([f"census tract {t}" for t in tract], dtype=object),
+               "county": np.array([f"county {c}" for c in county], dtype=object)},
+        note={"tract": "census tract (GEOID[:11]); polygon: blocks' Voronoi cells dissolved, "
+                       "approximate",
+              "county": "county (GEOID[:5]); polygon: blocks' Voronoi cells within the layer's "
+                        "coverage, approximate (only the blocks in the file are known)"})
+
+
 def load_us_blocks(path: str | Path, *, use_cache: bool = True) -> PopulationLayer:
     """US Census 2020 blocks as points: ``geoid, population_P1_001N, centroid_lon, centroid_lat``."""
     path = Path(path)
@@ -85,6 +113,8 @@ def _build_us_blocks(path: Path) -> PopulationLayer:
         description="census block internal points, containment")
     return PopulationLayer(
         name="us-blocks2020",
+        country="US",
+        places=_us_places(df["geoid"].to_numpy(dtype=object), geoms, point_coverage(geoms, edge)),
         title=f"US Census 2020 block populations (county {', '.join(counties)})",
         source="US Census Bureau, 2020 Census Redistricting Data (PL 94-171), P1_001N total "
                "population, census block internal points",
