@@ -211,4 +211,4 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
     return Result(venue=v.to_dict(), catchment=catch_d, layer=layer_info, residents=res,
                   workers=wrk, coverage_fraction=cov, residents_unavailable=None if res else res_why,
                   workers_unavailable=None if wrk else wrk_why, warnings=warnings,
-                  platform_rows=plat_rows)
+                  platform_rows=plat_rows, catchment_obj=catch, layer_obj=lay)

@@ -43,9 +43,10 @@ def _r(x: float) -> float:
 
 
 def _clean(obj):
-    """JSON-ready copy: shares rounded to 4 places, numpy scalars made plain."""
+    """JSON-ready copy: shares rounded to 4 places, numpy scalars made plain, private keys
+    (``_geometry``) left out."""
     if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
+        return {k: _clean(v) for k, v in obj.items() if not k.startswith("_")}
     if isinstance(obj, (list, tuple)):
         return [_clean(v) for v in obj]
     if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
@@ -67,6 +68,32 @@ class Result:
     workers_unavailable: str | None = None
     warnings: list[str] = field(default_factory=list)
     platform_rows: list[dict] | None = None
+    #: the objects behind the numbers, for drawing (not part of the JSON)
+    catchment_obj: object = field(default=None, repr=False)
+    layer_obj: object = field(default=None, repr=False)
+
+    @property
+    def catchment_geometry(self):
+        """The catchment polygon in WGS84 (lon, lat)."""
+        return None if self.catchment_obj is None else self.catchment_obj.wgs84
+
+    def footprint_geometries(self) -> dict:
+        """Each evaluated platform's recommended footprint in WGS84, by platform id."""
+        if not self.platform_rows or self.layer_obj is None:
+            return {}
+        import numpy as np
+        import shapely
+
+        from .projections import transformer
+
+        t = transformer(self.layer_obj.crs, "EPSG:4326")
+        out = {}
+        for r in self.platform_rows:
+            g = r.get("_geometry")
+            if g is not None:
+                out[r["id"]] = shapely.transform(
+                    g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        return out
 
     @property
     def platforms(self):

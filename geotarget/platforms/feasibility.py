@@ -337,7 +337,7 @@ class Evaluator:
                         "min_audience": _min_dict(p, None, None, None),
                         "verdict": "cannot_run"})
         else:
-            out.update({k: v for k, v in rec.items() if k not in ("fp",)})
+            out.update({k: v for k, v in rec.items() if not k.startswith("_")})
             out["verdict"] = verdict(rec, cat)
             if budget is not None and rec["waste_share"] is not None:
                 out["waste_money"] = {"amount": round(budget * rec["waste_share"], 2),
@@ -345,6 +345,7 @@ class Evaluator:
                                       "lower_bound": rec["waste_lower_bound"]}
             else:
                 out["waste_money"] = None
+        out["_geometry"] = rec["_geometry"] if rec is not None else None
         out["options"] = [{"kind": o["footprint"]["kind"], "label": o["footprint"]["label"],
                            "people": o["people"]["total"], "waste_share": o["waste_share"],
                            "can_run": o["min_audience"]["met"] is not False,
@@ -431,6 +432,7 @@ class Evaluator:
             "waste_lower_bound": lower,
             "min_audience": _min_dict(p, fp_pool, c_pool, unit),
             "segment_share": segment_share,
+            "_geometry": b.geometry,  # layer CRS; for maps, not part of the JSON
         }
 
 
