@@ -46,8 +46,8 @@ def _covers(lay: PopulationLayer, lat: float, lon: float) -> bool:
     return lay.covers_point(x, y)
 
 
-def count_surface(surface: CountSurface, geom) -> Estimate:
-    c = est.count(surface, np.array([geom], dtype=object))
+def count_surface(surface: CountSurface, geom, circles=None) -> Estimate:
+    c = est.count(surface, np.array([geom], dtype=object), circles=circles)
     return Estimate(
         estimate=float(c.estimate[0]), low=float(c.low[0]), high=float(c.high[0]),
         method=c.method, zones=int(c.zones[0]),
@@ -174,10 +174,13 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
                     "Give latitude first")
         warnings.append(f"0% of the catchment is covered by layer {lay.name}: no counts; {hint}")
     else:
+        circles = None
+        if catch.kind == "radius":
+            circles = est.Circles([catch.centre[0]], [catch.centre[1]], [catch.radius_m], lay.crs)
         if res_surface is not None:
-            res = count_surface(res_surface, geom)
+            res = count_surface(res_surface, geom, circles)
         if wrk_surface is not None:
-            wrk = count_surface(wrk_surface, geom)
+            wrk = count_surface(wrk_surface, geom, circles)
         if cov < FULL_COVERAGE:
             warnings.append(
                 f"only {cov:.1%} of the catchment lies inside the coverage of layer {lay.name}: "

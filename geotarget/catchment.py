@@ -6,25 +6,27 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import shapely
-from shapely import affinity
+from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
 from .errors import CatchmentError
-from .projections import WGS84, aeqd, transformer
+from .projections import WGS84, transformer
 from .units import DEFAULT_MAX_RADIUS_M, format_distance, parse_distance
 from .venue import Venue
 
-#: vertices per quarter circle; 64 (256 in all) keeps the polygon's area within 0.01% of pi*r^2
+#: vertices per quarter circle (256 in all)
 QUAD_SEGS = 64
+_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
 class Catchment:
     """The area whose people are counted.
 
-    ``geometry`` is in ``crs`` (for a radius: the azimuthal equidistant projection centred on
-    the venue, where the circle is exact).  Use :meth:`to_crs` for any other CRS.
+    ``geometry`` is in ``crs`` (for a radius: WGS84, vertices at geodesic distance r from the
+    centre).  Use :meth:`to_crs` for any other CRS (vertices are projected exactly).
     """
 
     geometry: BaseGeometry
@@ -74,24 +76,52 @@ class Catchment:
 
 
 def _stack(xy):
-    import numpy as np
-
     return np.column_stack(xy)
+
+
+def _unit_circle() -> tuple[np.ndarray, float]:
+    """Azimuths (degrees) of the 257 vertices of the circle polygon (closed ring), and the
+    scale that makes the 256-gon's area equal to pi*r^2 (its vertices sit 0.005% beyond r)."""
+    ring = np.asarray(shapely.Point(0.0, 0.0).buffer(1.0, quad_segs=QUAD_SEGS).exterior.coords)
+    area = shapely.Polygon(ring).area
+    az = np.degrees(np.arctan2(ring[:, 0], ring[:, 1]))
+    return az, math.sqrt(math.pi / area)
+
+
+_AZ, _SCALE = _unit_circle()
+
+
+def circles_in(lats, lons, radii, crs: str = WGS84) -> np.ndarray:
+    """True circles around many centres at once, as polygons in ``crs``.
+
+    Each vertex is the point at geodesic distance r (times the area scale) along its azimuth
+    from the centre (the azimuthal equidistant construction, done by pyproj's geodesic), then
+    projected to ``crs``.  The single-venue and batch paths both use this, so they agree to
+    float rounding.
+    """
+    lats, lons, radii = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (lats, lons, radii))
+    n, k = len(lats), len(_AZ)
+    lon0 = np.repeat(lons, k)
+    lat0 = np.repeat(lats, k)
+    az = np.tile(_AZ, n)
+    dist = np.repeat(radii * _SCALE, k)
+    x, y, _ = _GEOD.fwd(lon0, lat0, az, dist)
+    if crs != WGS84:
+        x, y = transformer(WGS84, crs).transform(x, y)
+    coords = np.stack([np.asarray(x).reshape(n, k), np.asarray(y).reshape(n, k)], axis=-1)
+    return shapely.polygons(coords)
 
 
 def circle(venue: Venue, radius: str | float, *,
            max_radius: str | float | None = DEFAULT_MAX_RADIUS_M) -> Catchment:
-    """A circle of ``radius`` around the venue, exact in the venue's azimuthal equidistant
-    projection (0.5 mi is 804.672 m anywhere on Earth)."""
+    """A circle of ``radius`` around the venue, true on the ellipsoid (0.5 mi is 804.672 m
+    anywhere on Earth): vertices at geodesic distance r from the venue, 256 of them, the polygon
+    scaled so its area is exactly pi*r^2."""
     max_m = None if max_radius is None else parse_distance(max_radius, what="maximum radius",
                                                            max_m=None)
     r = parse_distance(radius, max_m=max_m)
-    geom = shapely.Point(0.0, 0.0).buffer(r, quad_segs=QUAD_SEGS)
-    # scale the 256-gon so that its area equals pi*r^2 exactly (vertices sit just outside r)
-    scale = math.sqrt(math.pi * r * r / geom.area)
-    geom = affinity.scale(geom, scale, scale, origin=(0, 0))
-    return Catchment(geom, aeqd(venue.lat, venue.lon), "radius", radius_m=r,
-                     centre=(venue.lat, venue.lon))
+    geom = circles_in([venue.lat], [venue.lon], [r])[0]
+    return Catchment(geom, WGS84, "radius", radius_m=r, centre=(venue.lat, venue.lon))
 
 
 def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:

@@ -63,7 +63,7 @@ class Counter:
         self.wrk = layer.surface("workers", method)
         self._cache: dict = {}
 
-    def count(self, geoms, keys=None) -> list[tuple[float | None, float | None]]:
+    def count(self, geoms, keys=None, circles=None) -> list[tuple[float | None, float | None]]:
         geoms = np.asarray(geoms, dtype=object)
         out: list = [None] * len(geoms)
         todo = []
@@ -75,8 +75,14 @@ class Counter:
                 todo.append(i)
         if todo:
             g = geoms[todo]
-            r = est.count(self.res, g).estimate if self.res is not None else [None] * len(g)
-            w = est.count(self.wrk, g).estimate if self.wrk is not None else [None] * len(g)
+            c = None
+            if circles is not None:
+                assert len(todo) == len(geoms) == len(circles.radius)
+                c = circles
+            r = (est.count(self.res, g, circles=c).estimate if self.res is not None
+                 else [None] * len(g))
+            w = (est.count(self.wrk, g, circles=c).estimate if self.wrk is not None
+                 else [None] * len(g))
             for j, i in enumerate(todo):
                 val = (None if r[j] is None else float(r[j]), None if w[j] is None else float(w[j]))
                 out[i] = val
@@ -84,8 +90,8 @@ class Counter:
                     self._cache[keys[i]] = val
         return out
 
-    def people(self, geom, basis: str, key=None) -> People:
-        r, w = self.count([geom], [key])[0]
+    def people(self, geom, basis: str, key=None, circles=None) -> People:
+        r, w = self.count([geom], [key], circles)[0]
         return People(r, w, basis)
 
     def place_people(self, places, level: str, codes: list[str], geom, basis: str,
@@ -165,6 +171,12 @@ class Evaluator:
         self.counter = Counter(layer, method)
         self.postcode_coverage = postcode_coverage
         self._built: dict = {}
+        self.circles = None
+        if catch.kind == "radius":
+            self.circles = est.Circles([venue.lat], [venue.lon], [catch.radius_m], layer.crs)
+
+    def _circle_at(self, r: float):
+        return est.Circles([self.venue.lat], [self.venue.lon], [r], self.layer.crs)
 
     # -- footprints --------------------------------------------------------------------------
     def radius(self, fp: Footprint, basis: str) -> Built | str:
@@ -190,7 +202,8 @@ class Evaluator:
     def _grow_to_people(self, r: float, fp: Footprint, basis: str) -> tuple[float, bool]:
         def people(rad):
             g = circle(self.venue, rad, max_radius=None).to_crs(self.layer.crs)
-            return self.counter.people(g, basis, ("radius", round(rad, 3))).total
+            return self.counter.people(g, basis, ("radius", round(rad, 3)),
+                                       self._circle_at(rad)).total
 
         if people(r) >= fp.min_people:
             return r, False
@@ -223,7 +236,7 @@ class Evaluator:
             to_bng.transform(xy[:, 0], xy[:, 1])))
         xmin, ymin, xmax, ymax = g_bng.bounds
         pad = max(5000.0, 2 * max(xmax - xmin, ymax - ymin))
-        total = self.counter.people(self.geom, basis, ("catchment",)).total
+        total = self.counter.people(self.geom, basis, ("catchment",), self.circles).total
         for _attempt in range(3):
             codes, polys, cut = districts_in((xmin - pad, ymin - pad, xmax + pad, ymax + pad),
                                              self.layer.crs)
@@ -309,7 +322,7 @@ class Evaluator:
     def evaluate(self, p: Platform, cat: Catalogue, *, segment_share: float | None = None,
                  budget: float | None = None, currency: str = "") -> dict:
         basis, basis_label = basis_for(p.meaning, self.layer)
-        catchment = self.counter.people(self.geom, basis, ("catchment",))
+        catchment = self.counter.people(self.geom, basis, ("catchment",), self.circles)
         usage = p.usage.get(self.country or "")
         options, unavailable = [], []
         for fp in p.footprints_for(self.country):
@@ -370,6 +383,9 @@ class Evaluator:
             ppl = self.counter.place_people(self.layer.places, b.detail["level"],
                                             b.detail["places"], b.geometry, basis,
                                             b.detail["_key"])
+        elif b.kind == "radius":
+            ppl = self.counter.people(b.geometry, basis, ("radius", b.detail["radius_m"]),
+                                      self._circle_at(b.detail["radius_m"]))
         else:
             ppl = self.counter.people(b.geometry, basis, key)
         if b.kind in ("radius", "place", "country"):
