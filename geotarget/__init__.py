@@ -17,6 +17,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 from .analysis import analyse
+from .batch import analyse_many
 from .catchment import Catchment, circle, from_file
 from .errors import (CatchmentError, DataError, GeocodingError, GeotargetError, InputError,
                      NoCoverageError, OutputError, PostcodeNotFoundError, VenueError)
@@ -28,7 +29,7 @@ from .venue import Venue, locate
 logging.getLogger("geotarget").addHandler(logging.NullHandler())
 
 __all__ = [
-    "__version__", "analyse", "Catchment", "circle", "from_file", "GeotargetError", "InputError",
+    "__version__", "analyse", "analyse_many", "Catchment", "circle", "from_file", "GeotargetError", "InputError",
     "VenueError", "PostcodeNotFoundError", "GeocodingError", "CatchmentError", "DataError",
     "NoCoverageError", "OutputError", "PopulationLayer", "choose_layer", "load_layer", "Result",
     "parse_distance", "Venue", "locate",

@@ -103,8 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--rule", action="append", default=[], metavar="ID.FIELD=VALUE")
     pl.add_argument("-v", "--verbose", action="count", default=0)
 
+    from .cli_batch import add_batch_parser
     from .cli_data import add_data_parser
 
+    add_batch_parser(sub)
     add_data_parser(sub)
     return p
 
@@ -202,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("analyse", "analyze"):
             return _cmd_analyse(args)
+        if args.command == "batch":
+            from .cli_batch import run_batch
+
+            return run_batch(args)
         if args.command == "platforms":
             return _cmd_platforms(args)
         if args.command == "data":
@@ -215,7 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"geotarget: error: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
-        print("geotarget: interrupted", file=sys.stderr)
+        msg = "geotarget: interrupted"
+        if args.command == "batch":
+            msg += ("; finished rows are kept in the checkpoint beside the output: rerun with "
+                    "--resume to continue")
+        print(msg, file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
         sys.stderr.close()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 from .errors import PostcodeNotFoundError, VenueError
@@ -118,3 +119,46 @@ def lookup(postcode: str) -> PostcodeLocation:
 
     lon, lat = bng_to_wgs84(float(e), float(n))
     return PostcodeLocation(pcd, int(e), int(n), lat, lon)
+
+
+@lru_cache(maxsize=1)
+def _table():
+    import pyarrow.parquet as pq
+
+    path = resources.files("geotarget.data").joinpath("postcodes_gb.parquet")
+    with resources.as_file(path) as p:
+        t = pq.read_table(p, columns=["outward", "inward", "easting", "northing",
+                                      "terminated"]).to_pandas()
+    inward = t["inward"].astype(int)
+    t["pcd"] = (t["outward"].astype(str) + " " + (inward // 676).astype(str)
+                + ((inward // 26) % 26 + 65).map(chr) + (inward % 26 + 65).map(chr))
+    return t.set_index("pcd")
+
+
+def lookup_many(values) -> pd.DataFrame:
+    """Vectorised :func:`lookup`: columns ``postcode``, ``lat``, ``lon`` and ``error`` (the same
+    one-line message :func:`lookup` would raise, or None)."""
+    from .projections import BNG, WGS84, transformer
+
+    raw = pd.Series(list(values), dtype=object)
+    compact = raw.astype(str).str.replace(r"\s+", "", regex=True).str.upper()
+    ok = compact.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")
+    norm = compact.str[:-3] + " " + compact.str[-3:]
+    out = pd.DataFrame({"postcode": norm.where(ok), "lat": np.nan, "lon": np.nan,
+                        "error": None}, index=raw.index)
+    t = _table()
+    hit = t.reindex(norm.where(ok, "").to_numpy())
+    e = hit["easting"].to_numpy(dtype=float, na_value=np.nan)
+    n = hit["northing"].to_numpy(dtype=float, na_value=np.nan)
+    good = ok.to_numpy() & np.isfinite(e) & np.isfinite(n)
+    if good.any():
+        lon, lat = transformer(BNG, WGS84).transform(e[good], n[good])
+        out.loc[good, "lon"] = lon
+        out.loc[good, "lat"] = lat
+    for i in np.nonzero(~good)[0]:  # the rare bad rows: the single look-up says why
+        try:
+            lookup(raw.iloc[i])
+            out.iloc[i, out.columns.get_loc("error")] = "postcode could not be placed"
+        except (VenueError, PostcodeNotFoundError) as exc:
+            out.iloc[i, out.columns.get_loc("error")] = str(exc)
+    return out
