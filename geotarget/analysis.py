@@ -143,7 +143,13 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
         log.info("using built-in layer %s", lay.name)
 
     geom = catch.to_crs(lay.crs)
-    cov = float(lay.coverage_fraction(np.array([geom], dtype=object))[0])
+    circles = None
+    if catch.kind == "radius":
+        circles = est.Circles([catch.centre[0]], [catch.centre[1]], [catch.radius_m], lay.crs)
+    if circles is not None and lay.surely_covered(circles.centres, circles.radius)[0]:
+        cov = 1.0
+    else:
+        cov = float(lay.coverage_fraction(np.array([geom], dtype=object))[0])
     warnings: list[str] = []
     if data_dir is None and layer is None:
         warnings_src = f"built-in layer {lay.name} chosen because its coverage contains the venue"
@@ -174,9 +180,6 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
                     "Give latitude first")
         warnings.append(f"0% of the catchment is covered by layer {lay.name}: no counts; {hint}")
     else:
-        circles = None
-        if catch.kind == "radius":
-            circles = est.Circles([catch.centre[0]], [catch.centre[1]], [catch.radius_m], lay.crs)
         if res_surface is not None:
             res = count_surface(res_surface, geom, circles)
         if wrk_surface is not None:

@@ -63,7 +63,8 @@ def prepare(df: pd.DataFrame, radius=None, *, max_radius=DEFAULT_MAX_RADIUS_M) -
             lat[use_pc] = found["lat"].to_numpy()
             lon[use_pc] = found["lon"].to_numpy()
             err[use_pc] = found["error"].to_numpy()
-    for i in np.nonzero(~use_pc)[0]:
+    plausible = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    for i in np.nonzero(~use_pc & ~plausible)[0]:  # only the bad rows, one by one
         if err[i] is not None:
             continue
         a, o = lat[i], lon[i]
@@ -106,16 +107,25 @@ def count_chunk(layer: PopulationLayer, lat, lon, radius_m, *, method: str | Non
     need_polys = any(s is not None and s.kind != "points"
                      for s in (layer.surface("residents", method),
                                layer.surface("workers", method)))
-    polys = circles_in(lat, lon, radius_m, layer.crs)
     circles = est.Circles(lat, lon, radius_m, layer.crs)
-    out = {"coverage": layer.coverage_fraction(polys)}
+    # coverage: a circle well inside one coverage piece is fully covered; polygons (geodesic
+    # vertices, the costly part) are built only where needed
+    inside = layer.surely_covered(circles.centres, radius_m)
+    polys = np.full(n, None, dtype=object)
+    build = ~inside if not need_polys else np.ones(n, bool)
+    if build.any():
+        polys[build] = circles_in(lat[build], lon[build], radius_m[build], layer.crs)
+    cov = np.ones(n)
+    if (~inside).any():
+        cov[~inside] = layer.coverage_fraction(polys[~inside])
+    out = {"coverage": cov}
     for pop in ("residents", "workers"):
         s = layer.surface(pop, method)
         if s is None:
             for suf in ("", "_low", "_high"):
                 out[pop + suf] = np.full(n, np.nan)
             continue
-        c = est.count(s, polys if need_polys or s.kind != "points" else polys, circles=circles)
+        c = est.count(s, polys, circles=circles)
         out[pop], out[pop + "_low"], out[pop + "_high"] = c.estimate, c.low, c.high
         for k, v in c.extra.items():
             out[k] = v

@@ -250,6 +250,19 @@ class PopulationLayer:
             frac = np.where(area > 0, inside / area, 0.0)
         return np.clip(frac, 0.0, 1.0)
 
+    def surely_covered(self, centres: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
+        """True where a circle (centre in the layer CRS, radius in metres) lies well inside one
+        coverage piece: the centre is inside and at least 1.05 r + 50 m from its edge (a margin
+        for the projection's scale).  False means "not sure": compute the fraction."""
+        parts, tree = self._coverage_parts
+        ci, pi = tree.query(centres, predicate="within")
+        ok = np.zeros(len(centres), bool)
+        if len(ci):
+            d = shapely.distance(shapely.boundary(parts[pi]), centres[ci])
+            good = d >= np.asarray(radius_m)[ci] * 1.05 + 50.0
+            ok[ci[good]] = True
+        return ok
+
     def covers_point(self, x: float, y: float) -> bool:
         parts, tree = self._coverage_parts
         pt = shapely.Point(x, y)

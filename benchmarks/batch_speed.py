@@ -1,0 +1,151 @@
+"""Speed of many-venue analysis on the London layer, against a baseline measured in the same run.
+
+Times, on random half-mile catchments in London (residents and workers):
+
+(a) naive baseline -- one GeoPandas ``overlay`` per venue against the LSOA polygons -- on a sample;
+(b) tobler's ``area_interpolate`` (``allocate_total=False``: the exact areal answer) on the same
+    catchments, and checks that geotarget's ``areal`` method returns the same numbers;
+(c) geotarget's batch path: ``areal`` and the default (``dasymetric``, a point layer) on 1,000,
+    10,000 and 100,000 venues; with all platforms on a small sample (per-venue evaluation);
+(d) one venue end to end from the command line (start-up included).
+
+Prints venues/second, speed-up ratios over (a) and (b), and peak memory (max RSS so far).
+Needs ``pip install tobler`` and ../shared/data.  Run:  python benchmarks/batch_speed.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from _reference import SHARED, random_venues
+from geotarget import estimate as est
+from geotarget.batch import analyse_many
+from geotarget.catchment import circles_in
+from geotarget.layers import load_layer
+from geotarget.projections import transformer
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def venues(layer, n, seed):
+    pts = random_venues(shapely.union_all(layer.surface("residents", "areal").geoms), n, seed)
+    lon, lat = transformer(layer.crs, "EPSG:4326").transform(shapely.get_x(pts),
+                                                            shapely.get_y(pts))
+    return pd.DataFrame({"id": np.arange(n), "lat": lat, "lon": lon})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (1k/10k)")
+    args = ap.parse_args()
+    import geopandas as gpd
+
+    layer = load_layer(SHARED)
+    res_a = layer.surface("residents", "areal")
+    wrk_a = layer.surface("workers", "areal")
+    lsoa = gpd.GeoDataFrame({"residents": res_a.values}, geometry=res_a.geoms, crs=layer.crs)
+    msoa = gpd.GeoDataFrame({"workers": wrk_a.values}, geometry=wrk_a.geoms, crs=layer.crs)
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    print(f"London layer: {len(lsoa):,} LSOAs, {len(msoa):,} MSOAs; "
+          f"{len(layer.residents.values):,} dasymetric resident points; max RSS {rss_mb():.0f} MB")
+
+    # (a) naive: one overlay per venue
+    sample = venues(layer, 50, seed=5)
+    circ = circles_in(sample.lat, sample.lon, np.full(len(sample), 804.672), layer.crs)
+    t = time.perf_counter()
+    naive = []
+    for g in circ:
+        c = gpd.GeoDataFrame(geometry=[g], crs=layer.crs)
+        tot = 0.0
+        for zones, col in ((lsoa, "residents"), (msoa, "workers")):
+            z = zones.assign(_a=zones.area)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ov = gpd.overlay(z, c, how="intersection")
+            tot += float((ov[col] * ov.area / ov["_a"]).sum())
+        naive.append(tot)
+    naive_rate = len(sample) / (time.perf_counter() - t)
+    print(f"(a) naive overlay per venue: {naive_rate:,.1f} venues/s (50 venues)")
+
+    # (b) tobler on the same kind of catchments
+    from tobler.area_weighted import area_interpolate
+
+    n_tob = 2_000 if args.quick else 10_000
+    vt = venues(layer, n_tob, seed=6)
+    ct = gpd.GeoDataFrame({"id": vt.id}, geometry=circles_in(vt.lat, vt.lon,
+                                                              np.full(n_tob, 804.672), layer.crs),
+                          crs=layer.crs)
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tr = area_interpolate(lsoa, ct, extensive_variables=["residents"], allocate_total=False)
+        tw = area_interpolate(msoa, ct, extensive_variables=["workers"], allocate_total=False)
+    tob_rate = n_tob / (time.perf_counter() - t)
+    print(f"(b) tobler area_interpolate: {tob_rate:,.0f} venues/s ({n_tob:,} venues), "
+          f"max RSS {rss_mb():.0f} MB")
+
+    # geotarget areal on the same catchments: same numbers?
+    t = time.perf_counter()
+    g_areal = analyse_many(vt, "0.5mi", layer=layer, method="areal", chunk_size=20_000)
+    areal_rate = n_tob / (time.perf_counter() - t)
+    diff_r = np.max(np.abs(g_areal["residents"].to_numpy() - tr["residents"].to_numpy()))
+    diff_w = np.max(np.abs(g_areal["workers"].to_numpy() - tw["workers"].to_numpy()))
+    print(f"(c) geotarget areal, same {n_tob:,} venues: {areal_rate:,.0f} venues/s = "
+          f"{areal_rate / tob_rate:.2f}x tobler, {areal_rate / naive_rate:,.0f}x naive; "
+          f"max |difference| from tobler: residents {diff_r:.2e}, workers {diff_w:.2e} people")
+    naive_g = analyse_many(sample, "0.5mi", layer=layer, method="areal")
+    d_naive = np.max(np.abs((naive_g["residents"] + naive_g["workers"]).to_numpy() - naive))
+    print(f"    areal vs naive overlay on its 50 venues: max |difference| {d_naive:.2e} people")
+
+    for n in sizes:
+        v = venues(layer, n, seed=7)
+        t = time.perf_counter()
+        g = analyse_many(v, "0.5mi", layer=layer, chunk_size=20_000)
+        dt = time.perf_counter() - t
+        print(f"(c) geotarget default ({layer.residents.method}, residents + workers), "
+              f"{n:,} venues: {dt:.2f} s = {n / dt:,.0f} venues/s = "
+              f"{n / dt / tob_rate:.1f}x tobler, {n / dt / naive_rate:,.0f}x naive; "
+              f"max RSS {rss_mb():.0f} MB")
+        assert g["error"].isna().all()
+    for n in sizes[:2]:
+        v = venues(layer, n, seed=8)
+        t = time.perf_counter()
+        analyse_many(v, "0.5mi", layer=layer, method="areal", chunk_size=20_000)
+        dt = time.perf_counter() - t
+        print(f"(c) geotarget areal, {n:,} venues: {n / dt:,.0f} venues/s = "
+              f"{n / dt / tob_rate:.2f}x tobler")
+
+    # platforms: evaluated per venue (the single-venue path), on a sample
+    import geotarget
+
+    v = venues(layer, 20, seed=9)
+    t = time.perf_counter()
+    for _, r in v.iterrows():
+        geotarget.analyse((r.lat, r.lon), "0.5mi", layer=layer,
+                          platforms=[p for p in ("meta", "google_ads", "google_dv360",
+                                                 "microsoft", "linkedin", "tiktok", "snapchat",
+                                                 "x", "pinterest", "reddit", "nextdoor")])
+    dt = time.perf_counter() - t
+    print(f"(c) all platforms except meta_special, per venue: {len(v) / dt:.1f} venues/s "
+          f"({dt / len(v):.2f} s a venue)")
+
+    # (d) one venue from the command line, start-up included (layer cache warm)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "geotarget", "analyse", "51.5202,-0.0937", "-r",
+                    "0.5mi", "--data-dir", str(SHARED)], check=True, capture_output=True)
+    print(f"(d) one venue end to end from the command line: {time.perf_counter() - t:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
