@@ -23,11 +23,10 @@ FULL_COVERAGE = 0.9995
 
 RANGE_TEXT = {
     "areal": "90% interval: the people of zones cut by the edge modelled as independently placed "
-             "clusters (k={k:g} per zone, calibrated), clipped to zones wholly inside / all "
-             "zones touched",
+             "clusters (k={k:g} per zone), clipped to zones wholly inside / all zones touched",
     "dasymetric": "90% interval: the people of census zones cut by the edge modelled as "
-                  "independently placed clusters (k per zone from its postcodes or Output Areas, "
-                  "calibrated), clipped to zones wholly inside / all zones touched",
+                  "independently placed clusters, clipped to zones wholly inside / all zones "
+                  "touched",
     "points": "90% interval: points within half their neighbour spacing of the edge may belong "
               "on either side",
 }
@@ -52,7 +51,8 @@ def count_surface(surface: CountSurface, geom, circles=None) -> Estimate:
         estimate=float(c.estimate[0]), low=float(c.low[0]), high=float(c.high[0]),
         method=c.method, zones=int(c.zones[0]),
         unit=surface.group_unit or surface.unit, definition=surface.definition,
-        range_method=RANGE_TEXT[c.method].format(k=surface.clusters_per_zone),
+        range_method=RANGE_TEXT[c.method].format(k=surface.clusters_per_zone)
+        + (f"; {surface.range_note}" if surface.range_note else ""),
         extra={k: float(v[0]) for k, v in c.extra.items()}, description=surface.description)
 
 
@@ -133,6 +133,9 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
         lat, lon = catch.centre  # type: ignore[misc]
         v = Venue(lat, lon, label="catchment centroid", source="catchment")
 
+    if (residents_col or workers_col) and (layer is None or isinstance(layer, PopulationLayer)):
+        raise InputError("--residents-col / --workers-col name the count columns of a layer "
+                         "file: use them with --layer FILE")
     if isinstance(layer, PopulationLayer):
         lay = layer
     elif layer is not None or data_dir is not None:
@@ -195,13 +198,26 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
     if platforms is not None or rules is not None or rule_overrides:
         from . import platforms as plat
 
-        if segment_share is not None and not 0 < segment_share <= 1:
+        if segment_share is not None and not (isinstance(segment_share, (int, float))
+                                              and 0 < segment_share <= 1):
             raise InputError(f"segment share {segment_share!r} must be a share in (0, 1], e.g. "
                              "0.004 for 0.4%")
-        if budget is not None and (not np.isfinite(budget) or budget < 0):
+        if budget is not None and isinstance(budget, (int, float)) and (
+                not np.isfinite(budget) or budget < 0):
             raise InputError(f"budget {budget!r} must be a number >= 0")
-        if country is not None and not (len(country) == 2 and country.isalpha()):
+        if country is not None and not (isinstance(country, str) and len(country) == 2
+                                        and country.isalpha()):
             raise InputError(f"country {country!r}: give an ISO 3166 alpha-2 code such as GB")
+        if country is not None and lay.country and country.upper() != lay.country:
+            raise InputError(f"--country {country} contradicts layer {lay.name}, which is in "
+                             f"{lay.country}: --country is for layers whose country is unknown")
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))):
+            raise InputError(f"budget {budget!r} must be a number")
+        if segment_share is not None and (isinstance(segment_share, bool)
+                                          or not isinstance(segment_share, (int, float))):
+            raise InputError(f"segment share {segment_share!r} must be a number in (0, 1]")
+        if currency and budget is None:
+            raise InputError("--currency needs --budget (the spend to turn into money wasted)")
         if postcode_coverage is not None and not 0 < postcode_coverage <= 1:
             raise InputError(f"postcode coverage {postcode_coverage!r} must be in (0, 1]")
         cat = plat.load(rules, overrides=rule_overrides)

@@ -56,8 +56,12 @@ class Catchment:
     def area_m2(self) -> float:
         """Area in a Lambert azimuthal equal-area projection centred on the catchment."""
         if "area" not in self._cache:
-            c = self.wgs84.centroid
-            laea = (f"+proj=laea +lat_0={c.y:.8f} +lon_0={c.x:.8f} +datum=WGS84 +units=m "
+            if self.centre is not None:  # robust across the antimeridian and near the poles
+                lat0, lon0 = self.centre
+            else:
+                c = self.wgs84.centroid
+                lat0, lon0 = c.y, c.x
+            laea = (f"+proj=laea +lat_0={lat0:.8f} +lon_0={lon0:.8f} +datum=WGS84 +units=m "
                     "+no_defs")
             self._cache["area"] = float(self.to_crs(laea).area)
         return self._cache["area"]
@@ -137,17 +141,37 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
         raise CatchmentError(f"catchment file {str(p)!r} does not exist: give a GeoJSON or "
                              "GeoPackage file with a polygon")
     try:
+        import pyogrio
+
+        layers = pyogrio.list_layers(p)
+    except Exception as e:  # pyogrio raises its own DataSourceError etc.
+        raise CatchmentError(f"cannot read catchment file {str(p)!r}: "
+                             f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
+                             "with a polygon") from e
+    if layer is None and len(layers) > 1:
+        names = ", ".join(str(n) for n in layers[:, 0][:8])
+        raise CatchmentError(f"catchment file {str(p)!r} has {len(layers)} layers ({names}): "
+                             "keep the catchment in a file of its own")
+    try:
         gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
     except Exception as e:  # pyogrio raises its own DataSourceError etc.
-        raise CatchmentError(f"cannot read catchment file {str(p)!r}: {e}; give a GeoJSON or "
-                             "GeoPackage file with a polygon") from e
+        raise CatchmentError(f"cannot read catchment file {str(p)!r}: "
+                             f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
+                             "with a polygon") from e
+    if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
+        raise CatchmentError(f"catchment file {str(p)!r} has no geometry: give a GeoJSON or "
+                             "GeoPackage file with a polygon")
     if len(gdf) == 0:
         raise CatchmentError(f"catchment file {str(p)!r} has no features: it needs a polygon")
     if gdf.crs is None:
         raise CatchmentError(f"catchment file {str(p)!r} has no CRS: save it with its coordinate "
                              "reference system (e.g. EPSG:4326 or EPSG:27700)")
-    geoms = gdf.geometry.values
-    kinds = set(shapely.get_type_id(geoms[~shapely.is_missing(geoms)]).tolist())
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    if shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any():
+        i = int(np.argmax(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+        raise CatchmentError(f"catchment file {str(p)!r}: feature {i} has no geometry; remove "
+                             "it or draw its polygon")
+    kinds = set(shapely.get_type_id(geoms).tolist())
     if not kinds or not kinds <= {3, 6}:  # Polygon, MultiPolygon
         raise CatchmentError(f"catchment file {str(p)!r} must hold polygons only, found "
                              f"{sorted(set(gdf.geom_type.dropna()))}")
@@ -166,7 +190,7 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
         b = gdf.total_bounds
         if b[1] < -90 or b[3] > 90 or b[0] < -180 or b[2] > 180:
             raise CatchmentError(f"catchment file {str(p)!r} says {crs} but its coordinates "
-                                 f"{[round(v, 3) for v in b]} are not degrees: fix its CRS")
+                                 f"{[round(float(v), 3) for v in b]} are not degrees: fix its CRS")
         # keep edges faithful when reprojected: no edge longer than ~0.001 degree
         geom = shapely.segmentize(geom, 0.001)
     else:

@@ -199,8 +199,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     verbose = getattr(args, "verbose", 0)
-    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else
-                        logging.WARNING, format="geotarget: %(message)s")
+    log = logging.getLogger("geotarget")
+    if not any(getattr(h, "_geotarget_cli", False) for h in log.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("geotarget: %(message)s"))
+        handler._geotarget_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    log.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     try:
         if args.command in ("analyse", "analyze"):
             return _cmd_analyse(args)
@@ -217,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_layers(args)
     except GeotargetError as e:
         if verbose:
-            logging.exception("details")
-        print(f"geotarget: error: {e}", file=sys.stderr)
+            log.exception("details")
+        print(f"geotarget: error: {' '.join(str(e).split())}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         msg = "geotarget: interrupted"
@@ -232,9 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as e:  # a bug: one line, details with -v
         if verbose:
-            logging.exception("details")
-        print(f"geotarget: internal error: {type(e).__name__}: {e} (a bug: please report it; "
-              "run with -v for details)", file=sys.stderr)
+            log.exception("details")
+        print(f"geotarget: internal error: {type(e).__name__}: {' '.join(str(e).split())} (a "
+              "bug: please report it; run with -v for details)", file=sys.stderr)
         return 70
 
 

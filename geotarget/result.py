@@ -140,7 +140,7 @@ class Result:
         return d
 
     def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+        return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, **kwargs)
 
     # -- human forms -------------------------------------------------------------------------
     def _rows(self) -> list[tuple[str, str, str]]:

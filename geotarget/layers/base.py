@@ -50,6 +50,7 @@ class CountSurface:
     group_unit: str = ""
     edge_m: np.ndarray | None = None
     description: str = ""  # how the surface was made, for the result's method text
+    range_note: str = ""  # how its range's k was set: calibrated (where) or assumed
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -112,6 +113,9 @@ class PlaceSet:
 
     #: place polygons computed ahead (level, code) -> polygon, stored with a cached layer
     polygons: dict[tuple[str, str], BaseGeometry] = field(default_factory=dict)
+    #: False when the layer holds only part of its places' zones (e.g. a city's blocks of a
+    #: county): the places' real populations are then larger than counted
+    complete: bool = True
 
     def __post_init__(self) -> None:
         self.geoms = np.asarray(self.geoms, dtype=object)

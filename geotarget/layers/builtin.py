@@ -62,7 +62,9 @@ def load(name: str) -> PopulationLayer:
     residents = CountSurface(
         kind="zones", unit=meta.get("zones", "zone"), ids=zones["zone_id"].to_numpy(),
         geoms=zones.geometry.values, values=zones["residents"].to_numpy(float),
-        definition="usual residents", clusters_per_zone=DZ_CLUSTERS)
+        definition="usual residents", clusters_per_zone=DZ_CLUSTERS,
+        range_note="k transferred from the London LSOA calibration (similar zones); not "
+                   "calibrated on Scottish data")
     from .base import PlaceSet
 
     places = None

@@ -24,13 +24,13 @@ import shapely
 from .base import CountSurface, PlaceSet, PopulationLayer
 
 log = logging.getLogger(__name__)
-FORMAT = 5  # bump when the layout or the way layers are built changes
+FORMAT = 7  # bump when the layout or the way layers are built changes
 
 _LAYER_FIELDS = ("name", "title", "source", "licence", "vintage", "crs", "residents_unavailable",
                  "workers_unavailable", "attribution", "caveats", "workers_caveats", "origin",
                  "country")
 _SURFACE_FIELDS = ("kind", "unit", "definition", "clusters_per_zone", "method", "group_unit",
-                   "description")
+                   "description", "range_note")
 
 
 def cache_root() -> Path:
@@ -122,6 +122,7 @@ def write(layer: PopulationLayer, folder: Path) -> None:
                                                              dtype=object))}).to_parquet(
                     tmp / "place-polygons.parquet", compression="zstd", index=False)
             meta["places_note"] = pl.note
+            meta["places_complete"] = pl.complete
         for p in tmp.iterdir():
             meta["files"][p.name] = _sha256(p)
         (tmp / "layer.json").write_text(json.dumps(meta, indent=1))
@@ -178,7 +179,8 @@ def read(folder: Path) -> PopulationLayer | None:
             places = PlaceSet(geoms=shapely.from_wkb(pdf["wkb"].to_numpy()),
                               codes={lv: pdf[f"code:{lv}"].to_numpy(dtype=object) for lv in levels},
                               names={lv: pdf[f"name:{lv}"].to_numpy(dtype=object) for lv in levels},
-                              note=meta.get("places_note", {}))
+                              note=meta.get("places_note", {}),
+                              complete=meta.get("places_complete", True))
             if (folder / "place-polygons.parquet").exists():
                 pp = pd.read_parquet(folder / "place-polygons.parquet")
                 geoms = shapely.from_wkb(pp["wkb"].to_numpy())

@@ -251,7 +251,12 @@ def _residents_dasymetric(lsoa, ts: pd.DataFrame, counts: str) -> CountSurface:
         groups.add_many(gid, chosen["x"], chosen["y"], np.asarray(totals), share,
                         n_oa * CLUSTERS_PER_OA, np.asarray(names))
     unit = "Output Area 2021" if counts == "oa" else "LSOA 2021"
+    note = ("k = 8 per 2011 Output Area in the LSOA, calibrated: 94% of 2,000 London half-mile "
+            "ranges contain the OA-level reference" if counts == "lsoa" else
+            "k = 1 per postcode within an Output Area: assumed (no finer counts to calibrate "
+            "it); pooled LSOAs use the calibrated 8 per Output Area")
     return groups.surface(
+        range_note=note,
         unit=unit, group_unit=unit, definition="usual residents (TS001 Total)",
         description=f"TS001 {'OA' if counts == 'oa' else 'LSOA'} totals spread over residential "
                     "postcodes")
@@ -286,6 +291,8 @@ def _workers_dasymetric(msoa, travel_in: np.ndarray, nomove: np.ndarray,
         groups.add_polygon(polys[i], travel_in[i], f"{codes[i]} (polygon)", MSOA_CLUSTERS,
                            {"home_workers": nomove[i]})
     return groups.surface(
+        range_note="k = 1 per Workplace Zone: assumed (no finer workplace counts exist to "
+                   "calibrate it)",
         unit="Workplace Zone 2011", group_unit="MSOA 2021",
         definition="people who travel in to work here (ODWP01 destination - nomove)",
         description="ODWP01 MSOA counts spread over 2011 Workplace Zone centroids")
@@ -395,13 +402,16 @@ def build(folder: Path, inputs: dict, *, counts: str = "oa") -> PopulationLayer:
         kind="zones", unit="LSOA 2021", ids=lsoa["LSOA21CD"].to_numpy(),
         geoms=lsoa.geometry.values, values=residents.to_numpy(float),
         definition="usual residents (TS001 Total)", clusters_per_zone=LSOA_CLUSTERS,
-        description="TS001 LSOA totals, areal weighting")
+        description="TS001 LSOA totals, areal weighting",
+        range_note="k calibrated: 91% of 2,000 London half-mile ranges contain a finer reference")
     wrk_areal = CountSurface(
         kind="zones", unit="MSOA 2021", ids=msoa["MSOA21CD"].to_numpy(),
         geoms=msoa.geometry.values, values=travel_in,
         definition="people who travel in to work here (ODWP01 destination - nomove)",
         extra={"home_workers": nomove.to_numpy(float)}, clusters_per_zone=MSOA_CLUSTERS,
-        description="ODWP01 MSOA counts, areal weighting")
+        description="ODWP01 MSOA counts, areal weighting",
+        range_note="k calibrated against MSOA workers shared among Workplace Zones (91%); MSOAs "
+                   "are coarse, so the range is wide")
     res_dasy = _residents_dasymetric(lsoa, ts, counts)
     caveats = [DASYMETRIC_CAVEAT]
     if inputs["wpz"] is not None:

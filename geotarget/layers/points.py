@@ -66,6 +66,7 @@ def _us_places(geoid: np.ndarray, geoms: np.ndarray, coverage):
         geoms=cell_of, codes={"tract": tract, "county": county},
         names={"tract": np.array([f"census tract {t}" for t in tract], dtype=object),
                "county": np.array([f"county {c}" for c in county], dtype=object)},
+        complete=False,
         note={"tract": "census tract (GEOID[:11]); polygon: blocks' Voronoi cells dissolved, "
                        "approximate",
               "county": "county (GEOID[:5]); polygon: blocks' Voronoi cells within the layer's "

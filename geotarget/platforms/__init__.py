@@ -13,8 +13,13 @@ def select(cat: Catalogue, which: "str | list[str] | None") -> list[str]:
     """Platform ids from ``"all"``, ``"meta,google_ads"`` or a list."""
     if which is None:
         return []
+    if not isinstance(which, (str, list, tuple)) or not all(isinstance(w, str) for w in
+                                                            ([which] if isinstance(which, str)
+                                                             else which)):
+        raise InputError(f"platforms {which!r}: give 'all', 'meta,google_ads' or a list of ids")
     if isinstance(which, str):
         which = ["all"] if which.strip() == "all" else [w.strip() for w in which.split(",")]
+    which = list(which)
     if which == ["all"]:
         return list(cat.platforms)
     unknown = [w for w in which if w not in cat.platforms]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -170,7 +171,7 @@ def _distances(ctx, entry, where, values) -> tuple[tuple[float, ...], tuple[str,
         raise ctx.fail(entry, where, "give a list of distances with units, e.g. [\"1km\", \"1mi\"]")
     out, units = [], []
     for v in values:
-        m = re.fullmatch(r"\s*([-+]?[\d.]+)\s*([a-z]+)\s*", str(v))
+        m = re.fullmatch(r"\s*([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*([a-z]+)\s*", str(v))
         if not m:
             raise ctx.fail(entry, where, f"{v!r} is not a distance with a unit (m, km, mi, ft)")
         if float(m.group(1)) < 0:
@@ -188,6 +189,8 @@ def _distances(ctx, entry, where, values) -> tuple[tuple[float, ...], tuple[str,
 
 def _footprint(ctx: _Ctx, entry: str, i: int, d: dict) -> Footprint:
     where = f"footprints[{i}]"
+    if not isinstance(d, dict):
+        raise ctx.fail(entry, where, "each footprint is a table ([[ID.footprints]] with kind = ...)")
     kind = d.get("kind")
     if kind not in KINDS:
         raise ctx.fail(entry, f"{where}.kind", f"unknown footprint kind {kind!r}: use one of "
@@ -204,8 +207,11 @@ def _footprint(ctx: _Ctx, entry: str, i: int, d: dict) -> Footprint:
             raise ctx.fail(entry, f"{where}.countries", "give ISO 3166 alpha-2 codes, e.g. "
                            "[\"US\", \"JP\"]")
         countries = tuple(countries)
+    ml = d.get("max_locations")
+    if ml is not None and (isinstance(ml, bool) or not isinstance(ml, int) or ml < 1):
+        raise ctx.fail(entry, f"{where}.max_locations", f"{ml!r} must be a whole number >= 1")
     kw: dict = {"kind": kind, "prov": prov, "countries": countries, "note": d.get("note", ""),
-                "max_locations": d.get("max_locations")}
+                "max_locations": ml}
     if kind == "radius":
         if "min" not in d or "max" not in d:
             raise ctx.fail(entry, f"{where}.{'min' if 'min' not in d else 'max'}",
@@ -215,6 +221,14 @@ def _footprint(ctx: _Ctx, entry: str, i: int, d: dict) -> Footprint:
         if min(mn) > max(mx):
             raise ctx.fail(entry, f"{where}.min", f"minimum {d['min']} is larger than maximum "
                            f"{d['max']}")
+        for a, ua in zip(mn, mn_u):  # per unit: the minimum in a unit must not exceed its maximum
+            for b, ub in zip(mx, mx_u):
+                if ua == ub and a > b:
+                    raise ctx.fail(entry, f"{where}.min", f"minimum {a / 1:g} m in {ua} is larger "
+                                   f"than the maximum {b:g} m in {ub}")
+        if "whole_numbers" in d and not isinstance(d["whole_numbers"], bool):
+            raise ctx.fail(entry, f"{where}.whole_numbers", f"{d['whole_numbers']!r}: use true or "
+                           "false")
         mp = d.get("min_people")
         if mp is not None and (not isinstance(mp, (int, float)) or mp < 0):
             raise ctx.fail(entry, f"{where}.min_people", f"{mp!r} must be a number >= 0")
@@ -248,6 +262,8 @@ def _platform(ctx: _Ctx, pid: str, d: dict) -> Platform:
     if not isinstance(fps, list):
         raise ctx.fail(pid, "footprints", "give a list of [[ID.footprints]] tables")
     footprints = [_footprint(ctx, pid, i, f) for i, f in enumerate(fps)]
+    if not isinstance(d.get("name"), str):
+        raise ctx.fail(pid, "name", "must be text")
     lm = d.get("location_meaning")
     if not isinstance(lm, dict):
         raise ctx.fail(pid, "location_meaning", "missing: say what 'in this location' means")
@@ -267,7 +283,8 @@ def _platform(ctx: _Ctx, pid: str, d: dict) -> Platform:
         value = None
     else:
         value = ma.get("value")
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+        if (not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0
+                or not math.isfinite(value)):
             raise ctx.fail(pid, "min_audience.value", f"{value!r} must be a number >= 0 (or set "
                            "known = false)")
     unknown = set(ma) - {"value", "known", "counts", "of"} - PROVENANCE
@@ -281,16 +298,25 @@ def _platform(ctx: _Ctx, pid: str, d: dict) -> Platform:
         raise ctx.fail(pid, f"location_meaning.{sorted(unknown)[0]}", "unknown key; allowed: "
                        "value, options, source, read, confidence, published, note")
     usage = {}
+    if not isinstance(d.get("usage") or {}, dict):
+        raise ctx.fail(pid, "usage", "give tables [ID.usage.CC] with share, source, read, "
+                       "confidence")
     for country, u in (d.get("usage") or {}).items():
         if not re.fullmatch(r"[A-Z]{2}", country):
             raise ctx.fail(pid, f"usage.{country}", "usage is keyed by ISO 3166 alpha-2 country")
+        if not isinstance(u, dict):
+            raise ctx.fail(pid, f"usage.{country}", "give a table with share, denominator, "
+                           "source, read, confidence")
         share = u.get("share")
-        if not isinstance(share, (int, float)) or not 0 < share <= 1:
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
             raise ctx.fail(pid, f"usage.{country}.share", f"{share!r} must be a share in (0, 1]")
         usage[country] = Usage(float(share), str(u.get("denominator", "adults")),
                                str(u.get("what", "")),
                                _prov(ctx, pid, f"usage.{country}", u))
     conflicts = d.get("conflicts", [])
+    if not isinstance(conflicts, list) or not all(isinstance(c, dict) for c in conflicts):
+        raise ctx.fail(pid, "conflicts", "give [[ID.conflicts]] tables with field, value, source, "
+                       "read, confidence")
     for i, c in enumerate(conflicts):
         _prov(ctx, pid, f"conflicts[{i}]", c)
         if "field" not in c or "value" not in c:
@@ -355,6 +381,8 @@ def load(rules_file: str | Path | None = None, *, replace: bool = False,
         platforms[pid] = _platform(_Ctx(files[-1] if rules_file and pid in user else files[0]),
                                    pid, d)
     cat = Catalogue(platforms, good, workable, _prov(ctx, "verdict", "verdict", verdict), files)
+    if isinstance(overrides, str):
+        overrides = [overrides]
     for o in overrides:
         apply_override(cat, o)
     return cat
@@ -402,8 +430,8 @@ def apply_override(cat: Catalogue, text: str) -> None:
             v = float(value)
         except ValueError:
             raise RulesError(f"--rule {text!r}: min_audience must be a number") from None
-        if v < 0:
-            raise RulesError(f"--rule {text!r}: min_audience must be >= 0")
+        if v < 0 or not math.isfinite(v):
+            raise RulesError(f"--rule {text!r}: min_audience must be a finite number >= 0")
         p.min_audience, p.min_prov = v, prov
     elif fld == "location_meaning":
         if value not in MEANINGS:
@@ -415,7 +443,7 @@ def apply_override(cat: Catalogue, text: str) -> None:
             share = float(value)
         except ValueError:
             raise RulesError(f"--rule {text!r}: a usage share is a number in (0, 1]") from None
-        if not 0 < share <= 1:
+        if not 0 < share <= 1:  # NaN fails this too
             raise RulesError(f"--rule {text!r}: a usage share is a number in (0, 1]")
         p.usage[cc] = Usage(share, "user-supplied", "user-supplied share", prov)
     else:

@@ -199,6 +199,39 @@ class Evaluator:
         return Built("radius", label, self._built[key], {"radius_m": round(r, 3), "unit": unit},
                      notes)
 
+    def _widen_for_minimum(self, p: Platform, fp: Footprint, b: Built, basis: str,
+                           people_needed: float) -> Built | None:
+        """The smallest legal circle whose audience clears the platform's minimum (a circle
+        below it cannot run, so the advertiser must widen it), or None if none up to the
+        maximum does."""
+        def people(rad):
+            g = circle(self.venue, rad, max_radius=None).to_crs(self.layer.crs)
+            return self.counter.people(g, basis, ("radius", round(rad, 3)),
+                                       self._circle_at(rad)).total
+
+        lo, hi = b.detail["radius_m"], max(fp.max_m)
+        if people(hi) < people_needed:
+            return None
+        for _ in range(30):
+            mid = (lo + hi) / 2
+            if people(mid) >= people_needed:
+                hi = mid
+            else:
+                lo = mid
+            if hi - lo < 1.0:
+                break
+        unit = b.detail["unit"]
+        r = math.ceil(hi / UNITS[unit] * 100) / 100 * UNITS[unit]  # 0.01 of the unit, upwards
+        if fp.whole_numbers:
+            r = math.ceil(hi / UNITS[unit] - 1e-9) * UNITS[unit]
+        r = min(r, max(fp.max_m))
+        key = ("radius", round(r, 3))
+        if key not in self._built:
+            self._built[key] = circle(self.venue, r, max_radius=None).to_crs(self.layer.crs)
+        return Built("radius", f"{_fmt_radius(r, unit)} circle", self._built[key],
+                     {"radius_m": round(r, 3), "unit": unit},
+                     b.notes + ["widened until the audience clears the platform's minimum"])
+
     def _grow_to_people(self, r: float, fp: Footprint, basis: str) -> tuple[float, bool]:
         def people(rad):
             g = circle(self.venue, rad, max_radius=None).to_crs(self.layer.crs)
@@ -330,7 +363,12 @@ class Evaluator:
             if isinstance(b, str):
                 unavailable.append({"kind": fp.kind, "reason": b})
                 continue
-            options.append(self._measure(p, fp, b, basis, catchment, usage, segment_share))
+            o = self._measure(p, fp, b, basis, catchment, usage, segment_share)
+            if fp.kind == "radius" and o["min_audience"]["met"] is False:
+                wider = self._widen_for_minimum(p, fp, b, basis, p.min_audience / self._last_conv)
+                if wider is not None:
+                    o = self._measure(p, fp, wider, basis, catchment, usage, segment_share)
+            options.append(o)
         # recommend the option with least waste among those that can run, preferring options
         # whose rule is documented or reported by third parties over uncertain ones
         runnable = [o for o in options if o["min_audience"]["met"] is not False]
@@ -397,7 +435,7 @@ class Evaluator:
         share_inside = inside.total / total if total > 0 else None
         waste = None if share_inside is None else max(0.0, 1.0 - share_inside)
         if b.kind == "place":  # a union of the layer's own zones: inside coverage by construction
-            lower = False
+            lower = not self.layer.places.complete
         elif b.kind == "country":  # the layer covers at most part of the country
             lower = True
         else:
@@ -430,6 +468,7 @@ class Evaluator:
                 unit += (f" ({p.min_counts} are fewer: no sourced usage share for "
                          f"{self.country or 'this country'})")
         fp_pool, c_pool = total * conv, inside.total * conv
+        self._last_conv = conv
         res_w = _waste_part(ppl.residents, inside.residents)
         wrk_w = _waste_part(ppl.workers, inside.workers) if basis == "residents+workers" else None
         return {
@@ -446,7 +485,7 @@ class Evaluator:
             "share_inside": share_inside, "waste_share": waste,
             "waste_share_residents": res_w, "waste_share_workers": wrk_w,
             "waste_lower_bound": lower,
-            "min_audience": _min_dict(p, fp_pool, c_pool, unit),
+            "min_audience": _min_dict(p, fp_pool, c_pool, unit, lower),
             "segment_share": segment_share,
             "_geometry": b.geometry,  # layer CRS; for maps, not part of the JSON
         }
@@ -467,9 +506,11 @@ def _r(x):
     return None if x is None else round(x)
 
 
-def _min_dict(p: Platform, fp_pool, c_pool, unit) -> dict:
+def _min_dict(p: Platform, fp_pool, c_pool, unit, lower_bound: bool = False) -> dict:
     req = p.min_audience
     met = None if req is None or fp_pool is None else bool(fp_pool >= req)
+    if met is False and lower_bound:
+        met = None  # the footprint reaches beyond the data: its real pool may be large enough
     return {"required": req, "counts": p.min_counts, "footprint_pool":
             None if fp_pool is None else round(fp_pool), "catchment_pool":
             None if c_pool is None else round(c_pool), "pool_unit": unit, "met": met,
@@ -504,18 +545,22 @@ def advice(p: Platform, out: dict, rec: dict | None, catchment: People,
     lb = " at least" if rec["waste_lower_bound"] else ""
     if w is not None:
         if fp["kind"] == "radius":
-            tips.append(f"{p.name}: a {fp['label']} is the smallest footprint it allows here; "
+            why = ("the smallest whose audience clears its minimum" if any(
+                "widened until" in n for n in fp.get("notes", [])) else
+                "the smallest footprint it allows here")
+            tips.append(f"{p.name}: a {fp['label']} is {why}; "
                         f"expect{lb} {w:.0%} of the audience outside the catchment.")
         elif fp["kind"] == "place":
-            tips.append(f"{p.name} can only target {fp['label']} here: {w:.1%}{lb} of the "
-                        "audience would be outside the catchment.")
+            tips.append(f"{p.name}: the smallest footprint it surely offers here is "
+                        f"{fp['label']}:{lb} {w:.1%} of the audience would be outside the "
+                        "catchment.")
         elif fp["kind"] == "postcode":
             tips.append(f"{p.name}: target {fp['label']} (covering "
                         f"{fp.get('catchment_people_covered', 0):.0%} of the catchment's people); "
                         f"expect{lb} {w:.0%} of the audience outside the catchment.")
         else:
-            tips.append(f"{p.name}: only country-wide targeting is open here; {w:.1%}{lb} of the "
-                        "audience would be outside the catchment.")
+            tips.append(f"{p.name}: only country-wide targeting is open here;{lb} {w:.1%} of "
+                        "the audience would be outside the catchment.")
     if p.meaning == "presence_or_interest":
         tips.append(f"{p.name}: choose 'Presence' (people in or regularly in the area), not the "
                     "default 'Presence or interest', which also reaches people merely interested "
@@ -526,12 +571,22 @@ def advice(p: Platform, out: dict, rec: dict | None, catchment: People,
             tips.append(f"{p.name} cannot run: the footprint holds about "
                         f"{ma['footprint_pool']:,} {ma['pool_unit']}, below its minimum of "
                         f"{ma['required']:,.0f} {ma['counts']}.")
+        elif ma["met"] is None and ma["footprint_pool"] is not None and (
+                ma["footprint_pool"] < ma["required"]):
+            tips.append(f"{p.name}: the footprint reaches beyond the data; within it, about "
+                        f"{ma['footprint_pool']:,} {ma['pool_unit']} -- whether it clears the "
+                        f"minimum of {ma['required']:,.0f} is unknown.")
         elif ma["catchment_met"] is False:
             tips.append(f"Even perfect geography would not clear {p.name}'s minimum of "
                         f"{ma['required']:,.0f} {ma['counts']}: the catchment alone holds about "
                         f"{ma['catchment_pool']:,} {ma['pool_unit']}.")
     else:
         tips.append(f"{p.name} documents no minimum audience for location targeting.")
+    better = [o for o in out["options"] if o["waste_share"] is not None and o["can_run"]
+              and rec["waste_share"] is not None and o["waste_share"] < rec["waste_share"] - 1e-9]
+    for o in better:
+        tips.append(f"{p.name}: '{o['label']}' would waste less ({o['waste_share']:.0%}), but "
+                    "that option rests on an uncertain rule; check the platform offers it.")
     if fp.get("rule_confidence") == "uncertain":
         tips.append(f"{p.name}: this option rests on an uncertain rule ({fp.get('rule_note') or 'not documented'}); check it in the platform.")
     if out.get("stale") if "stale" in out else p.stale():
