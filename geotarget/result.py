@@ -188,8 +188,8 @@ class Result:
         """The platform table, best to worst, then each platform's advice."""
         if not self.platform_rows:
             return "Platforms: none evaluated"
-        head = ("Platform", "Verdict", "Smallest footprint", "People", "Inside", "Wasted",
-                "Money wasted", "Min audience")
+        head = ("Platform", "Verdict", "Smallest footprint", "km²", "People", "Accounts",
+                "Inside", "Wasted", "Money wasted", "Min audience")
         rows = []
         for r in self.platform_rows:
             fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r["min_audience"]
@@ -202,8 +202,11 @@ class Result:
             else:
                 mtxt2 = (f"{ma['required']:,.0f}: "
                          f"{'met' if ma['met'] else 'NOT met' if ma['met'] is False else '?'}")
-            rows.append((r["id"], r["verdict"], fp.get("label", "none")[:44],
-                         f"{pe.get('total', 0):,}" if pe else "-",
+            acc = r.get("accounts")
+            atxt = f"{acc['low']:,}-{acc['high']:,}" if acc else "-"
+            rows.append((r["id"], r["verdict"], fp.get("label", "none")[:40],
+                         f"{fp['area_km2']:,.1f}" if fp.get("area_km2") is not None else "-",
+                         f"{pe.get('total', 0):,}" if pe else "-", atxt,
                          f"{r['share_inside']:.0%}" if r.get("share_inside") is not None else "-",
                          f"{lb}{w:.0%}" if w is not None else "-", mtxt, mtxt2))
         widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]

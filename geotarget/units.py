@@ -54,7 +54,9 @@ def parse_distance(value: str | float | int, *, what: str = "radius",
             raise CatchmentError(f"{what} {value!r} has an unknown unit {unit!r}: give {accepted}")
         metres = float(number) * UNITS[unit]
         shown = repr(value)
-    if not math.isfinite(metres) or metres <= 0:
+    if not math.isfinite(metres):
+        raise CatchmentError(f"{what} {shown} is not a finite number: give {accepted}")
+    if metres <= 0:
         raise CatchmentError(f"{what} {shown} must be greater than zero: give {accepted}")
     if max_m is not None and metres > max_m:
         raise CatchmentError(

@@ -18,8 +18,8 @@ def test_parses_units(text, metres):
 @pytest.mark.parametrize("bad,fragment", [
     ("-1mi", "greater than zero"), ("0km", "greater than zero"), (0, "greater than zero"),
     ("abc", "not a distance"), ("5parsecs", "unknown unit"), ("5", "no unit"),
-    ("nanmi", "not a distance"), (float("nan"), "greater than zero"),
-    (float("inf"), "greater than zero"), ("101km", "beyond the maximum"), (True, "not a distance"),
+    ("nanmi", "not a distance"), (float("nan"), "not a finite number"),
+    (float("inf"), "not a finite number"), ("101km", "beyond the maximum"), (True, "not a distance"),
 ])
 def test_rejects_bad_radius_repeating_value(bad, fragment):
     with pytest.raises(CatchmentError, match=fragment) as e:

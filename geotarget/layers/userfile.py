@@ -78,6 +78,8 @@ def _counts(gdf, col: str, path: Path) -> np.ndarray:
     if col not in gdf.columns:
         raise DataError(f"{path.name!r} has no column {col!r}: its columns are "
                         f"{[c for c in gdf.columns if c != 'geometry'][:15]}")
+    if pd.api.types.is_bool_dtype(gdf[col]):
+        raise DataError(f"{path.name!r} column {col!r} holds true/false values, not counts")
     vals = pd.to_numeric(gdf[col], errors="coerce")
     bad = vals.isna() & gdf[col].notna()
     if bad.any():

@@ -47,6 +47,8 @@ class People:
     residents: float | None
     workers: float | None
     basis: str  # "residents" or "residents+workers"
+    low: float | None = None  # range of the total on the basis (None: not known)
+    high: float | None = None
 
     @property
     def total(self) -> float:
@@ -62,6 +64,7 @@ class Counter:
         self.res = layer.surface("residents", method)
         self.wrk = layer.surface("workers", method)
         self._cache: dict = {}
+        self._ranges: dict = {}
 
     def count(self, geoms, keys=None, circles=None) -> list[tuple[float | None, float | None]]:
         geoms = np.asarray(geoms, dtype=object)
@@ -79,20 +82,31 @@ class Counter:
             if circles is not None:
                 assert len(todo) == len(geoms) == len(circles.radius)
                 c = circles
-            r = (est.count(self.res, g, circles=c).estimate if self.res is not None
-                 else [None] * len(g))
-            w = (est.count(self.wrk, g, circles=c).estimate if self.wrk is not None
-                 else [None] * len(g))
+            rc = est.count(self.res, g, circles=c) if self.res is not None else None
+            wc = est.count(self.wrk, g, circles=c) if self.wrk is not None else None
             for j, i in enumerate(todo):
-                val = (None if r[j] is None else float(r[j]), None if w[j] is None else float(w[j]))
+                val = (None if rc is None else float(rc.estimate[j]),
+                       None if wc is None else float(wc.estimate[j]))
                 out[i] = val
+                rng = (None if rc is None else (float(rc.low[j]), float(rc.high[j])),
+                       None if wc is None else (float(wc.low[j]), float(wc.high[j])))
                 if keys is not None and keys[i] is not None:
                     self._cache[keys[i]] = val
+                    self._ranges[keys[i]] = rng
         return out
 
     def people(self, geom, basis: str, key=None, circles=None) -> People:
         r, w = self.count([geom], [key], circles)[0]
-        return People(r, w, basis)
+        out = People(r, w, basis)
+        rng = self._ranges.get(key)
+        if rng is not None:
+            rr, wr = rng
+            lo = (rr[0] if rr else 0.0) + ((wr[0] if wr else 0.0)
+                                           if basis == "residents+workers" else 0.0)
+            hi = (rr[1] if rr else 0.0) + ((wr[1] if wr else 0.0)
+                                           if basis == "residents+workers" else 0.0)
+            out.low, out.high = lo, hi
+        return out
 
     def place_people(self, places, level: str, codes: list[str], geom, basis: str,
                      key) -> People:
@@ -443,12 +457,16 @@ class Evaluator:
             lower = cov < 0.9995
         acc, acc_why = None, None
         if usage is not None:
-            acc = {"estimate": round(total * usage.share), "share": usage.share,
+            lo = ppl.low if ppl.low is not None else total
+            hi = ppl.high if ppl.high is not None else total
+            acc = {"estimate": round(total * usage.share), "low": round(lo * usage.share),
+                   "high": round(hi * usage.share), "share": usage.share,
                    "denominator": usage.denominator, "what": usage.what,
                    "source": usage.prov.source,
-                   "note": "people of all ages x the share of " + usage.denominator + " using the "
-                           "platform: the counts include children, so this overstates adults' "
-                           "accounts"}
+                   "note": "people of all ages (their range) x the share of " + usage.denominator +
+                           " using the platform: the counts include children and the share's "
+                           "denominator may differ (" + usage.denominator + "), so this is an "
+                           "upper-leaning estimate of adults' accounts"}
         else:
             acc_why = (f"no sourced share of people using {p.name} in "
                        f"{self.country or 'this country'}: give one with --rule "
