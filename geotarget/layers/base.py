@@ -256,15 +256,17 @@ class PopulationLayer:
 
     def surely_covered(self, centres: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
         """True where a circle (centre in the layer CRS, radius in metres) lies well inside one
-        coverage piece: the centre is inside and at least 1.05 r + 50 m from its edge (a margin
-        for the projection's scale).  False means "not sure": compute the fraction."""
+        coverage piece: the square of half-side 1.05 r + 50 m around it (a margin for the
+        projection's scale) is inside the piece.  False means "not sure": compute the fraction."""
         parts, tree = self._coverage_parts
-        ci, pi = tree.query(centres, predicate="within")
+        half = np.asarray(radius_m, dtype=float) * 1.05 + 50.0
+        x, y = shapely.get_x(centres), shapely.get_y(centres)
+        boxes = shapely.box(x - half, y - half, x + half, y + half)
+        ci, pi = tree.query(boxes, predicate="intersects")
         ok = np.zeros(len(centres), bool)
         if len(ci):
-            d = shapely.distance(shapely.boundary(parts[pi]), centres[ci])
-            good = d >= np.asarray(radius_m)[ci] * 1.05 + 50.0
-            ok[ci[good]] = True
+            inside = shapely.contains_properly(parts[pi], boxes[ci])  # pieces are prepared
+            ok[ci[inside]] = True
         return ok
 
     def covers_point(self, x: float, y: float) -> bool:
