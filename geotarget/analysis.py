@@ -187,6 +187,11 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
             res = count_surface(res_surface, geom, circles)
         if wrk_surface is not None:
             wrk = count_surface(wrk_surface, geom, circles)
+        if res is not None and "home_workers" in res.extra:
+            # home-workers placed at homes (dasymetric) are reported with the workers
+            hw = res.extra.pop("home_workers")
+            if wrk is not None:
+                wrk.extra["home_workers"] = hw
         if cov < FULL_COVERAGE:
             warnings.append(
                 f"only {cov:.1%} of the catchment lies inside the coverage of layer {lay.name}: "

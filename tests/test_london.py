@@ -46,7 +46,8 @@ def test_layer_totals(london):
     assert london.residents.method == "dasymetric"
     assert london.residents.total == pytest.approx(8_799_770, abs=0.01)
     assert london.workers.total == pytest.approx(wrk.total, abs=0.01)
-    assert london.workers.extra["home_workers"].sum() == pytest.approx(2_436_674, abs=0.01)
+    # home-workers work where they live: placed on the resident points (dasymetric)
+    assert london.residents.extra["home_workers"].sum() == pytest.approx(2_436_674, abs=0.01)
 
 
 def test_whole_layer_catchment_returns_total(london, tmp_path):

@@ -24,7 +24,7 @@ import shapely
 from .base import CountSurface, PlaceSet, PopulationLayer
 
 log = logging.getLogger(__name__)
-FORMAT = 8  # bump when the layout or the way layers are built changes
+FORMAT = 9  # bump when the layout or the way layers are built changes
 
 _LAYER_FIELDS = ("name", "title", "source", "licence", "vintage", "crs", "residents_unavailable",
                  "workers_unavailable", "attribution", "caveats", "workers_caveats", "origin",

@@ -286,10 +286,9 @@ def _workers_dasymetric(msoa, travel_in: np.ndarray, nomove: np.ndarray,
     codes = msoa["MSOA21CD"].to_numpy()
     gid = remap[owner]
     groups.add_many(gid, x, y, travel_in[has], _equal_shares(gid), npts[has] / WPZ_PER_CLUSTER,
-                    codes[has], {"home_workers": nomove[has]})
+                    codes[has])
     for i in np.nonzero(~has)[0]:
-        groups.add_polygon(polys[i], travel_in[i], f"{codes[i]} (polygon)", MSOA_CLUSTERS,
-                           {"home_workers": nomove[i]})
+        groups.add_polygon(polys[i], travel_in[i], f"{codes[i]} (polygon)", MSOA_CLUSTERS)
     return groups.surface(
         range_note="k = 1 per Workplace Zone: assumed (no finer workplace counts exist to "
                    "calibrate it)",
@@ -331,6 +330,25 @@ def _places(lsoa, ts: pd.DataFrame):
                       "London (platforms list London as one city)",
               "region": "ONS region (TS001 local-authority parents), union of its LSOAs"}
     ).precompute()
+
+
+def _home_workers_at_homes(res: CountSurface, msoa, nomove: np.ndarray) -> None:
+    """Home-workers (ODWP01 ``nomove``) work where they live: each MSOA's are shared among its
+    dasymetric resident points in proportion to their residents (an ``extra`` count)."""
+    polys = np.asarray(msoa.geometry.values, dtype=object)
+    tree = shapely.STRtree(polys)
+    pi, mi = tree.query(res.geoms, predicate="intersects")
+    owner = np.full(len(res.geoms), -1)
+    owner[pi] = mi  # a point on a shared edge: one of its MSOAs
+    lost = np.nonzero(owner < 0)[0]
+    if len(lost):
+        near_p, near_m = tree.query_nearest(res.geoms[lost])
+        owner[lost[near_p]] = near_m
+    per_msoa = np.bincount(owner, weights=res.values, minlength=len(polys))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(per_msoa[owner] > 0, res.values / per_msoa[owner], 0.0)
+    # MSOAs with no resident point keep their home-workers nowhere: count them for the record
+    res.extra["home_workers"] = nomove[owner] * share
 
 
 def _inputs(folder: Path) -> dict[str, Path | None]:
@@ -413,6 +431,7 @@ def build(folder: Path, inputs: dict, *, counts: str = "oa") -> PopulationLayer:
         range_note="k calibrated against MSOA workers shared among Workplace Zones (91%); MSOAs "
                    "are coarse, so the range is wide")
     res_dasy = _residents_dasymetric(lsoa, ts, counts)
+    _home_workers_at_homes(res_dasy, msoa, nomove.to_numpy(float))
     caveats = [DASYMETRIC_CAVEAT]
     if inputs["wpz"] is not None:
         wrk_dasy = _workers_dasymetric(msoa, travel_in, nomove.to_numpy(float), inputs["wpz"])
