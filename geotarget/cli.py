@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .cli_batch import add_batch_parser
     from .cli_data import add_data_parser
+    from .cli_report import add_report_parser
 
+    add_report_parser(sub)
     add_batch_parser(sub)
     add_data_parser(sub)
     return p
@@ -209,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("analyse", "analyze"):
             return _cmd_analyse(args)
+        if args.command == "report":
+            from .cli_report import run_report
+
+            return run_report(args)
         if args.command == "batch":
             from .cli_batch import run_batch
 
@@ -227,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         msg = "geotarget: interrupted"
+        if args.command == "report":
+            from .cli_report import run_report
+
+            return run_report(args)
         if args.command == "batch":
             msg += ("; finished rows are kept in the checkpoint beside the output: rerun with "
                     "--resume to continue")

@@ -16,6 +16,7 @@ which ``main()`` turns into one line on stderr and the class's exit code.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -191,7 +192,7 @@ def _number(text: str | None, option: str) -> float | None:
         v = float(text)
     except ValueError:
         raise InputError(f"{option} {text!r} is not a number") from None
-    if v != v or v in (float("inf"), float("-inf")):
+    if not math.isfinite(v):
         raise InputError(f"{option} {text!r} must be a finite number")
     return v
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import shapely
@@ -57,7 +58,7 @@ CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€"}
 
 #: at most this many density cells per wasted area (the quadtree coarsens to stay below)
 MAX_CELLS = 2500
-#: at most this many zones drawn as context
+#: at most this many zones (five times as many points) drawn as context
 MAX_CONTEXT_ZONES = 600
 
 TILES_OSM = "osm"
@@ -325,9 +326,10 @@ def _context(result, view: BaseGeometry) -> tuple[np.ndarray, str, str]:
     if pick is None:
         return np.array([], dtype=object), "", ""
     idx = pick.tree.query(view, predicate="intersects")
-    if len(idx) > MAX_CONTEXT_ZONES:
+    limit = MAX_CONTEXT_ZONES * (5 if pick.kind == "points" else 1)
+    if len(idx) > limit:
         d = shapely.distance(pick.geoms[idx], view.centroid)
-        idx = idx[np.argsort(d, kind="stable")[:MAX_CONTEXT_ZONES]]
+        idx = idx[np.argsort(d, kind="stable")[:limit]]
     return pick.geoms[np.sort(idx)], pick.kind, pick.unit
 
 
@@ -558,8 +560,8 @@ def _map_class():
         """A folium Map that inlines Leaflet instead of linking to CDNs (and loads no jQuery,
         Bootstrap or Font Awesome: only Leaflet's own objects are used)."""
 
-        default_js: list = []
-        default_css: list = []
+        default_js: ClassVar[list] = []
+        default_css: ClassVar[list] = []
 
         def render(self, **kwargs):
             figure = self.get_root()
@@ -665,7 +667,10 @@ def _legend_html(pic: Picture, tiles: str) -> str:
     if len(pic.context):
         what = "census zones" if pic.context_kind == "zones" else (
             "grid cells" if pic.context_kind == "grid" else "census points")
-        extra.append(item(f"border:1px solid {ZONE_COLOUR}", f"{e(what)} ({e(pic.context_unit)})"))
+        swatch = (f"background:{ZONE_COLOUR};width:5px;height:5px;border-radius:50%;"
+                  "margin:0 9px 0 5px;opacity:.7" if pic.context_kind == "points"
+                  else f"border:1px solid {ZONE_COLOUR}")
+        extra.append(item(swatch, f"{e(what)} ({e(pic.context_unit)})"))
     if extra:
         out.append("<div class='row'>" + "".join(extra) + "</div>")
     note = "Tick a platform to show its footprint; click a shape for its figures."
@@ -771,7 +776,9 @@ var geotarget_labels = """ + "{{ this.labels|tojson }}" + """;
                                   show=(tiles == TILES_NONE))
         _macro("""{% macro script(this, kwargs) %}
 L.geoJSON(geotarget_shapes.context, {
-  style: {color: '""" + ZONE_COLOUR + """', weight: 0.8, opacity: 0.7, fill: false},
+  style: function(f) { return f.geometry.type.indexOf('Point') >= 0 ?
+    {stroke: false, fillColor: '""" + ZONE_COLOUR + """', fillOpacity: 0.6} :
+    {color: '""" + ZONE_COLOUR + """', weight: 0.8, opacity: 0.7, fill: false}; },
   pointToLayer: function(f, ll) { return L.circleMarker(ll, {radius: 1.5, weight: 0,
     fillColor: '""" + ZONE_COLOUR + """', fillOpacity: 0.6}); },
   interactive: false
@@ -861,7 +868,7 @@ def render_html(m) -> str:
     return m.get_root().render()
 
 
-def save_html(result_or_map, path: "str | Path", *, tiles: str = TILES_OSM,
+def save_html(result_or_map, path: str | Path, *, tiles: str = TILES_OSM,
               attribution: str | None = None, overwrite: bool = False) -> Path:
     """Write the interactive map as one self-contained HTML file (atomically; an existing file
     is kept unless ``overwrite``).  Accepts a Result or a map from :func:`interactive_map`."""

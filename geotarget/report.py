@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import InputError, OutputError
-from .maps import (VERDICT_COLOURS, VERDICT_WORDS, basis_words, fmt_int, fmt_money, fmt_share)
+from .maps import VERDICT_COLOURS, VERDICT_WORDS, fmt_int, fmt_money, fmt_share
 
 FORMATS = ("html", "md", "json")
 FRACTIONS = ((1 / 4, "a quarter"), (1 / 3, "a third"), (1 / 2, "half"), (2 / 3, "two thirds"),
@@ -29,7 +29,7 @@ FRACTIONS = ((1 / 4, "a quarter"), (1 / 3, "a third"), (1 / 2, "half"), (2 / 3, 
 
 
 # -- writing files -------------------------------------------------------------------------
-def write_output(path: "str | Path", data: "str | bytes", *, overwrite: bool = False) -> Path:
+def write_output(path: str | Path, data: str | bytes, *, overwrite: bool = False) -> Path:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, flushed to
     disk, then renamed over the target.  Without ``overwrite`` an existing file is never
     replaced (the final step is a hard link, which fails if the name has been taken)."""
@@ -79,7 +79,7 @@ def write_output(path: "str | Path", data: "str | bytes", *, overwrite: bool = F
     return p
 
 
-def format_for(path: "str | Path | None", fmt: str | None) -> str:
+def format_for(path: str | Path | None, fmt: str | None) -> str:
     """The report format: ``fmt`` if given, else from the file name (.md, .json; else html)."""
     if fmt is not None:
         if fmt not in FORMATS:
@@ -92,10 +92,12 @@ def format_for(path: "str | Path | None", fmt: str | None) -> str:
 
 # -- the words -------------------------------------------------------------------------------
 def share_words(s: float) -> str:
-    """0.341 -> 'about a third'; 0.379 -> 'about 38%'."""
+    """0.341 -> 'about a third'; 0.379 -> 'about 38%'; 0 -> 'none'."""
     for f, w in FRACTIONS:
         if abs(s - f) <= 0.015:
             return f"about {w}"
+    if s <= 0:
+        return "none"
     if s < 0.005:
         return "almost none"
     return f"about {100 * s:.0f}%"
@@ -137,6 +139,7 @@ def summary_sentences(result) -> list[dict]:
             text = reason if len(members) == 1 else f"{names}: " + reason.split(": ", 1)[-1]
             text = text or f"{names} cannot run here."
         else:
+            waste = float(r["waste_share"])  # the key above is rounded, the words are not
             money = fmt_money(r.get("waste_money"))
             money_txt = f" (about {money})" if money and not lb else (f" ({money})" if money
                                                                        else "")
@@ -181,14 +184,17 @@ def people_lines(result) -> list[tuple[str, str, str]]:
 
 def _headline(result) -> str:
     v, c = result.venue, result.catchment
-    parts = []
-    if result.residents is not None:
-        parts.append(f"about {result.residents.estimate:,.0f} residents")
-    if result.workers is not None:
-        parts.append(f"about {result.workers.estimate:,.0f} people who travel in to work")
-    who = " and ".join(parts) if parts else "no counted people"
-    return (f"Your catchment ({c.get('description', '')} around "
-            f"{v.get('label') or 'the venue'}, {c.get('area_km2', 0):.2f} km²) holds {who}.")
+    where = (f"within your catchment, a {c.get('description', '')} around "
+             f"{v.get('label') or 'the venue'} ({c.get('area_km2', 0):.2f} km²)")
+    res, wrk = result.residents, result.workers
+    if res is not None and wrk is not None:
+        return (f"About {res.estimate:,.0f} residents live and about {wrk.estimate:,.0f} people "
+                f"travel in to work {where}.")
+    if res is not None:
+        return f"About {res.estimate:,.0f} residents live {where}."
+    if wrk is not None:
+        return f"About {wrk.estimate:,.0f} people travel in to work {where}."
+    return f"No people could be counted {where}."
 
 
 def _table_rows(result) -> list[dict]:
@@ -263,14 +269,14 @@ body{margin:0;background:#f4f5f7;color:#1d1f23;font:15px/1.5 system-ui,-apple-sy
 .geotarget-report .verdicts li{margin:6px 0;padding:8px 12px;border-left:6px solid #999;
  background:#fafafa;border-radius:3px}
 .geotarget-report .badge{display:inline-block;min-width:70px;text-align:center;color:#fff;
- border-radius:3px;padding:0 6px;font-size:13px;margin-right:8px}
+ border-radius:3px;padding:0 6px;font-size:13px;margin-right:8px;white-space:nowrap}
 .geotarget-report table{border-collapse:collapse;width:100%;font-size:13.5px}
 .geotarget-report th,.geotarget-report td{border-bottom:1px solid #e6e7ea;padding:5px 7px;
  text-align:left;vertical-align:top}
 .geotarget-report th{background:#f0f2f5}
 .geotarget-report td.num{text-align:right;white-space:nowrap}
 .geotarget-report .small{font-size:13px;color:#444}
-.geotarget-report .mapbox{height:600px;border:1px solid #cfd3d8;border-radius:4px;
+.geotarget-report .mapbox{height:680px;border:1px solid #cfd3d8;border-radius:4px;
  overflow:hidden;position:relative}
 .geotarget-report .warn{color:#9c1c1c}
 .geotarget-report a{color:#1f5fa8}
@@ -424,8 +430,8 @@ def _md_cell(x: str) -> str:
 def _markdown(result, tiles: str) -> str:
     v, c, lay = result.venue, result.catchment, result.layer
     out = [f"# Local advertising around {v.get('label') or 'your venue'}", "",
-           f"{c.get('description', '')}, {c.get('area_km2', 0):.2f} km²; venue at "
-           f"{float(v['lat']):.5f}, {float(v['lon']):.5f}; data: {lay.get('title', '')}", "",
+           (f"{c.get('description', '')}, {c.get('area_km2', 0):.2f} km²; venue at "
+            f"{float(v['lat']):.5f}, {float(v['lon']):.5f}; data: {lay.get('title', '')}"), "",
            "## In short", "", _headline(result), ""]
     for s in summary_sentences(result):
         out.append(f"- **{VERDICT_WORDS.get(s['verdict'], s['verdict'])}**: {s['text']}")
@@ -462,12 +468,13 @@ def _markdown(result, tiles: str) -> str:
         out += ["", "### Platform rules", "", "| Platform | Rule | Source | Read | Confidence |",
                 "|---|---|---|---|---|"]
         out += ["| " + " | ".join(_md_cell(x) for x in s) + " |" for s in sources]
-    out += ["", f"Made by geotarget {__version__} on {_dt.date.today().isoformat()}. Figures are "
-            "estimates from census data; platforms' own audience estimates will differ.", ""]
+    out += ["", (f"Made by geotarget {__version__} on {_dt.date.today().isoformat()}. Figures "
+                 "are estimates from census data; platforms' own audience estimates will "
+                 "differ."), ""]
     return "\n".join(out)
 
 
-def write_report(result, path: "str | Path", *, fmt: str | None = None, tiles: str = "osm",
+def write_report(result, path: str | Path, *, fmt: str | None = None, tiles: str = "osm",
                  attribution: str | None = None, overwrite: bool = False) -> Path:
     """Render and write the report (format from ``fmt`` or the file name) atomically."""
     text = render_report(result, format_for(path, fmt), tiles=tiles, attribution=attribution)

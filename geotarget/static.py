@@ -17,9 +17,21 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from .maps import (CATCHMENT_COLOUR, DENSITY_COLOURS, NO_DATA_COLOUR, VENUE_COLOUR,
-                   VERDICT_COLOURS, VERDICT_WORDS, ZONE_COLOUR, Picture, _drop_small, basis_words,
-                   density_labels, fmt_share, picture)
+from .maps import (
+    CATCHMENT_COLOUR,
+    DENSITY_COLOURS,
+    NO_DATA_COLOUR,
+    VENUE_COLOUR,
+    VERDICT_COLOURS,
+    VERDICT_WORDS,
+    ZONE_COLOUR,
+    Picture,
+    _drop_small,
+    basis_words,
+    density_labels,
+    fmt_share,
+    picture,
+)
 
 MAX_PANELS = 6
 
@@ -218,7 +230,7 @@ def render_png(result, *, pic: Picture | None = None, dpi: int = 110,
     return buf.getvalue()
 
 
-def save_png(result, path: "str | Path", *, overwrite: bool = False, pic: Picture | None = None,
+def save_png(result, path: str | Path, *, overwrite: bool = False, pic: Picture | None = None,
              dpi: int = 110) -> Path:
     """Write the static map as a PNG (atomically; an existing file is kept unless
     ``overwrite``)."""

@@ -148,7 +148,10 @@ def basis_for(meaning: str, layer: PopulationLayer) -> tuple[str, str]:
 
 def _fmt_radius(r_m: float, unit: str) -> str:
     v = r_m / UNITS[unit]
-    return f"{v:.3g} {UNIT_WORDS[unit]}"
+    if unit == "m" and v >= 1000:
+        v, unit = v / 1000, "km"
+    text = f"{v:,.2f}".rstrip("0").rstrip(".")
+    return f"{text} {UNIT_WORDS[unit]}"
 
 
 def smallest_radius(fp: Footprint, need_m: float) -> tuple[float, str] | None:
