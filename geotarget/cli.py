@@ -41,41 +41,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="geotarget", description="How many people live and work near a venue, "
-                "from census data.")
-    p.add_argument("--version", action="version", version=f"geotarget {__version__}")
-    sub = p.add_subparsers(dest="command", parser_class=_Parser)
-
-    a = sub.add_parser("analyse", aliases=["analyze"], help="count residents and workers in a "
-                       "catchment", epilog=EPILOG_ANALYSE,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    a.add_argument("venue", nargs="?", help="GB postcode ('EH1 1YZ'), 'lat,lon', or an address "
+def add_analysis_options(parser: argparse.ArgumentParser, *,
+                         platforms_default: str | None = None) -> None:
+    """The venue, catchment, layer and platform options shared by ``analyse`` and ``report``."""
+    parser.add_argument("venue", nargs="?", help="GB postcode ('EH1 1YZ'), 'lat,lon', or an address "
                    "with --geocode")
-    a.add_argument("--lat", type=str, help="venue latitude (WGS84 decimal degrees)")
-    a.add_argument("--lon", type=str, help="venue longitude (WGS84 decimal degrees)")
-    a.add_argument("--radius", "-r", help="catchment radius with unit: 0.5mi, 800m, 1km, 2640ft")
-    a.add_argument("--catchment", metavar="FILE", help="catchment polygon file (GeoJSON, "
+    parser.add_argument("--lat", type=str, help="venue latitude (WGS84 decimal degrees)")
+    parser.add_argument("--lon", type=str, help="venue longitude (WGS84 decimal degrees)")
+    parser.add_argument("--radius", "-r", help="catchment radius with unit: 0.5mi, 800m, 1km, 2640ft")
+    parser.add_argument("--catchment", metavar="FILE", help="catchment polygon file (GeoJSON, "
                    "GeoPackage; any CRS) instead of --radius")
-    a.add_argument("--max-radius", default="100km", help="largest radius accepted (default "
+    parser.add_argument("--max-radius", default="100km", help="largest radius accepted (default "
                    "100km)")
-    a.add_argument("--data-dir", metavar="PATH", help="folder of census files in the England & "
+    parser.add_argument("--data-dir", metavar="PATH", help="folder of census files in the England & "
                    "Wales layout (see README); default: the built-in layer covering the venue")
-    a.add_argument("--layer", help="built-in layer name (see 'geotarget layers') or a layer file: "
+    parser.add_argument("--layer", help="built-in layer name (see 'geotarget layers') or a layer file: "
                    "GeoPackage/GeoParquet/GeoJSON/CSV with a count column, a population GeoTIFF, "
                    "a US block table or a Eurostat tile")
-    a.add_argument("--residents-col", metavar="COLUMN", help="with --layer FILE: the column "
+    parser.add_argument("--residents-col", metavar="COLUMN", help="with --layer FILE: the column "
                    "holding residents")
-    a.add_argument("--workers-col", metavar="COLUMN", help="with --layer FILE: the column "
+    parser.add_argument("--workers-col", metavar="COLUMN", help="with --layer FILE: the column "
                    "holding workers")
-    a.add_argument("--method", choices=["dasymetric", "areal", "points"], help="estimation "
+    parser.add_argument("--method", choices=["dasymetric", "areal", "points"], help="estimation "
                    "method (default: the layer's best: dasymetric for England & Wales, areal for "
                    "zones and grids, points for point layers)")
-    a.add_argument("--counts", choices=["oa", "lsoa"], help="England & Wales: census counts to "
+    parser.add_argument("--counts", choices=["oa", "lsoa"], help="England & Wales: census counts to "
                    "spread (default oa: Output Area totals; lsoa: LSOA totals only)")
-    g = a.add_argument_group("ad platforms")
-    g.add_argument("--platforms", metavar="all|ID,ID", help="evaluate ad platforms: 'all' or "
-                   "ids such as meta,google_ads,linkedin (see 'geotarget platforms')")
+    g = parser.add_argument_group("ad platforms")
+    g.add_argument("--platforms", metavar="all|ID,ID", default=platforms_default,
+                   help="evaluate ad platforms: 'all' or ids such as meta,google_ads,linkedin "
+                   "(see 'geotarget platforms')" + (f"; default {platforms_default}"
+                                                    if platforms_default else ""))
     g.add_argument("--budget", type=str, help="spend, to show the money wasted (e.g. 500)")
     g.add_argument("--currency", default="", help="currency of --budget (e.g. GBP)")
     g.add_argument("--segment-share", type=str, metavar="SHARE", help="share of people in your "
@@ -88,8 +84,50 @@ def build_parser() -> argparse.ArgumentParser:
                    "does not say (e.g. FR)")
     g.add_argument("--postcode-coverage", type=str, metavar="SHARE", help="share of the "
                    "catchment's people postcode districts must cover (default 0.95)")
-    a.add_argument("--geocode", action="store_true", help="look up a free-text address online "
+    parser.add_argument("--geocode", action="store_true", help="look up a free-text address online "
                    "with OpenStreetMap Nominatim")
+
+
+def analyse_from_args(args: argparse.Namespace, platforms=None):
+    """Check the shared options and run :func:`geotarget.analyse` with them."""
+    from .analysis import analyse
+    from .errors import InputError
+
+    venue = args.venue
+    if args.lat is not None or args.lon is not None:
+        if args.lat is None or args.lon is None or venue is not None:
+            raise InputError("give the venue either as a positional postcode / 'lat,lon' or as "
+                             "both --lat and --lon")
+        venue = (args.lat, args.lon)
+    if venue is None and args.catchment is None:
+        raise InputError("no venue: give a postcode ('EH1 1YZ'), 'lat,lon' or --lat/--lon")
+    if args.radius is None and args.catchment is None:
+        raise InputError("no catchment: give --radius (e.g. 0.5mi) or --catchment FILE")
+    if args.radius is not None and args.catchment is not None:
+        raise InputError("give --radius or --catchment, not both")
+    if args.data_dir is not None and args.layer is not None:
+        raise InputError("give --data-dir or --layer, not both")
+    return analyse(venue, args.radius, catchment=args.catchment, data_dir=args.data_dir,
+                   layer=args.layer, method=args.method, counts=args.counts,
+                   residents_col=args.residents_col, workers_col=args.workers_col,
+                   platforms=platforms, budget=_number(args.budget, "--budget"),
+                   currency=args.currency,
+                   segment_share=_number(args.segment_share, "--segment-share"),
+                   rules=args.rules, rule_overrides=tuple(args.rule), country=args.country,
+                   postcode_coverage=_number(args.postcode_coverage, "--postcode-coverage"),
+                   max_radius=args.max_radius, geocode=args.geocode)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="geotarget", description="How many people live and work near a venue, "
+                "from census data.")
+    p.add_argument("--version", action="version", version=f"geotarget {__version__}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    a = sub.add_parser("analyse", aliases=["analyze"], help="count residents and workers in a "
+                       "catchment", epilog=EPILOG_ANALYSE,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_analysis_options(a)
     a.add_argument("--json", action="store_true", help="print the result as JSON "
                    "(schema geotarget.result/1)")
     a.add_argument("-v", "--verbose", action="count", default=0, help="more detail; tracebacks "
@@ -114,36 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_analyse(args: argparse.Namespace) -> int:
-    from .analysis import analyse
-    from .errors import InputError
-
-    venue = args.venue
-    if args.lat is not None or args.lon is not None:
-        if args.lat is None or args.lon is None or venue is not None:
-            raise InputError("give the venue either as a positional postcode / 'lat,lon' or as "
-                             "both --lat and --lon")
-        venue = (args.lat, args.lon)
-    if venue is None and args.catchment is None:
-        raise InputError("no venue: give a postcode ('EH1 1YZ'), 'lat,lon' or --lat/--lon")
-    if args.radius is None and args.catchment is None:
-        raise InputError("no catchment: give --radius (e.g. 0.5mi) or --catchment FILE")
-    if args.radius is not None and args.catchment is not None:
-        raise InputError("give --radius or --catchment, not both")
-    if args.data_dir is not None and args.layer is not None:
-        raise InputError("give --data-dir or --layer, not both")
     platforms = args.platforms
     if platforms is None and (args.budget or args.segment_share or args.rules or args.rule):
         platforms = "all"
-    result = analyse(venue, args.radius, catchment=args.catchment, data_dir=args.data_dir,
-                     layer=args.layer, method=args.method, counts=args.counts,
-                     residents_col=args.residents_col, workers_col=args.workers_col,
-                     platforms=platforms, budget=_number(args.budget, "--budget"),
-                     currency=args.currency, segment_share=_number(args.segment_share,
-                                                                   "--segment-share"),
-                     rules=args.rules, rule_overrides=tuple(args.rule), country=args.country,
-                     postcode_coverage=_number(args.postcode_coverage, "--postcode-coverage"),
-                     max_radius=args.max_radius,
-                     geocode=args.geocode)
+    result = analyse_from_args(args, platforms)
     if args.json:
         print(result.to_json(indent=2))
     else:

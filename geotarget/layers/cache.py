@@ -34,15 +34,10 @@ _SURFACE_FIELDS = ("kind", "unit", "definition", "clusters_per_zone", "method", 
 
 
 def cache_root() -> Path:
-    env = os.environ.get("GEOTARGET_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    try:
-        from platformdirs import user_cache_dir
+    """The cache root shared with downloads: ``$GEOTARGET_CACHE_DIR`` or the user cache."""
+    from ..download import cache_dir
 
-        return Path(user_cache_dir("geotarget"))
-    except ImportError:  # pragma: no cover
-        return Path.home() / ".cache" / "geotarget"
+    return cache_dir()
 
 
 def key_for(inputs: list[Path], **options) -> str:
@@ -59,11 +54,9 @@ def key_for(inputs: list[Path], **options) -> str:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+    from ..download import sha256_of
+
+    return sha256_of(path)
 
 
 def _surface_frame(s: CountSurface) -> pd.DataFrame:
