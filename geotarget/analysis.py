@@ -142,6 +142,9 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
         lay = load_layer(layer if layer is not None else data_dir,  # type: ignore[arg-type]
                          counts=counts, residents_col=residents_col, workers_col=workers_col)
     else:
+        if counts is not None:
+            raise InputError("--counts applies to England & Wales data folders: give --data-dir "
+                             "with it")
         lay = choose_layer(v.lat, v.lon)
         log.info("using built-in layer %s", lay.name)
 

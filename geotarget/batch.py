@@ -10,6 +10,7 @@ the two agree to float rounding.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +35,8 @@ def prepare(df: pd.DataFrame, radius=None, *, max_radius=DEFAULT_MAX_RADIUS_M) -
     ``radius`` column).  Returns columns ``_lat``, ``_lon``, ``_radius_m``, ``_error``."""
     from .postcodes import lookup_many
 
+    if len(df) == 0:
+        raise InputError("the venue table has no rows: add one venue per row")
     if ID_COLUMN not in df.columns:
         raise InputError(f"the venue table needs an '{ID_COLUMN}' column (found: "
                          f"{', '.join(map(str, df.columns[:10]))})")
@@ -68,9 +71,9 @@ def prepare(df: pd.DataFrame, radius=None, *, max_radius=DEFAULT_MAX_RADIUS_M) -
         if err[i] is not None:
             continue
         a, o = lat[i], lon[i]
-        raw = (df["lat"].iloc[i], df["lon"].iloc[i]) if has_ll else (None, None)
+        raw = ((str(df["lat"].iloc[i]), str(df["lon"].iloc[i])) if has_ll else (None, None))
         if not (np.isfinite(a) and np.isfinite(o)):
-            err[i] = (f"coordinates ({raw[0]!r}, {raw[1]!r}) are not numbers: give lat and lon "
+            err[i] = (f"coordinates ({raw[0]}, {raw[1]}) are not numbers: give lat and lon "
                       "in decimal degrees, or a postcode")
         elif not -90 <= a <= 90:
             err[i] = f"latitude {raw[0]} is outside -90..90 (lat and lon swapped?)"
@@ -79,11 +82,15 @@ def prepare(df: pd.DataFrame, radius=None, *, max_radius=DEFAULT_MAX_RADIUS_M) -
     if "radius" in df.columns:
         rad = np.full(n, np.nan)
         for i, v in enumerate(df["radius"].to_numpy()):
+            if isinstance(v, str) and not v.strip():
+                v = None
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 if radius is None:
                     err[i] = err[i] or "no radius: fill the radius column or give --radius"
                     continue
                 v = radius
+            if not isinstance(v, str):  # a bare number in a file: which unit? ask
+                v = str(v.item() if hasattr(v, "item") else v)
             try:
                 rad[i] = parse_distance(v, max_m=None if max_radius is None else
                                         parse_distance(max_radius, max_m=None))
@@ -254,8 +261,16 @@ def chain_overlap(gdf, *, data_dir=None, layer=None, method: str | None = None,
 
     Returns ``(union_total, pairs)`` where ``pairs`` is a DataFrame ``id_a, id_b, shared``.
     """
-    lay = layer if isinstance(layer, PopulationLayer) else load_layer(
-        layer if layer is not None else data_dir)
+    if isinstance(layer, PopulationLayer):
+        lay = layer
+    elif layer is not None or data_dir is not None:
+        lay = load_layer(layer if layer is not None else data_dir)
+    else:  # the built-in layer the batch chose; one layer only
+        names = sorted(set(gdf.loc[gdf["error"].isna(), "layer"].dropna()))
+        if len(names) != 1:
+            raise InputError(f"overlaps need the venues on one layer; they are on {names or 'none'}"
+                             ": give --data-dir or --layer")
+        lay = load_layer(names[0])
     ok = gdf["error"].isna().to_numpy()
     g = gdf[ok]
     lat, lon = g.geometry.y.to_numpy(), g.geometry.x.to_numpy()
@@ -283,8 +298,19 @@ def read_venues(path: str | Path) -> pd.DataFrame:
     try:
         if p.suffix.lower() == ".parquet":
             return pd.read_parquet(p)
-        return pd.read_csv(p, dtype={ID_COLUMN: str, "postcode": str})
+        # all text first (ids such as 'NA' stay ids), numbers parsed later; index_col=False:
+        # a row with extra fields is an error, not a silent shift
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, index_col=False)
+    except pd.errors.ParserError as e:
+        raise InputError(f"venue file {str(p)!r} is not a regular CSV ({' '.join(str(e).split())}):"
+                         " every row needs the header's number of fields") from e
     except UnicodeDecodeError:
         raise InputError(f"venue file {str(p)!r} is not UTF-8 text: save it as UTF-8") from None
     except (ValueError, OSError) as e:
-        raise InputError(f"cannot read venue file {str(p)!r}: {e}") from e
+        raise InputError(f"cannot read venue file {str(p)!r}: {' '.join(str(e).split())}") from e
+    dup = [c for c in df.columns if re.fullmatch(r".+\.\d+", str(c))
+           and re.sub(r"\.\d+$", "", str(c)) in df.columns]
+    if dup:
+        raise InputError(f"venue file {str(p)!r} repeats the column "
+                         f"{re.sub(r'.[0-9]+$', '', str(dup[0]))!r}: keep one column of each name")
+    return df

@@ -125,6 +125,9 @@ def run_batch(args: argparse.Namespace) -> int:
 
     out = Path(args.output)
     _fmt(out)
+    if not out.parent.is_dir():
+        raise OutputError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist "
+                          "or is not a folder")
     ckpt = out.with_name(out.name + ".checkpoint.parquet")
     if out.exists() and not args.overwrite and not args.resume:
         raise OutputError(f"output {str(out)!r} exists: add --overwrite to replace it")
@@ -159,8 +162,12 @@ def run_batch(args: argparse.Namespace) -> int:
                              crs="EPSG:4326")
         g["_lat"], g["_lon"] = frame["_lat"].to_numpy(), frame["_lon"].to_numpy()
         tmp = ckpt.with_name(ckpt.name + ".tmp")
-        g.to_parquet(tmp, index=False)
-        os.replace(tmp, ckpt)
+        try:
+            g.to_parquet(tmp, index=False)
+            os.replace(tmp, ckpt)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write the checkpoint {str(ckpt)!r}: {e}") from e
 
     if done is not None:
         done = pd.DataFrame(done.drop(columns="geometry"))
@@ -176,8 +183,7 @@ def run_batch(args: argparse.Namespace) -> int:
     if args.overlap:
         total, pairs = chain_overlap(gdf, data_dir=args.data_dir, layer=args.layer,
                                      method=args.method)
-        Path(args.overlap).parent.mkdir(parents=True, exist_ok=True)
-        pairs.to_csv(args.overlap, index=False)
+        _write_table(pairs, Path(args.overlap), overwrite=True)
         print(f"residents reachable by at least one venue (union of catchments, counted once): "
               f"{total:,.0f}; {len(pairs):,} overlapping pairs written to {args.overlap}",
               file=sys.stderr)
@@ -216,13 +222,27 @@ def _platform_table(gdf, args, out: Path) -> None:
         path = path.with_suffix(".csv")
     if path.exists() and not args.overwrite:
         raise OutputError(f"platform table {str(path)!r} exists: add --overwrite to replace it")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
+    _write_table(table, path, overwrite=True)
+
+
+def _write_table(table: pd.DataFrame, path: Path, *, overwrite: bool) -> None:
+    """A table (CSV or Parquet) written atomically; failures are one clean OutputError."""
+    if path.exists() and not overwrite:
+        raise OutputError(f"{str(path)!r} exists: add --overwrite to replace it")
+    if not path.parent.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: folder {str(path.parent)!r} does not "
+                          "exist")
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+        os.close(fd)
         if path.suffix.lower() == ".parquet":
             table.to_parquet(tmp, index=False)
         else:
             table.to_csv(tmp, index=False)
         os.replace(tmp, path)
+    except OSError as e:
+        raise OutputError(f"cannot write {str(path)!r}: {e}") from e
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

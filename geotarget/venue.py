@@ -118,7 +118,10 @@ def locate(venue: "str | Venue | tuple[float, float]", *, geocode: bool = False,
             raise VenueError(f"venue {venue!r} must be a (lat, lon) pair")
         lat, lon = check_latlon(*venue)
         return Venue(lat, lon, label=f"{lat:.5f},{lon:.5f}")
-    if not isinstance(venue, str) or not venue.strip():
+    if not isinstance(venue, str):
+        raise VenueError(f"venue {venue!r} is not text: give a GB postcode ('EH1 1YZ'), "
+                         "'lat,lon' text or a (lat, lon) pair")
+    if not venue.strip():
         raise VenueError(f"venue {venue!r} is empty: give a GB postcode, 'lat,lon' or an address "
                          "with --geocode")
     text = venue.strip()

@@ -23,7 +23,7 @@ def builtin_names() -> list[str]:
 
 @lru_cache(maxsize=8)
 def _load_path(path: str, counts: str | None, residents_col: str | None,
-               workers_col: str | None) -> PopulationLayer:
+               workers_col: str | None, _stamp: tuple = ()) -> PopulationLayer:
     from . import grid, london, points, userfile
 
     p = Path(path)
@@ -75,7 +75,11 @@ def load_layer(name_or_path: str | Path, *, counts: str | None = None,
         return builtin.load(key)
     p = Path(key).expanduser()
     if p.exists():
-        return _load_path(str(p.resolve()), counts, residents_col, workers_col)
+        # the in-memory cache is keyed on the path and, for a file, its size and time: a changed
+        # file is read again
+        st = p.stat()
+        stamp = () if p.is_dir() else (st.st_size, st.st_mtime_ns)
+        return _load_path(str(p.resolve()), counts, residents_col, workers_col, stamp)
     raise DataError(f"{key!r} is neither a built-in layer ({', '.join(builtin_names())}) nor an "
                     "existing folder or file: give --data-dir PATH or --layer FILE (see README)")
 

@@ -24,7 +24,7 @@ import shapely
 from .base import CountSurface, PlaceSet, PopulationLayer
 
 log = logging.getLogger(__name__)
-FORMAT = 9  # bump when the layout or the way layers are built changes
+FORMAT = 10  # bump when the layout or the way layers are built changes
 
 _LAYER_FIELDS = ("name", "title", "source", "licence", "vintage", "crs", "residents_unavailable",
                  "workers_unavailable", "attribution", "caveats", "workers_caveats", "origin",
@@ -118,7 +118,10 @@ def write(layer: PopulationLayer, folder: Path) -> None:
             meta["places_complete"] = pl.complete
         for p in tmp.iterdir():
             meta["files"][p.name] = _sha256(p)
-        (tmp / "layer.json").write_text(json.dumps(meta, indent=1))
+        text = json.dumps(meta, indent=1, sort_keys=True)
+        (tmp / "layer.json").write_text(text)
+        # layer.json's own checksum, so that an edited or damaged layer.json is not read either
+        (tmp / "layer.json.sha256").write_text(hashlib.sha256(text.encode()).hexdigest())
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
@@ -133,8 +136,14 @@ def read(folder: Path) -> PopulationLayer | None:
     if not meta_path.exists():
         return None
     try:
-        meta = json.loads(meta_path.read_text())
-        if meta.get("format") != FORMAT:
+        text = meta_path.read_text()
+        sum_path = folder / "layer.json.sha256"
+        if not sum_path.exists() or sum_path.read_text().strip() != hashlib.sha256(
+                text.encode()).hexdigest():
+            log.warning("cached layer %s: layer.json fails its checksum: rebuilding", folder)
+            return None
+        meta = json.loads(text)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             return None
         for name, digest in meta["files"].items():
             if _sha256(folder / name) != digest:
@@ -185,7 +194,7 @@ def read(folder: Path) -> PopulationLayer | None:
         return PopulationLayer(coverage=coverage, residents=defaults.get("residents"),
                                workers=defaults.get("workers"), alternatives=alternatives,
                                places=places, coverage_pieces=pieces, **layer_kwargs)
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         log.warning("cached layer in %s is unreadable (%s): rebuilding", folder, e)
         return None
 

@@ -8,6 +8,7 @@ column plus ``--crs``.  The count columns are named by the user (``--residents-c
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +49,12 @@ def _read(path: Path):
                 df = pd.read_csv(path)
             except UnicodeDecodeError:
                 raise DataError(f"{str(path)!r} is not UTF-8 text: save the CSV as UTF-8") from None
+            dup = [c for c in df.columns if re.fullmatch(r".+\.\d+", str(c))
+                   and re.sub(r"\.\d+$", "", str(c)) in df.columns]
+            if dup:
+                raise DataError(f"{str(path)!r} repeats the column "
+                                f"{re.sub(r'.[0-9]+$', '', str(dup[0]))!r}: keep one column of "
+                                "each name")
             cols = {c.lower(): c for c in df.columns}
             lat = next((cols[c] for c in _LAT if c in cols), None)
             lon = next((cols[c] for c in _LON if c in cols), None)
@@ -67,6 +74,13 @@ def _read(path: Path):
             return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lo, la), crs=4326)
         if suffix == ".parquet":
             return gpd.read_parquet(path)
+        import pyogrio
+
+        layers = pyogrio.list_layers(path)
+        if len(layers) > 1:
+            raise DataError(f"layer file {str(path)!r} holds {len(layers)} layers "
+                            f"({', '.join(str(n) for n in layers[:, 0][:6])}): save the one to "
+                            "use in a file of its own")
         return gpd.read_file(path, engine="pyogrio")
     except DataError:
         raise
@@ -126,9 +140,19 @@ def _build(path: Path, *, residents_col: str | None, workers_col: str | None) ->
     if ndup:
         warnings_.append(f"{ndup} features repeat another's geometry exactly: check for "
                          "duplicated rows (each is counted)")
-    c = gdf.to_crs(4326).geometry.union_all().centroid if len(gdf) < 50_000 else \
-        shapely.centroid(shapely.box(*gdf.to_crs(4326).total_bounds))
-    ea = laea_for(c.x, c.y)
+    if gdf.crs.is_geographic:
+        b = gdf.total_bounds
+        if b[1] < -90 or b[3] > 90 or b[0] < -180 or b[2] > 180:
+            raise DataError(f"{path.name!r} says {gdf.crs.to_string()} but its coordinates "
+                            f"{[round(float(v), 3) for v in b]} are not degrees: fix its CRS")
+    # centre of the equal-area projection: the circular mean of the vertices' longitudes (safe
+    # across the antimeridian) and their mean latitude
+    ll = shapely.get_coordinates(shapely.transform(
+        geoms, lambda xy: np.column_stack(transformer(gdf.crs.to_string(), "EPSG:4326")
+                                          .transform(xy[:, 0], xy[:, 1]))))
+    lam = np.radians(ll[:, 0])
+    lon_c = float(np.degrees(np.arctan2(np.sin(lam).mean(), np.cos(lam).mean())))
+    ea = laea_for(lon_c, float(ll[:, 1].mean()))
     t = transformer(gdf.crs.to_string(), ea)
     g = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
     ids = np.asarray(gdf.index.astype(str))

@@ -230,7 +230,8 @@ def _footprint(ctx: _Ctx, entry: str, i: int, d: dict) -> Footprint:
             raise ctx.fail(entry, f"{where}.whole_numbers", f"{d['whole_numbers']!r}: use true or "
                            "false")
         mp = d.get("min_people")
-        if mp is not None and (not isinstance(mp, (int, float)) or mp < 0):
+        if mp is not None and (isinstance(mp, bool) or not isinstance(mp, (int, float))
+                               or not math.isfinite(mp) or mp < 0):
             raise ctx.fail(entry, f"{where}.min_people", f"{mp!r} must be a number >= 0")
         kw.update(min_m=mn, max_m=mx, units=mn_u + mx_u, whole_numbers=bool(d.get("whole_numbers")),
                   min_people=mp)
@@ -270,7 +271,11 @@ def _platform(ctx: _Ctx, pid: str, d: dict) -> Platform:
     if lm.get("value") not in MEANINGS:
         raise ctx.fail(pid, "location_meaning.value", f"{lm.get('value')!r}: use one of "
                        f"{', '.join(MEANINGS)}")
-    options = tuple(lm.get("options", [lm["value"]]))
+    options = lm.get("options", [lm["value"]])
+    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        raise ctx.fail(pid, "location_meaning.options", f"{options!r}: give a list such as "
+                       "[\"presence\", \"presence_or_interest\"]")
+    options = tuple(options)
     bad = [o for o in options if o not in MEANINGS]
     if bad:
         raise ctx.fail(pid, "location_meaning.options", f"{bad[0]!r}: use values among "
@@ -321,6 +326,9 @@ def _platform(ctx: _Ctx, pid: str, d: dict) -> Platform:
         _prov(ctx, pid, f"conflicts[{i}]", c)
         if "field" not in c or "value" not in c:
             raise ctx.fail(pid, f"conflicts[{i}]", "a conflict records field and value")
+    advice = d.get("advice", [])
+    if not isinstance(advice, list) or not all(isinstance(a, str) for a in advice):
+        raise ctx.fail(pid, "advice", f"{advice!r}: give a list of sentences")
     return Platform(
         id=pid, name=str(d["name"]), footprints=footprints, meaning=lm["value"],
         meaning_options=options, meaning_prov=_prov(ctx, pid, "location_meaning", lm),
@@ -328,7 +336,7 @@ def _platform(ctx: _Ctx, pid: str, d: dict) -> Platform:
         min_counts=str(ma.get("counts", "people")), min_note=ma.get("note", ""),
         min_prov=_prov(ctx, pid, "min_audience", ma), min_of=ma.get("of", "audience"),
         usage=usage, conflicts=list(conflicts),
-        advice=list(d.get("advice", [])))
+        advice=list(advice))
 
 
 def _read(path: Path | None) -> tuple[dict, str]:

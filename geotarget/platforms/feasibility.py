@@ -610,6 +610,7 @@ def advice(p: Platform, out: dict, rec: dict | None, catchment: People,
                     "that option rests on an uncertain rule; check the platform offers it.")
     if fp.get("rule_confidence") == "uncertain":
         tips.append(f"{p.name}: this option rests on an uncertain rule ({fp.get('rule_note') or 'not documented'}); check it in the platform.")
+    tips.extend(f"{p.name}: {a}" for a in p.advice)  # the catalogue's own advice, if any
     if out.get("stale") if "stale" in out else p.stale():
         tips.append(f"{p.name}: some rules were read more than 12 months ago and may be stale.")
     return tips
