@@ -300,7 +300,14 @@ def read_venues(path: str | Path) -> pd.DataFrame:
             return pd.read_parquet(p)
         # all text first (ids such as 'NA' stay ids), numbers parsed later; index_col=False:
         # a row with extra fields is an error, not a silent shift
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, index_col=False)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(p, dtype=str, keep_default_na=False, index_col=False)
+    except pd.errors.ParserWarning:
+        raise InputError(f"venue file {str(p)!r} has rows with more fields than its header: "
+                         "check for unquoted commas") from None
     except pd.errors.ParserError as e:
         raise InputError(f"venue file {str(p)!r} is not a regular CSV ({' '.join(str(e).split())}):"
                          " every row needs the header's number of fields") from e
@@ -311,6 +318,6 @@ def read_venues(path: str | Path) -> pd.DataFrame:
     dup = [c for c in df.columns if re.fullmatch(r".+\.\d+", str(c))
            and re.sub(r"\.\d+$", "", str(c)) in df.columns]
     if dup:
-        raise InputError(f"venue file {str(p)!r} repeats the column "
+        raise InputError(f"venue file {str(p)!r} has a duplicate column "
                          f"{re.sub(r'.[0-9]+$', '', str(dup[0]))!r}: keep one column of each name")
     return df

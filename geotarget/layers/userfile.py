@@ -52,7 +52,7 @@ def _read(path: Path):
             dup = [c for c in df.columns if re.fullmatch(r".+\.\d+", str(c))
                    and re.sub(r"\.\d+$", "", str(c)) in df.columns]
             if dup:
-                raise DataError(f"{str(path)!r} repeats the column "
+                raise DataError(f"{str(path)!r} has a duplicate column "
                                 f"{re.sub(r'.[0-9]+$', '', str(dup[0]))!r}: keep one column of "
                                 "each name")
             cols = {c.lower(): c for c in df.columns}
