@@ -55,6 +55,10 @@ class Catchment:
     @property
     def area_m2(self) -> float:
         """Area in a Lambert azimuthal equal-area projection centred on the catchment."""
+        if "area" not in self._cache and self.kind != "radius":
+            # any polygon, however large: the geodesic area on the WGS84 ellipsoid
+            a, _ = _GEOD.geometry_area_perimeter(self.wgs84)
+            self._cache["area"] = abs(float(a))
         if "area" not in self._cache:
             if self.centre is not None:  # robust across the antimeridian and near the poles
                 lat0, lon0 = self.centre
@@ -152,8 +156,23 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
         names = ", ".join(str(n) for n in layers[:, 0][:8])
         raise CatchmentError(f"catchment file {str(p)!r} has {len(layers)} layers ({names}): "
                              "keep the catchment in a file of its own")
+    import warnings
+
     try:
-        gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
+        for w in caught:
+            text = str(w.message)
+            if "closed ring" in text.lower():
+                raise CatchmentError(f"catchment file {str(p)!r}: a polygon ring is not closed "
+                                     "(its last point must repeat its first); repair it and try "
+                                     "again")
+            if "invalid value" in text.lower():
+                raise CatchmentError(f"catchment file {str(p)!r} has coordinates that are not "
+                                     "numbers (NaN): repair it and try again")
+    except CatchmentError:
+        raise
     except Exception as e:  # pyogrio raises its own DataSourceError etc.
         raise CatchmentError(f"cannot read catchment file {str(p)!r}: "
                              f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
