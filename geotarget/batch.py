@@ -201,15 +201,12 @@ def analyse_many(venues: pd.DataFrame, radius=None, *, data_dir=None, layer=None
         for start in range(0, len(idx), chunk_size):
             jobs.append((lay, idx[start:start + chunk_size]))
 
-    def finish(lay, idx, counted):
+    def emit(idx, columns: dict) -> None:
+        """Rows ``idx`` of the venue table with ``columns`` added: kept, checkpointed, counted."""
         part = base.iloc[idx].reset_index(drop=True)
-        for c in counted.columns:
-            part[c] = counted[c].to_numpy()
+        for c, v in columns.items():
+            part[c] = v
         part["radius_m"] = todo["_radius_m"].to_numpy()[idx]
-        part["layer"] = lay.name
-        part["method"] = (lay.surface("residents", method).method
-                          if lay.surface("residents", method) is not None else "")
-        part["error"] = None
         part["_lat"] = todo["_lat"].to_numpy()[idx]
         part["_lon"] = todo["_lon"].to_numpy()[idx]
         results.append(part)
@@ -217,6 +214,11 @@ def analyse_many(venues: pd.DataFrame, radius=None, *, data_dir=None, layer=None
             on_chunk(part)
         if progress is not None:
             progress(len(idx))
+
+    def finish(lay, idx, counted):
+        s = lay.surface("residents", method)
+        emit(idx, {**{c: counted[c].to_numpy() for c in counted.columns}, "layer": lay.name,
+                   "method": s.method if s is not None else "", "error": None})
 
     if scheduler == "dask" and jobs:
         from .scale import run_dask
@@ -232,16 +234,7 @@ def analyse_many(venues: pd.DataFrame, radius=None, *, data_dir=None, layer=None
 
     bad = np.nonzero(np.array([e is not None for e in errors], dtype=bool))[0]
     if len(bad):
-        part = base.iloc[bad].reset_index(drop=True)
-        part["error"] = errors[bad]
-        part["radius_m"] = todo["_radius_m"].to_numpy()[bad]
-        part["_lat"] = todo["_lat"].to_numpy()[bad]
-        part["_lon"] = todo["_lon"].to_numpy()[bad]
-        results.append(part)
-        if on_chunk is not None:
-            on_chunk(part)
-        if progress is not None:
-            progress(len(bad))
+        emit(bad, {"error": errors[bad]})
     frames = ([done] if done is not None and len(done) else []) + results
     out = pd.concat(frames, ignore_index=True) if frames else base.iloc[:0].copy()
     for c in RESULT_COLUMNS:

@@ -53,9 +53,10 @@ class Counts:
     method: str
 
 
-def count(surface: CountSurface, catchments: np.ndarray, *, method: str | None = None,
+def count(surface: CountSurface, catchments: np.ndarray, *,
           circles: "Circles | None" = None) -> Counts:
-    """Count ``surface`` inside each catchment polygon (same CRS as the surface).
+    """Count ``surface`` inside each catchment polygon (same CRS as the surface), by the
+    surface's own method (``surface.method``; pick the surface with ``layer.surface(pop, m)``).
 
     For point surfaces and circular catchments, pass ``circles`` (centres and radii): a point is
     then inside when its distance from the centre is at most the radius (straight-line distance

@@ -15,10 +15,7 @@ import gzip
 import io
 import random
 import sys
-import threading
-import urllib.parse
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +23,7 @@ import pandas as pd
 import pytest
 
 from conftest import LONDON, SHARED, need
+from _httpserver import mirror_path, start_server, stop_server
 from geotarget import datasets, download
 from geotarget.errors import GeotargetError, InputError
 
@@ -37,47 +35,12 @@ AREA = "E09000001,E09000019"
 
 # =========================================================================== local server
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:  # noqa: N802
-        path = urllib.parse.urlsplit(self.path).path
-        with self.server.lock:
-            self.server.hits[path] = self.server.hits.get(path, 0) + 1
-        body = self.server.routes.get(path)
-        if body is None:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-class LocalServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-
 @pytest.fixture
 def server():
-    srv = LocalServer(("127.0.0.1", 0), _Handler)
-    srv.routes, srv.hits, srv.lock = {}, {}, threading.Lock()
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
+    srv = start_server()
     yield srv
-    srv.shutdown()
-    srv.server_close()
-    t.join(5)
+    stop_server(srv)
 
-
-def mirror_path(url: str) -> str:
-    p = urllib.parse.urlsplit(url)
-    return f"/{p.netloc}{p.path}"
 
 
 def publish(srv, sources, files: dict[str, bytes]) -> dict[str, str]:

@@ -9,15 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
-import struct
-import threading
 import time
-import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from _httpserver import mirror_path, start_server, stop_server
 from geotarget import download
 from geotarget.errors import DataError
 
@@ -27,92 +24,17 @@ OFFICIAL = "https://data.example.org/census/files/table.zip"  # served via the m
 BODY = bytes(range(256)) * 400  # 102,400 bytes
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server API)
-        srv = self.server
-        path = urllib.parse.urlsplit(self.path).path
-        with srv.lock:
-            srv.hits[path] = srv.hits.get(path, 0) + 1
-        route = srv.routes.get(path)
-        if route is None:
-            self.send_error(404)
-            return
-        body, mode = route
-        if mode == "500":
-            self.send_error(500)
-            return
-        if mode == "202":  # ArcGIS Hub while it prepares an export
-            msg = b'{"status": "Pending"}'
-            self.send_response(202)
-            self.send_header("Content-Length", str(len(msg)))
-            self.end_headers()
-            self.wfile.write(msg)
-            return
-        if mode == "slow":
-            time.sleep(srv.slow_s)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        if mode == "chunked":
-            self.send_header("Transfer-Encoding", "chunked")
-            self.end_headers()
-            half = body[: len(body) // 2]
-            self.wfile.write(f"{len(half):x}\r\n".encode() + half + b"\r\n")
-            self.wfile.flush()
-            self.close_connection = True  # no terminating chunk: the server goes away
-            return
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if mode == "truncate":
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        if mode == "reset":
-            self.wfile.write(body[: len(body) // 3])
-            self.wfile.flush()
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
-            self.connection.close()  # RST: the server is gone mid-transfer
-            self.close_connection = True
-            return
-        self.wfile.write(body)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-class LocalServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-
-    def handle_error(self, request, client_address) -> None:  # broken pipes are expected
-        pass
-
-
 @pytest.fixture
 def server():
-    srv = LocalServer(("127.0.0.1", 0), _Handler)
-    srv.routes, srv.hits, srv.lock, srv.slow_s = {}, {}, threading.Lock(), 1.0
-    srv.base = f"http://127.0.0.1:{srv.server_address[1]}"
-    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
+    srv = start_server()
     yield srv
-    srv.shutdown()
-    srv.server_close()
-    t.join(5)
+    stop_server(srv)
 
 
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch):
     monkeypatch.delenv(download.MIRROR_ENV, raising=False)
     monkeypatch.delenv(download.CACHE_ENV, raising=False)
-
-
-def mirror_path(url: str) -> str:
-    p = urllib.parse.urlsplit(url)
-    return f"/{p.netloc}{p.path}"
 
 
 def serve(srv, url: str, body: bytes, mode: str = "ok") -> str:
