@@ -6,7 +6,9 @@ Times, on random half-mile catchments in London (residents and workers):
 (b) tobler's ``area_interpolate`` (``allocate_total=False``: the exact areal answer) on the same
     catchments, and checks that geotarget's ``areal`` method returns the same numbers;
 (c) geotarget's batch path: ``areal`` and the default (``dasymetric``, a point layer) on 1,000,
-    10,000 and 100,000 venues; with all platforms on a small sample (per-venue evaluation);
+    10,000 and 100,000 venues; counts plus all platforms except Meta's Special Ad Categories
+    circle on the same sizes, against the one-venue path in a loop; ``meta_special`` (15-mile
+    circles) on a sample;
 (d) one venue end to end from the command line (start-up included).
 
 Prints venues/second, speed-up ratios over (a) and (b), and peak memory (max RSS so far).
@@ -126,19 +128,36 @@ def main() -> None:
         print(f"(c) geotarget areal, {n:,} venues: {n / dt:,.0f} venues/s = "
               f"{n / dt / tob_rate:.2f}x tobler")
 
-    # platforms: evaluated per venue (the single-venue path), on a sample
+    # platforms: the one-venue path per venue (a loop) against the batch path
     import geotarget
 
+    plats = ["meta", "google_ads", "google_dv360", "microsoft", "linkedin", "tiktok",
+             "snapchat", "x", "pinterest", "reddit", "nextdoor"]  # all but meta_special
     v = venues(layer, 20, seed=9)
+    geotarget.analyse((v.lat[0], v.lon[0]), "0.5mi", layer=layer, platforms=plats)  # warm
     t = time.perf_counter()
     for _, r in v.iterrows():
-        geotarget.analyse((r.lat, r.lon), "0.5mi", layer=layer,
-                          platforms=[p for p in ("meta", "google_ads", "google_dv360",
-                                                 "microsoft", "linkedin", "tiktok", "snapchat",
-                                                 "x", "pinterest", "reddit", "nextdoor")])
+        geotarget.analyse((r.lat, r.lon), "0.5mi", layer=layer, platforms=plats)
+    loop_rate = len(v) / (time.perf_counter() - t)
+    print(f"(c) all platforms except meta_special, one-venue path in a loop: "
+          f"{loop_rate:,.1f} venues/s ({1 / loop_rate * 1000:.0f} ms a venue)")
+    for n in sizes:
+        v = venues(layer, n, seed=10)
+        t = time.perf_counter()
+        g = analyse_many(v, "0.5mi", layer=layer, chunk_size=20_000)
+        table = geotarget.platforms_many(g, plats, layer=layer)
+        dt = time.perf_counter() - t
+        print(f"(c) counts + all platforms except meta_special, {n:,} venues: {dt:.2f} s = "
+              f"{n / dt:,.0f} venues/s = {n / dt / loop_rate:,.0f}x the one-venue loop; "
+              f"{len(table):,} rows; max RSS {rss_mb():.0f} MB")
+    n_special = 200
+    v = venues(layer, n_special, seed=11)
+    t = time.perf_counter()
+    g = analyse_many(v, "0.5mi", layer=layer)
+    geotarget.platforms_many(g, ["meta_special"], layer=layer)
     dt = time.perf_counter() - t
-    print(f"(c) all platforms except meta_special, per venue: {len(v) / dt:.1f} venues/s "
-          f"({dt / len(v):.2f} s a venue)")
+    print(f"(c) meta_special (15-mile circles), {n_special} venues: {dt:.2f} s = "
+          f"{n_special / dt:,.1f} venues/s")
 
     # (d) one venue from the command line, start-up included (layer cache warm)
     t = time.perf_counter()

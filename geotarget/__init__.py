@@ -18,6 +18,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 from .analysis import analyse
 from .batch import analyse_many
+from .batch_platforms import platforms_many
 from .catchment import Catchment, circle, from_file
 from .errors import (CatchmentError, DataError, GeocodingError, GeotargetError, InputError,
                      NoCoverageError, OutputError, PostcodeNotFoundError, VenueError)
@@ -29,7 +30,7 @@ from .venue import Venue, locate
 logging.getLogger("geotarget").addHandler(logging.NullHandler())
 
 __all__ = [
-    "__version__", "analyse", "analyse_many", "Catchment", "circle", "from_file", "GeotargetError", "InputError",
+    "__version__", "analyse", "analyse_many", "platforms_many", "Catchment", "circle", "from_file", "GeotargetError", "InputError",
     "VenueError", "PostcodeNotFoundError", "GeocodingError", "CatchmentError", "DataError",
     "NoCoverageError", "OutputError", "PopulationLayer", "choose_layer", "load_layer", "Result",
     "parse_distance", "Venue", "locate",

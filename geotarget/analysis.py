@@ -206,28 +206,8 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
     if platforms is not None or rules is not None or rule_overrides:
         from . import platforms as plat
 
-        if segment_share is not None and not (isinstance(segment_share, (int, float))
-                                              and 0 < segment_share <= 1):
-            raise InputError(f"segment share {segment_share!r} must be a share in (0, 1], e.g. "
-                             "0.004 for 0.4%")
-        if budget is not None and isinstance(budget, (int, float)) and (
-                not np.isfinite(budget) or budget < 0):
-            raise InputError(f"budget {budget!r} must be a number >= 0")
-        if country is not None and not (isinstance(country, str) and len(country) == 2
-                                        and country.isalpha()):
-            raise InputError(f"country {country!r}: give an ISO 3166 alpha-2 code such as GB")
-        if country is not None and lay.country and country.upper() != lay.country:
-            raise InputError(f"--country {country} contradicts layer {lay.name}, which is in "
-                             f"{lay.country}: --country is for layers whose country is unknown")
-        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))):
-            raise InputError(f"budget {budget!r} must be a number")
-        if segment_share is not None and (isinstance(segment_share, bool)
-                                          or not isinstance(segment_share, (int, float))):
-            raise InputError(f"segment share {segment_share!r} must be a number in (0, 1]")
-        if currency and budget is None:
-            raise InputError("--currency needs --budget (the spend to turn into money wasted)")
-        if postcode_coverage is not None and not 0 < postcode_coverage <= 1:
-            raise InputError(f"postcode coverage {postcode_coverage!r} must be in (0, 1]")
+        check_platform_options(lay, budget=budget, currency=currency, country=country,
+                               segment_share=segment_share, postcode_coverage=postcode_coverage)
         cat = plat.load(rules, overrides=rule_overrides)
         ids = plat.select(cat, platforms if platforms is not None else "all")
         if cov <= 0.0:
@@ -242,3 +222,31 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
                   workers=wrk, coverage_fraction=cov, residents_unavailable=None if res else res_why,
                   workers_unavailable=None if wrk else wrk_why, warnings=warnings,
                   platform_rows=plat_rows, catchment_obj=catch, layer_obj=lay)
+
+
+def check_platform_options(lay: PopulationLayer, *, budget=None, currency="", country=None,
+                           segment_share=None, postcode_coverage=None) -> None:
+    """One clear error for a bad platform option (budget, currency, country, segment share,
+    postcode coverage)."""
+    if segment_share is not None and not (isinstance(segment_share, (int, float))
+                                          and 0 < segment_share <= 1):
+        raise InputError(f"segment share {segment_share!r} must be a share in (0, 1], e.g. "
+                         "0.004 for 0.4%")
+    if budget is not None and isinstance(budget, (int, float)) and (
+            not np.isfinite(budget) or budget < 0):
+        raise InputError(f"budget {budget!r} must be a number >= 0")
+    if country is not None and not (isinstance(country, str) and len(country) == 2
+                                    and country.isalpha()):
+        raise InputError(f"country {country!r}: give an ISO 3166 alpha-2 code such as GB")
+    if country is not None and lay.country and country.upper() != lay.country:
+        raise InputError(f"--country {country} contradicts layer {lay.name}, which is in "
+                         f"{lay.country}: --country is for layers whose country is unknown")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))):
+        raise InputError(f"budget {budget!r} must be a number")
+    if segment_share is not None and (isinstance(segment_share, bool)
+                                      or not isinstance(segment_share, (int, float))):
+        raise InputError(f"segment share {segment_share!r} must be a number in (0, 1]")
+    if currency and budget is None:
+        raise InputError("--currency needs --budget (the spend to turn into money wasted)")
+    if postcode_coverage is not None and not 0 < postcode_coverage <= 1:
+        raise InputError(f"postcode coverage {postcode_coverage!r} must be in (0, 1]")

@@ -102,17 +102,21 @@ def write_atomic(gdf, path: Path) -> None:
 
 
 class _Progress:
-    def __init__(self, total: int) -> None:
-        self.total, self.done = total, 0
+    """A progress bar on a terminal (none when stderr is not one), redrawn at each percent."""
+
+    def __init__(self, total: int, what: str = "venues") -> None:
+        self.total, self.done, self.what, self.shown = total, 0, what, -1
         self.show = sys.stderr.isatty() and total > 0
 
     def __call__(self, n: int) -> None:
         self.done += n
-        if self.show:
+        pct = 100 * self.done // max(self.total, 1)
+        if self.show and (pct != self.shown or self.done >= self.total):
+            self.shown = pct
             width = 30
             k = int(width * self.done / self.total)
             sys.stderr.write(f"\r[{'=' * k}{' ' * (width - k)}] {self.done:,}/{self.total:,} "
-                             "venues")
+                             f"{self.what}")
             sys.stderr.flush()
             if self.done >= self.total:
                 sys.stderr.write("\n")
@@ -197,25 +201,13 @@ def run_batch(args: argparse.Namespace) -> int:
 
 
 def _platform_table(gdf, args, out: Path) -> None:
-    """One row per venue and platform (each venue evaluated as the single-venue path does)."""
-    from .analysis import analyse
-    from .layers import load_layer
-    from .venue import Venue
+    """One row per venue and platform (vectorised over venues; the single-venue path's rows)."""
+    from .batch_platforms import platforms_many
 
-    lay = None
-    if args.data_dir or args.layer:
-        lay = load_layer(args.layer or args.data_dir, counts=args.counts)
-    rows = []
-    for _, r in gdf[gdf["error"].isna()].iterrows():
-        res = analyse(Venue(r.geometry.y, r.geometry.x, label=str(r["id"])), float(r["radius_m"]),
-                      layer=lay, method=args.method, platforms=args.platforms,
-                      budget=args.budget, currency=args.currency, max_radius=None)
-        if res.platforms is None:
-            continue
-        df = res.platforms.reset_index()
-        df.insert(0, "venue_id", r["id"])
-        rows.append(df)
-    table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    todo = int((gdf["error"].isna() & (gdf["coverage"] > 0)).sum())
+    table = platforms_many(gdf, args.platforms, data_dir=args.data_dir, layer=args.layer,
+                           method=args.method, counts=args.counts, budget=args.budget,
+                           currency=args.currency, progress=_Progress(todo, "platforms"))
     path = Path(args.platforms_out) if args.platforms_out else out.with_name(
         f"{out.stem}.platforms{out.suffix}")
     if path.suffix.lower() in (".gpkg", ".geojson"):

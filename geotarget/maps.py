@@ -169,7 +169,9 @@ class Picture:
 
 
 def _footprint_in_layer_crs(result, row) -> BaseGeometry | None:
-    g = row.get("_geometry")
+    from .platforms.feasibility import footprint_geometry
+
+    g = footprint_geometry(row)
     if g is not None:
         return g
     fp = result.footprint_geometries().get(row["id"])

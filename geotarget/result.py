@@ -86,10 +86,12 @@ class Result:
 
         from .projections import transformer
 
+        from .platforms.feasibility import footprint_geometry
+
         t = transformer(self.layer_obj.crs, "EPSG:4326")
         out = {}
         for r in self.platform_rows:
-            g = r.get("_geometry")
+            g = footprint_geometry(r)
             if g is not None:
                 out[r["id"]] = shapely.transform(
                     g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
@@ -100,25 +102,7 @@ class Result:
         """One row per platform (best first) as a pandas DataFrame, or None if not evaluated."""
         if self.platform_rows is None:
             return None
-        import pandas as pd
-
-        rows = []
-        for r in self.platform_rows:
-            fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r["min_audience"]
-            rows.append({
-                "id": r["id"], "name": r["name"], "verdict": r["verdict"],
-                "footprint": fp.get("label"), "footprint_kind": fp.get("kind"),
-                "people": pe.get("total"), "residents": pe.get("residents"),
-                "workers": pe.get("workers"), "people_in_catchment": pe.get("in_catchment"),
-                "accounts": (r.get("accounts") or {}).get("estimate"),
-                "share_inside": r.get("share_inside"), "waste_share": r.get("waste_share"),
-                "waste_lower_bound": r.get("waste_lower_bound"),
-                "waste_money": (r.get("waste_money") or {}).get("amount"),
-                "min_audience": ma.get("required"), "footprint_pool": ma.get("footprint_pool"),
-                "catchment_pool": ma.get("catchment_pool"), "min_audience_met": ma.get("met"),
-                "advice": " ".join(r.get("advice", [])),
-            })
-        return pd.DataFrame(rows).set_index("id")
+        return platform_frame(self.platform_rows).set_index("id")
 
     def to_dict(self) -> dict:
         d: dict = {
@@ -239,3 +223,37 @@ class Result:
                 f"<p style='font-size:smaller'>{e(lay['name'])}: {e(lay['source'])}; "
                 f"{e(lay['vintage'])}; {e(lay['licence'])}<br>{att}</p>"
                 f"<ul style='font-size:smaller'>{cav}</ul></div>")
+
+
+PLATFORM_COLUMNS = ["id", "name", "verdict", "footprint", "footprint_kind", "people",
+                    "residents", "workers", "people_in_catchment", "accounts", "share_inside",
+                    "waste_share", "waste_lower_bound", "waste_money", "min_audience",
+                    "footprint_pool", "catchment_pool", "min_audience_met", "advice"]
+
+
+def platform_frame(platform_rows: list[dict]):
+    """One row per platform (as evaluated), the columns of :attr:`Result.platforms`."""
+    import pandas as pd
+
+    return pd.DataFrame(platform_records(platform_rows), columns=PLATFORM_COLUMNS)
+
+
+def platform_records(platform_rows: list[dict]) -> list[dict]:
+    """The table rows of :func:`platform_frame`, as dicts."""
+    rows = []
+    for r in platform_rows:
+        fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r["min_audience"]
+        rows.append({
+            "id": r["id"], "name": r["name"], "verdict": r["verdict"],
+            "footprint": fp.get("label"), "footprint_kind": fp.get("kind"),
+            "people": pe.get("total"), "residents": pe.get("residents"),
+            "workers": pe.get("workers"), "people_in_catchment": pe.get("in_catchment"),
+            "accounts": (r.get("accounts") or {}).get("estimate"),
+            "share_inside": r.get("share_inside"), "waste_share": r.get("waste_share"),
+            "waste_lower_bound": r.get("waste_lower_bound"),
+            "waste_money": (r.get("waste_money") or {}).get("amount"),
+            "min_audience": ma.get("required"), "footprint_pool": ma.get("footprint_pool"),
+            "catchment_pool": ma.get("catchment_pool"), "min_audience_met": ma.get("met"),
+            "advice": " ".join(r.get("advice", [])),
+        })
+    return rows

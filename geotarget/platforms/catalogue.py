@@ -9,6 +9,7 @@ possibly stale.  Validation errors name the file, the entry and the field.
 from __future__ import annotations
 
 import copy
+import functools
 import datetime as dt
 import math
 import re
@@ -132,6 +133,7 @@ class Catalogue:
     files: list[str]
 
 
+@functools.lru_cache(maxsize=1024)
 def _date(text: str) -> dt.date:
     m = re.fullmatch(r"(\d{4})-(\d{2})(?:-(\d{2}))?", text)
     if not m:

@@ -4,19 +4,28 @@ No district boundary file is at hand, so districts are built from the postcode u
 OS Code-Point Open: each live unit takes its Voronoi cell, and cells are dissolved by district.
 Districts with no small-user unit (PO-box and other non-geographic districts) are left out.
 The polygons are approximate (a unit's cell is not its real extent); near the edge of the area
-built, a district may be cut short, which is reported.
+built, a district may be cut short, which is reported.  A layer's district set is built once
+(:func:`for_layer`) and cached on disk beside the layer cache.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from ..projections import BNG, transformer
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -58,3 +67,115 @@ def districts_in(bounds_bng: tuple[float, float, float, float], crs: str
     t = transformer(BNG, crs)
     polys = shapely.transform(polys, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
     return codes.tolist(), polys, cut
+
+
+# --------------------------------------------------------------------------- per layer, once
+
+#: bump when the way district sets are built changes (invalidates the disk cache)
+FORMAT = 1
+#: postcode units this far beyond the layer's coverage (BNG metres) take part in the Voronoi
+#: cells, so that districts on the layer's edge are not cut short by it
+PAD_M = 5_000.0
+
+
+@dataclass(eq=False)
+class DistrictSet:
+    """Every postcode district around a layer, as polygons in the layer's CRS.
+
+    Built once per layer (Voronoi cells of all live units within the layer's coverage box plus
+    ``PAD_M``) and cached on disk: the single-venue and the batch paths use the very same
+    polygons, so they agree exactly.  ``cut`` marks districts touching the edge of that box (their
+    polygon, and so their people, is understated); ``coverage`` is the share of each district's
+    area inside the layer's coverage.
+    """
+
+    codes: np.ndarray
+    polygons: np.ndarray
+    cut: np.ndarray
+    coverage: np.ndarray
+
+    @cached_property
+    def areas(self) -> np.ndarray:
+        return shapely.area(self.polygons)
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        return shapely.STRtree(self.polygons)
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {c: i for i, c in enumerate(self.codes.tolist())}
+
+
+def _postcodes_file_stamp() -> str:
+    f = resources.files("geotarget.data").joinpath("postcodes_gb.parquet")
+    with resources.as_file(f) as p:
+        st = p.stat()
+        return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _key(layer) -> str:
+    from .. import __version__
+
+    h = hashlib.sha256(f"districts={FORMAT}|geotarget={__version__}|{layer.crs}|{PAD_M}|"
+                       f"{_postcodes_file_stamp()}|".encode())
+    h.update(shapely.to_wkb(layer.coverage))
+    return h.hexdigest()[:24]
+
+
+def _read(path: Path) -> DistrictSet | None:
+    from ..download import sha256_of
+
+    sums = path.with_name(path.name + ".sha256")
+    try:
+        if not path.exists() or not sums.exists() or sums.read_text().strip() != sha256_of(path):
+            return None
+        df = pd.read_parquet(path)
+        return DistrictSet(codes=df["code"].to_numpy(dtype=object),
+                           polygons=shapely.from_wkb(df["wkb"].to_numpy()),
+                           cut=df["cut"].to_numpy(bool), coverage=df["coverage"].to_numpy(float))
+    except (OSError, ValueError, KeyError) as e:
+        log.warning("cached postcode districts %s are unreadable (%s): rebuilding", path, e)
+        return None
+
+
+def _write(ds: DistrictSet, path: Path) -> None:
+    from ..download import sha256_of
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
+    os.close(fd)
+    try:
+        pd.DataFrame({"code": ds.codes.astype(str), "wkb": shapely.to_wkb(ds.polygons),
+                      "cut": ds.cut, "coverage": ds.coverage}).to_parquet(tmp, index=False)
+        digest = sha256_of(Path(tmp))
+        os.replace(tmp, path)
+        path.with_name(path.name + ".sha256").write_text(digest)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def for_layer(layer) -> DistrictSet:
+    """The postcode districts around ``layer`` (a GB layer), built once and cached."""
+    hit = layer.__dict__.get("_districts")
+    if hit is not None:
+        return hit
+    from ..layers.cache import cache_root
+
+    path = cache_root() / "districts" / f"{_key(layer)}.parquet"
+    ds = _read(path)
+    if ds is None:
+        to_bng = transformer(layer.crs, BNG)
+        cov = shapely.transform(layer.coverage, lambda xy: np.column_stack(
+            to_bng.transform(xy[:, 0], xy[:, 1])))
+        xmin, ymin, xmax, ymax = cov.bounds
+        codes, polys, cut = districts_in((xmin - PAD_M, ymin - PAD_M, xmax + PAD_M,
+                                          ymax + PAD_M), layer.crs)
+        ds = DistrictSet(codes=np.asarray(codes, dtype=object), polygons=polys, cut=cut,
+                         coverage=layer.coverage_fraction(polys) if len(polys) else np.zeros(0))
+        try:
+            _write(ds, path)
+        except OSError as e:  # a read-only cache is not fatal
+            log.warning("could not cache postcode districts in %s (%s)", path, e)
+    layer.__dict__["_districts"] = ds
+    return ds

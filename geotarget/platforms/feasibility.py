@@ -2,44 +2,37 @@
 people in it, the share inside the catchment (and so the share of spend wasted), the
 minimum-audience check, a verdict and advice.
 
-People are counted with the same engine as the catchment.  The basis follows the platform's
-location meaning: "living in" counts residents; every other meaning (living or recently in,
-recently in, presence...) counts residents plus workers travelling in (``destination - nomove``,
-so nobody is counted twice).  Where workers are unavailable the basis is residents, labelled so.
+People are counted with the same engine as the catchment, for many venues at once
+(:mod:`geotarget.platforms.footprints`); this module judges one venue from those facts.  The
+basis follows the platform's location meaning: "living in" counts residents; every other
+meaning (living or recently in, recently in, presence...) counts residents plus workers
+travelling in (``destination - nomove``, so nobody is counted twice).  Where workers are
+unavailable the basis is residents, labelled so.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import shapely
 
-from .. import estimate as est
 from ..catchment import Catchment, circle
 from ..layers.base import PopulationLayer
-from ..projections import BNG, aeqd, transformer
+from ..projections import aeqd
 from ..units import UNITS
 from ..venue import Venue
 from .catalogue import Catalogue, Footprint, Platform
+from .footprints import COVERED, POPS, Facts, basis_total, smallest_radius
+
+__all__ = ["Evaluator", "VERDICTS", "smallest_radius", "verdict", "advice", "footprint_geometry"]
 
 VERDICTS = ("good", "workable", "poor", "cannot_run")
 #: share of the catchment's people that a set of postcode districts must cover (configurable)
 POSTCODE_COVERAGE = 0.95
 UNIT_WORDS = {"m": "m", "km": "km", "mi": "mi", "ft": "ft", "yd": "yd"}
-
-
-@dataclass
-class Built:
-    """A footprint made for a platform option."""
-
-    kind: str
-    label: str
-    geometry: object  # layer CRS
-    detail: dict = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    approximate: bool = False
 
 
 @dataclass
@@ -56,83 +49,48 @@ class People:
                                            if self.basis == "residents+workers" else 0.0)
 
 
-class Counter:
-    """Counts people in geometries of the layer's CRS, with a small cache by key."""
+def _people(vals: dict, basis: str, ranged: bool = True) -> People:
+    """People from ``{pop: (estimate, low, high) or None}``."""
+    r, w = vals.get("residents"), vals.get("workers")
+    out = People(None if r is None else r[0], None if w is None else w[0], basis)
+    if ranged:
+        out.low = basis_total({p: (v[1] if v else None) for p, v in vals.items()}, basis)
+        out.high = basis_total({p: (v[2] if v else None) for p, v in vals.items()}, basis)
+    return out
 
-    def __init__(self, layer: PopulationLayer, method: str | None) -> None:
-        self.layer = layer
-        self.res = layer.surface("residents", method)
-        self.wrk = layer.surface("workers", method)
-        self._cache: dict = {}
-        self._ranges: dict = {}
 
-    def count(self, geoms, keys=None, circles=None) -> list[tuple[float | None, float | None]]:
-        geoms = np.asarray(geoms, dtype=object)
-        out: list = [None] * len(geoms)
-        todo = []
-        for i in range(len(geoms)):
-            k = keys[i] if keys is not None else None
-            if k is not None and k in self._cache:
-                out[i] = self._cache[k]
-            else:
-                todo.append(i)
-        if todo:
-            g = geoms[todo]
-            c = None
-            if circles is not None:
-                assert len(todo) == len(geoms) == len(circles.radius)
-                c = circles
-            rc = est.count(self.res, g, circles=c) if self.res is not None else None
-            wc = est.count(self.wrk, g, circles=c) if self.wrk is not None else None
-            for j, i in enumerate(todo):
-                val = (None if rc is None else float(rc.estimate[j]),
-                       None if wc is None else float(wc.estimate[j]))
-                out[i] = val
-                rng = (None if rc is None else (float(rc.low[j]), float(rc.high[j])),
-                       None if wc is None else (float(wc.low[j]), float(wc.high[j])))
-                if keys is not None and keys[i] is not None:
-                    self._cache[keys[i]] = val
-                    self._ranges[keys[i]] = rng
-        return out
+@dataclass
+class Built:
+    """A footprint made for a platform option, with its people."""
 
-    def people(self, geom, basis: str, key=None, circles=None) -> People:
-        r, w = self.count([geom], [key], circles)[0]
-        out = People(r, w, basis)
-        rng = self._ranges.get(key)
-        if rng is not None:
-            rr, wr = rng
-            lo = (rr[0] if rr else 0.0) + ((wr[0] if wr else 0.0)
-                                           if basis == "residents+workers" else 0.0)
-            hi = (rr[1] if rr else 0.0) + ((wr[1] if wr else 0.0)
-                                           if basis == "residents+workers" else 0.0)
-            out.low, out.high = lo, hi
-        return out
+    kind: str
+    label: str
+    make_geometry: Callable[[], object]  # the polygon (layer CRS), made only when asked for
+    people: People
+    area_m2: float
+    lower: bool  # reaches beyond the layer's coverage: its people are a lower bound
+    inside: People | None = None  # people of the catchment inside it (None: all of them)
+    detail: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    approximate: bool = False
 
-    def place_people(self, places, level: str, codes: list[str], geom, basis: str,
-                     key) -> People:
-        """People in a place footprint: where a surface is the very zone set the places are made
-        of, the sum of its member zones (exact, and fast); otherwise counted in ``geom``."""
-        if key in self._cache:
-            r, w = self._cache[key]
-            return People(r, w, basis)
-        member = np.isin(places.codes[level], codes)
-        vals = []
-        for s in (self.res, self.wrk):
-            if s is None:
-                vals.append(None)
-            elif s.kind != "points" and len(s.geoms) == len(places.geoms) and (
-                    s.geoms is places.geoms or all(a is b for a, b in zip(s.geoms[:50],
-                                                                          places.geoms[:50]))):
-                vals.append(float(s.values[member].sum()))
-            else:
-                vals.append(float(est.count(s, np.array([geom], dtype=object)).estimate[0]))
-        self._cache[key] = tuple(vals)
-        return People(vals[0], vals[1], basis)
 
-    def totals(self, basis: str) -> People:
-        """Everyone in the layer (the footprint is the whole coverage)."""
-        return People(None if self.res is None else self.res.total,
-                      None if self.wrk is None else self.wrk.total, basis)
+def _once(make: Callable[[], object]) -> Callable[[], object]:
+    """``make``, called at most once."""
+    box: list = []
+
+    def get():
+        if not box:
+            box.append(make())
+        return box[0]
+
+    return get
+
+
+def footprint_geometry(row: dict):
+    """The footprint polygon (layer CRS) of a platform row, or None."""
+    g = row.get("_geometry")
+    return g() if callable(g) else g
 
 
 def basis_for(meaning: str, layer: PopulationLayer) -> tuple[str, str]:
@@ -154,21 +112,8 @@ def _fmt_radius(r_m: float, unit: str) -> str:
     return f"{text} {UNIT_WORDS[unit]}"
 
 
-def smallest_radius(fp: Footprint, need_m: float) -> tuple[float, str] | None:
-    """Smallest legal radius (metres, unit) >= ``need_m``: max(need, the unit's minimum),
-    rounded up to a whole number of the unit where required; None if beyond every maximum."""
-    best = None
-    max_m = max(fp.max_m)
-    for mn, unit in zip(fp.min_m, fp.units[:len(fp.min_m)]):
-        r = max(need_m, mn)
-        if fp.whole_numbers:
-            r = math.ceil(r / UNITS[unit] - 1e-9) * UNITS[unit]
-        if r <= max_m + 1e-6 and (best is None or r < best[0]):
-            best = (r, unit)
-    return best
-
-
-def _radius_needed(catch: Catchment, venue: Venue) -> float:
+def radius_needed(catch: Catchment, venue: Venue) -> float:
+    """The radius of the smallest circle around the venue holding the catchment."""
     if catch.kind == "radius" and catch.radius_m is not None:
         return catch.radius_m
     g = catch.to_crs(aeqd(venue.lat, venue.lon))
@@ -176,99 +121,54 @@ def _radius_needed(catch: Catchment, venue: Venue) -> float:
     return float(np.hypot(xy[:, 0], xy[:, 1]).max())
 
 
+def conversion(p: Platform, usage, segment_share: float | None, country: str | None
+               ) -> tuple[float, str]:
+    """What turns people into the units of the platform's minimum audience, and their name."""
+    use_seg = segment_share is not None and p.min_of == "audience"
+    seg = segment_share if use_seg else 1.0
+    members = p.min_of == "audience" and ("member" in p.min_counts or "user" in p.min_counts
+                                          or "account" in p.min_counts)
+    if members and usage is not None:
+        return usage.share * seg, (f"{p.min_counts} (people{' in the segment' if use_seg else ''}"
+                                   f" x {usage.share:.0%} usage)")
+    unit = "people" + (" in the segment" if use_seg else "")
+    if members:
+        unit += (f" ({p.min_counts} are fewer: no sourced usage share for "
+                 f"{country or 'this country'})")
+    return seg, unit
+
+
 class Evaluator:
-    """Evaluates platforms for one venue and catchment on one layer."""
+    """Judges platforms for venue ``i`` of a batch of measured footprints (``facts``)."""
 
-    def __init__(self, layer: PopulationLayer, venue: Venue, catch: Catchment, *,
-                 method: str | None = None, country: str | None = None,
-                 postcode_coverage: float = POSTCODE_COVERAGE) -> None:
-        self.layer, self.venue, self.catch = layer, venue, catch
-        self.country = country or layer.country
-        self.geom = catch.to_crs(layer.crs)
-        self.counter = Counter(layer, method)
+    def __init__(self, facts: Facts, i: int, *, country: str | None = None,
+                 postcode_coverage: float = POSTCODE_COVERAGE, shared: dict | None = None
+                 ) -> None:
+        self.facts, self.i, self.layer = facts, i, facts.layer
+        self.shared = {} if shared is None else shared  # per batch: what no venue changes
+        self._built: dict = {}  # per venue: footprints shared by platforms
+        self.country = country or self.layer.country
         self.postcode_coverage = postcode_coverage
-        self._built: dict = {}
-        self.circles = None
-        if catch.kind == "radius":
-            self.circles = est.Circles([venue.lat], [venue.lon], [catch.radius_m], layer.crs)
-
-    def _circle_at(self, r: float):
-        return est.Circles([self.venue.lat], [self.venue.lon], [r], self.layer.crs)
+        self.lat, self.lon = float(facts.lat[i]), float(facts.lon[i])
 
     # -- footprints --------------------------------------------------------------------------
-    def radius(self, fp: Footprint, basis: str) -> Built | str:
-        need = _radius_needed(self.catch, self.venue)
-        pick = smallest_radius(fp, need)
-        if pick is None:
-            return (f"the catchment needs a {need / 1000:,.1f} km circle, beyond the platform's "
-                    f"maximum of {max(fp.max_m) / 1000:,.0f} km")
-        r, unit = pick
+    def radius(self, fp: Footprint, basis: str, p: Platform, conv: float) -> Built | str:
+        pick = self.facts.radius(fp, basis, min_audience=p.min_audience, conv=conv)
+        i = self.i
+        if pick.reason[i] is not None:
+            return pick.reason[i]
+        r, unit = float(pick.r[i]), pick.unit[i]
         notes = []
-        if fp.min_people:
-            r, grown = self._grow_to_people(r, fp, basis)
-            if grown:
-                notes.append(f"widened to hold {fp.min_people:,.0f} people, as the platform does")
-        key = ("radius", round(r, 3))
-        if key not in self._built:
-            c = circle(self.venue, r, max_radius=None)
-            self._built[key] = c.to_crs(self.layer.crs)
-        label = f"{_fmt_radius(r, unit)} circle"
-        return Built("radius", label, self._built[key], {"radius_m": round(r, 3), "unit": unit},
-                     notes)
-
-    def _widen_for_minimum(self, p: Platform, fp: Footprint, b: Built, basis: str,
-                           people_needed: float) -> Built | None:
-        """The smallest legal circle whose audience clears the platform's minimum (a circle
-        below it cannot run, so the advertiser must widen it), or None if none up to the
-        maximum does."""
-        def people(rad):
-            g = circle(self.venue, rad, max_radius=None).to_crs(self.layer.crs)
-            return self.counter.people(g, basis, ("radius", round(rad, 3)),
-                                       self._circle_at(rad)).total
-
-        lo, hi = b.detail["radius_m"], max(fp.max_m)
-        if people(hi) < people_needed:
-            return None
-        for _ in range(30):
-            mid = (lo + hi) / 2
-            if people(mid) >= people_needed:
-                hi = mid
-            else:
-                lo = mid
-            if hi - lo < 1.0:
-                break
-        unit = b.detail["unit"]
-        r = math.ceil(hi / UNITS[unit] * 100) / 100 * UNITS[unit]  # 0.01 of the unit, upwards
-        if fp.whole_numbers:
-            r = math.ceil(hi / UNITS[unit] - 1e-9) * UNITS[unit]
-        r = min(r, max(fp.max_m))
-        key = ("radius", round(r, 3))
-        if key not in self._built:
-            self._built[key] = circle(self.venue, r, max_radius=None).to_crs(self.layer.crs)
-        return Built("radius", f"{_fmt_radius(r, unit)} circle", self._built[key],
-                     {"radius_m": round(r, 3), "unit": unit},
-                     b.notes + ["widened until the audience clears the platform's minimum"])
-
-    def _grow_to_people(self, r: float, fp: Footprint, basis: str) -> tuple[float, bool]:
-        def people(rad):
-            g = circle(self.venue, rad, max_radius=None).to_crs(self.layer.crs)
-            return self.counter.people(g, basis, ("radius", round(rad, 3)),
-                                       self._circle_at(rad)).total
-
-        if people(r) >= fp.min_people:
-            return r, False
-        lo, hi = r, max(fp.max_m)
-        if people(hi) < fp.min_people:
-            return hi, True
-        for _ in range(30):
-            mid = (lo + hi) / 2
-            if people(mid) >= fp.min_people:
-                hi = mid
-            else:
-                lo = mid
-            if hi - lo < 1.0:
-                break
-        return math.ceil(hi), True
+        if pick.grown[i]:
+            notes.append(f"widened to hold {fp.min_people:,.0f} people, as the platform does")
+        if pick.widened[i]:
+            notes.append("widened until the audience clears the platform's minimum")
+        crs, venue = self.layer.crs, Venue(self.lat, self.lon)
+        return Built("radius", f"{_fmt_radius(r, unit)} circle",
+                     lambda: circle(venue, r, max_radius=None).to_crs(crs),
+                     _people(self.facts.circle(i, r), basis), math.pi * r * r,
+                     bool(pick.lower[i]), detail={"radius_m": round(r, 3), "unit": unit},
+                     notes=notes)
 
     def postcode(self, fp: Footprint, basis: str) -> Built | str:
         if fp.level != "district":
@@ -276,53 +176,54 @@ class Evaluator:
                     "for this area")
         if self.country != "GB":
             return "UK postcode districts exist only in Great Britain"
-        key = ("postcode", basis)
-        if key in self._built:
-            return self._built[key]
-        from .districts import districts_in
-
-        to_bng = transformer(self.layer.crs, BNG)
-        g_bng = shapely.transform(self.geom, lambda xy: np.column_stack(
-            to_bng.transform(xy[:, 0], xy[:, 1])))
-        xmin, ymin, xmax, ymax = g_bng.bounds
-        pad = max(5000.0, 2 * max(xmax - xmin, ymax - ymin))
-        total = self.counter.people(self.geom, basis, ("catchment",), self.circles).total
-        for _attempt in range(3):
-            codes, polys, cut = districts_in((xmin - pad, ymin - pad, xmax + pad, ymax + pad),
-                                             self.layer.crs)
-            if not codes:
-                return "no postcode units near the venue"
-            hit = np.nonzero(shapely.intersects(polys, self.geom))[0]
-            inside = self.counter.count(shapely.intersection(polys[hit], self.geom))
-            whole = self.counter.count(polys[hit], [("district", codes[i]) for i in hit])
-            gain = np.array([_basis_total(v, basis) for v in inside])
-            tot = np.array([_basis_total(v, basis) for v in whole])
-            outside = np.maximum(tot - gain, 0.0)
-            order = np.argsort(-(gain / np.maximum(outside, 1e-9)), kind="stable")
-            chosen, got = [], 0.0
-            for k in order:
-                if gain[k] <= 0:
-                    continue
-                chosen.append(hit[k])
-                got += gain[k]
-                if got >= self.postcode_coverage * total:
-                    break
-            if not any(cut[i] for i in chosen) or _attempt == 2:
+        ds, tot, per_venue = self.facts.districts()
+        if not len(ds.codes):
+            return "no postcode units near the layer"
+        hit, gains = per_venue(self.i)
+        gain = basis_total(gains, basis) if gains else np.zeros(len(hit))
+        whole = basis_total({p: (None if t is None else t[0][hit]) for p, t in tot.items()},
+                            basis)
+        gain, whole = np.broadcast_to(gain, len(hit)), np.broadcast_to(whole, len(hit))
+        total = _people(self.facts.catchment(self.i), basis).total
+        outside = np.maximum(whole - gain, 0.0)
+        order = np.argsort(-(gain / np.maximum(outside, 1e-9)), kind="stable")
+        chosen, got = [], 0.0
+        for k in order:
+            if gain[k] <= 0:
+                continue
+            chosen.append(k)
+            got += gain[k]
+            if got >= self.postcode_coverage * total:
                 break
-            pad *= 2
-        geom = shapely.union_all(polys[chosen]) if chosen else shapely.Polygon()
-        names = sorted(codes[i] for i in chosen)
+        if not chosen:
+            return "no postcode district holds any of the catchment's people"
+        sel = hit[chosen]
+        vals = {}
+        for p, t in tot.items():
+            if t is None:
+                vals[p] = None
+                continue
+            e, lo, hi = (float(a[sel].sum()) for a in t)
+            vals[p] = (e, e - math.sqrt(float(((t[0][sel] - t[1][sel]) ** 2).sum())),
+                       e + math.sqrt(float(((t[2][sel] - t[0][sel]) ** 2).sum())))
+        inside = {p: None if g is None else (float(g[chosen].sum()),) * 3
+                  for p, g in ((p, gains.get(p)) for p in POPS)}
+        area = float(ds.areas[sel].sum())
+        cov = float((ds.coverage[sel] * ds.areas[sel]).sum() / area) if area > 0 else 0.0
+        names = sorted(ds.codes[sel].tolist())
         label = ("postcode districts " + ", ".join(names[:6]) +
                  (f" and {len(names) - 6} more" if len(names) > 6 else ""))
-        b = Built("postcode", label, geom,
-                  {"districts": names, "coverage_target": self.postcode_coverage,
-                   "catchment_people_covered": got / total if total else 1.0},
-                  ["districts built from postcode unit points (Voronoi cells of Code-Point Open "
-                   "units dissolved by district): approximate boundaries"], approximate=True)
-        if any(cut[i] for i in chosen):
+        polys = ds.polygons[sel]
+        b = Built("postcode", label, lambda: shapely.union_all(polys), _people(vals, basis),
+                  area, cov < COVERED, inside=_people(inside, basis, ranged=False),
+                  detail={"districts": names, "coverage_target": self.postcode_coverage,
+                          "catchment_people_covered": got / total if total else 1.0},
+                  notes=["districts built from postcode unit points (Voronoi cells of "
+                         "Code-Point Open units dissolved by district): approximate boundaries"],
+                  approximate=True)
+        if ds.cut[sel].any():
             b.notes.append("a chosen district reaches beyond the area built: its size is "
                            "understated")
-        self._built[key] = b
         return b
 
     def place(self, fp: Footprint, basis: str) -> Built | str:
@@ -334,65 +235,77 @@ class Evaluator:
                     f"{have}); such footprints cannot be measured here")
         best = None
         for lv in levels:
-            codes = places.touching(lv, self.geom)
+            codes = self.facts.places(lv, self.i)
             if not codes:
                 continue
-            key = ("place", lv, tuple(codes))
-            if key not in self._built:
-                parts = [places.geometry(lv, c) for c in codes]
-                self._built[key] = parts[0] if len(parts) == 1 else shapely.union_all(parts)
-            g = self._built[key]
-            p = self.counter.place_people(places, lv, codes, g, basis, key).total
+            vals = self.facts.place_people(lv, codes)
+            p = basis_total(vals, basis)
             if best is None or p < best[0]:
-                best = (p, lv, codes, g)
+                best = (p, lv, codes, vals)
         if best is None:
             return "the catchment lies in no place of this layer"
-        _, lv, codes, g = best
-        names = [places.name(lv, c) for c in codes]
+        _, lv, codes, vals = best
+        names = [self.facts.place_name(lv, c) for c in codes]
         label = " + ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
-        return Built("place", label, g, {"level": lv, "places": codes, "names": names,
-                                         "_key": ("place", lv, tuple(codes))},
-                     [f"{lv}: {places.note.get(lv, '')}".rstrip(": ")])
+        area = self.facts.place_area(lv, codes)
+
+        def geometry():
+            parts = [places.geometry(lv, c) for c in codes]
+            return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+        return Built("place", label, geometry,
+                     _people({k: None if v is None else (v,) * 3 for k, v in vals.items()},
+                             basis, ranged=False),
+                     area, not places.complete,
+                     detail={"level": lv, "places": list(codes), "names": names},
+                     notes=[f"{lv}: {places.note.get(lv, '')}".rstrip(": ")])
 
     def country_fp(self, fp: Footprint, basis: str) -> Built | str:
         if not self.country:
             return "the layer's country is unknown (give --country)"
+        tot = {p: None if s is None else (s.total,) * 3 for p, s in self.facts.surfaces.items()}
+        cov = self.layer.coverage
         return Built("country", f"all of {self.country} (as far as layer {self.layer.name} "
-                     "reaches)", self.layer.coverage, {"country": self.country},
-                     ["the layer covers only part of the country: the real footprint holds "
-                      "more people, so waste is a lower bound"])
+                     "reaches)", lambda: cov, _people(tot, basis, ranged=False),
+                     self.facts.coverage_area(), True, detail={"country": self.country},
+                     notes=["the layer covers only part of the country: the real footprint "
+                            "holds more people, so waste is a lower bound"])
 
-    def build(self, fp: Footprint, basis: str) -> Built | str:
+    def build(self, fp: Footprint, basis: str, p: Platform, conv: float) -> Built | str:
         if fp.countries and self.country not in fp.countries:
             return f"only offered in {', '.join(fp.countries)}"
-        return {"radius": self.radius, "postcode": self.postcode, "place": self.place,
-                "country": self.country_fp}[fp.kind](fp, basis)
+        if fp.kind == "radius":
+            return self.radius(fp, basis, p, conv)
+        key = (fp.kind, basis, fp.level, fp.levels)  # the same footprint for every platform
+        if key not in self._built:
+            self._built[key] = {"postcode": self.postcode, "place": self.place,
+                                "country": self.country_fp}[fp.kind](fp, basis)
+        return self._built[key]
 
     # -- one platform --------------------------------------------------------------------------
     def evaluate(self, p: Platform, cat: Catalogue, *, segment_share: float | None = None,
                  budget: float | None = None, currency: str = "") -> dict:
-        basis, basis_label = basis_for(p.meaning, self.layer)
-        catchment = self.counter.people(self.geom, basis, ("catchment",), self.circles)
-        usage = p.usage.get(self.country or "")
+        st = self._static(p, segment_share)
+        basis, basis_label, usage, conv, unit = (st[k] for k in ("basis", "basis_label", "usage",
+                                                                 "conv", "unit"))
+        catchment = _people(self.facts.catchment(self.i), basis)
         options, unavailable = [], []
-        for fp in p.footprints_for(self.country):
-            b = self.build(fp, basis)
+        for fp in st["footprints"]:
+            b = self.build(fp, basis, p, conv)
             if isinstance(b, str):
                 unavailable.append({"kind": fp.kind, "reason": b})
                 continue
-            o = self._measure(p, fp, b, basis, catchment, usage, segment_share)
-            if fp.kind == "radius" and o["min_audience"]["met"] is False:
-                wider = self._widen_for_minimum(p, fp, b, basis, p.min_audience / self._last_conv)
-                if wider is not None:
-                    o = self._measure(p, fp, wider, basis, catchment, usage, segment_share)
-            options.append(o)
+            options.append(self._measure(p, fp, b, basis, catchment, usage, segment_share,
+                                         conv, unit))
         # recommend the option with least waste among those that can run, preferring options
         # whose rule is documented or reported by third parties over uncertain ones
         runnable = [o for o in options if o["min_audience"]["met"] is not False]
         sure = [o for o in runnable if o["footprint"]["rule_confidence"] != "uncertain"]
         pool = sure or runnable or options
         rank = {"radius": 0, "postcode": 1, "place": 2, "country": 3}
-        rec = min(pool, key=lambda o: (o["waste_share"], o["waste_lower_bound"],
+        # (no people in a footprint: no waste share; such an option ranks last)
+        rec = min(pool, key=lambda o: (2.0 if o["waste_share"] is None else o["waste_share"],
+                                       o["waste_lower_bound"],
                                        rank[o["footprint"]["kind"]])) if pool else None
         out: dict = {"id": p.id, "name": p.name, "country": self.country,
                      "basis": basis, "basis_label": basis_label,
@@ -419,45 +332,37 @@ class Evaluator:
                            "can_run": o["min_audience"]["met"] is not False,
                            "recommended": o is rec} for o in options]
         out["unavailable_options"] = unavailable
+        out["stale"] = st["stale"]
         out["advice"] = advice(p, out, rec, catchment, segment_share)
-        out["stale"] = p.stale()
-        out["rules"] = {"footprints": [f.prov.to_dict() | {"kind": f.kind} for f in
-                                       p.footprints_for(self.country)],
-                        "location_meaning": p.meaning_prov.to_dict(),
-                        "min_audience": p.min_prov.to_dict(),
-                        "usage": usage.prov.to_dict() if usage else None,
-                        "conflicts": p.conflicts}
+        out["rules"] = st["rules"]
         return out
 
+    def _static(self, p: Platform, segment_share) -> dict:
+        """What does not depend on the venue, worked out once per platform for the batch."""
+        key = ("static", p.id, id(p), segment_share)
+        if key not in self.shared:
+            basis, basis_label = basis_for(p.meaning, self.layer)
+            usage = p.usage.get(self.country or "")
+            conv, unit = conversion(p, usage, segment_share, self.country)
+            fps = p.footprints_for(self.country)
+            self.shared[key] = {
+                "basis": basis, "basis_label": basis_label, "usage": usage, "conv": conv,
+                "unit": unit, "footprints": fps, "stale": p.stale(),
+                "rules": {"footprints": [f.prov.to_dict() | {"kind": f.kind} for f in fps],
+                          "location_meaning": p.meaning_prov.to_dict(),
+                          "min_audience": p.min_prov.to_dict(),
+                          "usage": usage.prov.to_dict() if usage else None,
+                          "conflicts": p.conflicts}}
+        return self.shared[key]
+
     def _measure(self, p: Platform, fp: Footprint, b: Built, basis: str, catchment: People,
-                 usage, segment_share: float | None) -> dict:
-        key = ("fp", b.kind, b.label)
-        if b.kind == "country":
-            ppl = self.counter.totals(basis)
-        elif b.kind == "place":
-            ppl = self.counter.place_people(self.layer.places, b.detail["level"],
-                                            b.detail["places"], b.geometry, basis,
-                                            b.detail["_key"])
-        elif b.kind == "radius":
-            ppl = self.counter.people(b.geometry, basis, ("radius", b.detail["radius_m"]),
-                                      self._circle_at(b.detail["radius_m"]))
-        else:
-            ppl = self.counter.people(b.geometry, basis, key)
-        if b.kind in ("radius", "place", "country"):
-            inside = catchment  # the footprint contains the catchment
-        else:
-            inside = self.counter.people(shapely.intersection(b.geometry, self.geom), basis,
-                                         ("inside",) + key)
+                 usage, segment_share: float | None, conv: float, unit: str) -> dict:
+        ppl = b.people
+        inside = catchment if b.inside is None else b.inside  # radius, place, country: contain it
         total = ppl.total
         share_inside = inside.total / total if total > 0 else None
         waste = None if share_inside is None else max(0.0, 1.0 - share_inside)
-        if b.kind == "place":  # a union of the layer's own zones: inside coverage by construction
-            lower = not self.layer.places.complete
-        elif b.kind == "country":  # the layer covers at most part of the country
-            lower = True
-        else:
-            cov = float(self.layer.coverage_fraction(np.array([b.geometry], dtype=object))[0])
-            lower = cov < 0.9995
+        lower = b.lower
         acc, acc_why = None, None
         if usage is not None:
             lo = ppl.low if ppl.low is not None else total
@@ -474,28 +379,12 @@ class Evaluator:
             acc_why = (f"no sourced share of people using {p.name} in "
                        f"{self.country or 'this country'}: give one with --rule "
                        f"{p.id}.usage.{self.country or 'CC'}=0.5")
-        use_seg = segment_share is not None and p.min_of == "audience"
-        seg = segment_share if use_seg else 1.0
-        members = p.min_of == "audience" and ("member" in p.min_counts or "user" in p.min_counts
-                                              or "account" in p.min_counts)
-        if members and usage is not None:
-            conv = usage.share * seg
-            unit = (f"{p.min_counts} (people{' in the segment' if use_seg else ''} x "
-                    f"{usage.share:.0%} usage)")
-        else:
-            conv = seg
-            unit = "people" + (" in the segment" if use_seg else "")
-            if members:
-                unit += (f" ({p.min_counts} are fewer: no sourced usage share for "
-                         f"{self.country or 'this country'})")
         fp_pool, c_pool = total * conv, inside.total * conv
-        self._last_conv = conv
         res_w = _waste_part(ppl.residents, inside.residents)
         wrk_w = _waste_part(ppl.workers, inside.workers) if basis == "residents+workers" else None
         return {
             "footprint": {"kind": b.kind, "label": b.label,
-                          **{k: v for k, v in b.detail.items() if not k.startswith("_")},
-                          "area_km2": round(float(shapely.area(b.geometry)) / 1e6, 4),
+                          **b.detail, "area_km2": round(b.area_m2 / 1e6, 4),
                           "approximate": b.approximate, "beyond_coverage": lower,
                           "notes": b.notes, "rule_confidence": fp.prov.confidence,
                           "rule_note": fp.note},
@@ -508,13 +397,8 @@ class Evaluator:
             "waste_lower_bound": lower,
             "min_audience": _min_dict(p, fp_pool, c_pool, unit, lower),
             "segment_share": segment_share,
-            "_geometry": b.geometry,  # layer CRS; for maps, not part of the JSON
+            "_geometry": _once(b.make_geometry),  # layer CRS, made when asked
         }
-
-
-def _basis_total(v: tuple, basis: str) -> float:
-    r, w = v
-    return (r or 0.0) + ((w or 0.0) if basis == "residents+workers" else 0.0)
 
 
 def _waste_part(fp_people, inside_people):

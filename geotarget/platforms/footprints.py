@@ -1,0 +1,478 @@
+"""Measure the footprints platforms can target, for many venues at once.
+
+Everything the platforms need that costs geometry or counting is computed here, vectorised over
+venues: the people in each catchment; the smallest legal circle of each radius option, widened
+where the platform widens it (to hold its minimum of people, or until the audience clears its
+minimum), with the people in it; for every postcode district a catchment touches, the people
+of the catchment inside it; the places (city, county...) whose zones overlap each catchment;
+and, per layer and once, the people of every district and place.  The per-venue judgement
+(:class:`geotarget.platforms.feasibility.Evaluator`) then only reads these facts.
+
+A single venue is a batch of one: the one-venue path and the batch path run this same code and
+agree exactly.
+
+Rules
+-----
+* A point (postcode, block, grid centre) belongs to the one district whose polygon holds it (the
+  first, where it lies on a shared edge), so a catchment's people split over its districts add
+  up to the catchment's count.  Zones are split between districts by area (areal weighting).
+* A place's people: for zones that are the place's own zones, the sum of those zones; for points,
+  the points lying in the place's zones; otherwise counted in the place polygon.
+* A district's or footprint's range adds the districts' ranges as independent errors.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+from .. import estimate as est
+from ..catchment import circles_in
+from ..layers.base import PopulationLayer
+from ..units import UNITS
+from .catalogue import Footprint
+
+POPS = ("residents", "workers")
+#: below this share of a footprint inside the layer's coverage, its waste is a lower bound
+COVERED = 0.9995
+
+
+def basis_total(vals: dict, basis: str):
+    """Total people on ``basis`` from ``{"residents": x, "workers": y}`` (None counts as 0)."""
+    r = vals.get("residents")
+    w = vals.get("workers")
+    r = 0.0 if r is None else r
+    return r + ((0.0 if w is None else w) if basis == "residents+workers" else 0.0)
+
+
+def smallest_radius(fp: Footprint, need_m: float) -> tuple[float, str] | None:
+    """Smallest legal radius (metres, unit) >= ``need_m``: max(need, the unit's minimum),
+    rounded up to a whole number of the unit where required; None if beyond every maximum."""
+    best = None
+    max_m = max(fp.max_m)
+    for mn, unit in zip(fp.min_m, fp.units[:len(fp.min_m)]):
+        r = max(need_m, mn)
+        if fp.whole_numbers:
+            r = math.ceil(r / UNITS[unit] - 1e-9) * UNITS[unit]
+        if r <= max_m + 1e-6 and (best is None or r < best[0]):
+            best = (r, unit)
+    return best
+
+
+@dataclass
+class RadiusPick:
+    """One radius option measured for every venue (arrays, one entry per venue)."""
+
+    r: np.ndarray  # metres (nan where unavailable)
+    unit: np.ndarray  # unit the radius is set in
+    reason: np.ndarray  # why unavailable, or None
+    grown: np.ndarray  # widened by the platform to hold its minimum of people
+    widened: np.ndarray  # widened by the advertiser until the audience clears the minimum
+    lower: np.ndarray  # the circle reaches beyond the layer's coverage
+
+
+@dataclass
+class Facts:
+    """Footprint facts for ``n`` venues on one layer (see the module's text)."""
+
+    layer: PopulationLayer
+    lat: np.ndarray
+    lon: np.ndarray
+    need_m: np.ndarray  # the radius a circle needs to hold the catchment
+    geoms: np.ndarray  # catchments in the layer's CRS
+    circles: est.Circles | None  # when the catchments are circles
+    method: str | None = None
+    surfaces: dict = field(init=False)
+    catch: dict = field(init=False)  # pop -> est.Counts of the catchments
+    _circle: dict = field(init=False, default_factory=dict)  # (i, r key) -> {pop: (e, lo, hi)}
+    _cover: dict = field(init=False, default_factory=dict)  # (i, r key) -> coverage fraction
+    _picks: dict = field(init=False, default_factory=dict)
+    _places: dict = field(init=False, default_factory=dict)
+    _districts: tuple | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.n = len(self.lat)
+        self.geoms = np.asarray(self.geoms, dtype=object)
+        self.surfaces = {pop: self.layer.surface(pop, self.method) for pop in POPS}
+        self.catch = {}
+        for pop, s in self.surfaces.items():
+            self.catch[pop] = None if s is None else est.count(s, self.geoms, circles=self.circles)
+        if self.circles is not None:  # the catchments are circles: their counts are circle counts
+            for i in range(self.n):
+                self._circle[(i, _rkey(self.circles.radius[i]))] = self.catchment(i)
+
+    # -- catchments ---------------------------------------------------------------------------
+    def catchment(self, i: int) -> dict:
+        """``{pop: (estimate, low, high) or None}`` for venue ``i``'s catchment."""
+        return {pop: None if c is None else (float(c.estimate[i]), float(c.low[i]),
+                                             float(c.high[i])) for pop, c in self.catch.items()}
+
+    # -- circles around the venues ------------------------------------------------------------
+    def count_circles(self, idx: np.ndarray, r: np.ndarray) -> None:
+        """Count circles of radius ``r[j]`` around venues ``idx[j]`` (those not yet counted)."""
+        idx, r = np.asarray(idx, dtype=int), np.asarray(r, dtype=float)
+        todo = np.array([(i, rr) not in self._circle for i, rr in zip(idx.tolist(),
+                                                                       map(_rkey, r))], bool)
+        if not todo.any():
+            return
+        idx, r = idx[todo], r[todo]
+        keys = list(zip(idx.tolist(), map(_rkey, r)))
+        keys_u = dict.fromkeys(keys)  # the same circle asked twice: counted once
+        if len(keys_u) < len(keys):
+            first = np.array([keys.index(k) for k in keys_u])
+            idx, r = idx[first], r[first]
+            keys = list(keys_u)
+        circles = est.Circles(self.lat[idx], self.lon[idx], r, self.layer.crs)
+        polys = np.full(len(idx), None, dtype=object)
+        if any(s is not None and s.kind != "points" for s in self.surfaces.values()):
+            polys = circles_in(self.lat[idx], self.lon[idx], r, self.layer.crs)
+        counted = {pop: None if s is None else est.count(s, polys, circles=circles)
+                   for pop, s in self.surfaces.items()}
+        for j, k in enumerate(keys):
+            self._circle[k] = {pop: None if c is None else (float(c.estimate[j]), float(c.low[j]),
+                                                            float(c.high[j]))
+                               for pop, c in counted.items()}
+
+    def circle(self, i: int, r: float) -> dict:
+        """``{pop: (estimate, low, high) or None}`` in the circle of radius ``r`` around ``i``."""
+        key = (i, _rkey(r))
+        if key not in self._circle:
+            self.count_circles(np.array([i]), np.array([r]))
+        return self._circle[key]
+
+    def circle_totals(self, idx: np.ndarray, r: np.ndarray, basis: str) -> np.ndarray:
+        self.count_circles(idx, r)
+        return np.array([basis_total({p: (v[0] if v else None) for p, v in
+                                      self._circle[(i, _rkey(rr))].items()}, basis)
+                         for i, rr in zip(np.asarray(idx).tolist(), np.asarray(r).tolist())])
+
+    def circle_coverage(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """Share of each circle inside the layer's coverage."""
+        idx, r = np.asarray(idx, dtype=int), np.asarray(r, dtype=float)
+        keys = list(zip(idx.tolist(), map(_rkey, r)))
+        todo = np.array([k not in self._cover for k in keys], bool)
+        if todo.any():
+            ti, tr = idx[todo], r[todo]
+            x, y = _xy(self.layer.crs, self.lat[ti], self.lon[ti])
+            cov = np.ones(len(ti))
+            sure = self.layer.surely_covered(shapely.points(x, y), tr)
+            if (~sure).any():
+                polys = circles_in(self.lat[ti[~sure]], self.lon[ti[~sure]], tr[~sure],
+                                   self.layer.crs)
+                cov[~sure] = self.layer.coverage_fraction(polys)
+            for k, c in zip([k for k, t in zip(keys, todo) if t], cov):
+                self._cover[k] = float(c)
+        return np.array([self._cover[k] for k in keys])
+
+    def _widen(self, idx, r, max_m: float, need, basis) -> tuple[np.ndarray, np.ndarray]:
+        """Per venue, the smallest radius in [r, max_m] (to 1 m) whose people reach ``need``:
+        doubling from ``r`` until it does (or ``max_m`` does not), then bisecting.  Returns the
+        radii and whether any legal radius reaches ``need``."""
+        lo = np.asarray(r, dtype=float).copy()
+        hi = lo.copy()
+        enough = self.circle_totals(idx, hi, basis) >= need
+        grow = ~enough
+        while grow.any():
+            a = np.nonzero(grow)[0]
+            lo[a] = hi[a]
+            hi[a] = np.minimum(hi[a] * 2 + 1.0, max_m)
+            enough[a] = self.circle_totals(idx[a], hi[a], basis) >= need[a]
+            grow[a] = ~enough[a] & (hi[a] < max_m)
+        active = enough & (hi - lo >= 1.0)
+        for _ in range(40):
+            if not active.any():
+                break
+            a = np.nonzero(active)[0]
+            mid = (lo[a] + hi[a]) / 2
+            ok = self.circle_totals(idx[a], mid, basis) >= need[a]
+            hi[a[ok]] = mid[ok]
+            lo[a[~ok]] = mid[~ok]
+            active[a] = hi[a] - lo[a] >= 1.0
+        return hi, enough
+
+    def radius(self, fp: Footprint, basis: str, *, min_audience: float | None = None,
+               conv: float = 1.0, venues: np.ndarray | None = None) -> RadiusPick:
+        """The smallest legal circle of option ``fp`` around each venue, grown as the platform
+        grows it (``min_people``) and, where its audience (people x ``conv``) falls below
+        ``min_audience`` inside the layer's coverage, widened until it clears it (if any legal
+        circle does)."""
+        key = (id(fp), basis, min_audience, conv)
+        if key in self._picks:
+            return self._picks[key]
+        n = self.n
+        r = np.full(n, np.nan)
+        unit = np.full(n, None, dtype=object)
+        reason = np.full(n, None, dtype=object)
+        max_m = max(fp.max_m)
+        picks: dict = {}
+        for i in range(n):
+            need = float(self.need_m[i])
+            if need not in picks:
+                picks[need] = smallest_radius(fp, need)
+            got = picks[need]
+            if got is None:
+                reason[i] = (f"the catchment needs a {need / 1000:,.1f} km circle, beyond the "
+                             f"platform's maximum of {max_m / 1000:,.0f} km")
+            else:
+                r[i], unit[i] = got
+        grown = np.zeros(n, bool)
+        widened = np.zeros(n, bool)
+        ok = np.nonzero(reason == None)[0]  # noqa: E711 - elementwise
+        if fp.min_people and len(ok):
+            few = ok[self.circle_totals(ok, r[ok], basis) < fp.min_people]
+            if len(few):  # the platform widens the circle (to its maximum, at most)
+                hi, _ = self._widen(few, r[few], max_m, np.full(len(few), float(fp.min_people)),
+                                    basis)
+                r[few] = np.minimum(np.ceil(hi), max_m)
+                grown[few] = True
+        lower = np.zeros(n, bool)
+        if len(ok):
+            lower[ok] = self.circle_coverage(ok, r[ok]) < COVERED
+        if min_audience is not None and len(ok) and conv > 0:
+            pool = self.circle_totals(ok, r[ok], basis) * conv
+            fail = ok[(pool < min_audience) & ~lower[ok]]
+            need_people = min_audience / conv
+            if len(fail):
+                hi, reach = self._widen(fail, r[fail], max_m, np.full(len(fail), need_people),
+                                        basis)
+                can, hi = fail[reach], hi[reach]
+                if len(can):
+                    u = np.array([UNITS[x] for x in unit[can]])
+                    if fp.whole_numbers:
+                        new = np.ceil(hi / u - 1e-9) * u
+                    else:  # 0.01 of the unit, upwards
+                        new = np.ceil(hi / u * 100) / 100 * u
+                    r[can] = np.minimum(new, max_m)
+                    widened[can] = True
+                    lower[can] = self.circle_coverage(can, r[can]) < COVERED
+        pick = RadiusPick(r, unit, reason, grown, widened, lower)
+        self._picks[key] = pick
+        return pick
+
+    # -- postcode districts -------------------------------------------------------------------
+    def districts(self):
+        """``(DistrictSet, totals, per_venue)``: ``totals[pop]`` = (est, low, high) arrays per
+        district; ``per_venue(i)`` = (district indices, {pop: people of the catchment in each})."""
+        if self._districts is None:
+            from .districts import for_layer
+
+            ds = for_layer(self.layer)
+            counts = _district_counts(self.layer, self.method, ds)
+            nd = len(ds.codes)
+            keys, weights = [], []
+            for pop, s in self.surfaces.items():
+                if s is None:
+                    continue
+                if s.kind == "points":
+                    ci, pi = _inside_pairs(s, self.geoms, self.circles)
+                    d = counts.district_of(pop, pi)
+                    keep = d >= 0
+                    keys.append(ci[keep].astype("int64") * nd + d[keep])
+                    weights.append((pop, s.values[pi][keep]))
+                else:
+                    vi, di = ds.tree.query(self.geoms, predicate="intersects")
+                    inter = shapely.intersection(self.geoms[vi], ds.polygons[di])
+                    keys.append(vi.astype("int64") * nd + di)
+                    weights.append((pop, est.count(s, inter).estimate if len(inter)
+                                    else np.zeros(0)))
+            allk = np.concatenate(keys) if keys else np.zeros(0, "int64")
+            uk, inv = np.unique(allk, return_inverse=True)
+            gains, start = {}, 0
+            for (pop, w), k in zip(weights, keys):
+                gains[pop] = np.bincount(inv[start:start + len(k)], weights=w,
+                                         minlength=len(uk))
+                start += len(k)
+            venue_of, dist_of = uk // max(nd, 1), uk % max(nd, 1)
+            bounds = np.searchsorted(venue_of, np.arange(self.n + 1))
+            tot = counts.totals(np.unique(dist_of))
+            self._districts = (ds, tot, dist_of, gains, bounds)
+        ds, tot, dist_of, gains, bounds = self._districts
+
+        def per_venue(i: int):
+            a, b = bounds[i], bounds[i + 1]
+            return dist_of[a:b], {pop: g[a:b] for pop, g in gains.items()}
+
+        return ds, tot, per_venue
+
+    # -- places ----------------------------------------------------------------------------------
+    def places(self, level: str, i: int) -> tuple[str, ...]:
+        """Codes of the places at ``level`` whose zones overlap venue ``i``'s catchment (not
+        just touch it: by more than a millionth of its area)."""
+        if not self._places:
+            self._places = _touching(self.layer.places, self.geoms)
+        return self._places[level][i]
+
+    def place_name(self, level: str, code: str) -> str:
+        memo = _layer_memo(self.layer, "place_names")
+        if level not in memo:
+            pl = self.layer.places
+            memo[level] = dict(zip(pl.codes[level].astype(str).tolist(),
+                                   pl.names[level].astype(str).tolist()))
+        return memo[level][code]
+
+    def place_area(self, level: str, codes) -> float:
+        """Area (m², layer CRS) of the union of places ``codes`` at ``level``."""
+        areas = _place_totals(self.layer, self.method)["_area"][level]
+        return float(sum(areas[c] for c in codes))
+
+    def coverage_area(self) -> float:
+        memo = _layer_memo(self.layer, "coverage")
+        if "area" not in memo:
+            memo["area"] = float(shapely.area(self.layer.coverage))
+        return memo["area"]
+
+    def place_people(self, level: str, codes) -> dict:
+        """``{pop: people or None}`` in the union of places ``codes`` at ``level``."""
+        tot = _place_totals(self.layer, self.method)
+        return {pop: None if t is None else float(sum(t[level][c] for c in codes))
+                for pop, t in tot.items() if pop in POPS}
+
+
+def _rkey(r: float) -> float:
+    return round(float(r), 3)
+
+
+def _xy(crs: str, lat, lon):
+    from ..projections import transformer
+
+    return transformer("EPSG:4326", crs).transform(np.asarray(lon), np.asarray(lat))
+
+
+def _inside_pairs(s, geoms: np.ndarray, circles):
+    """(catchment, point) pairs with the point inside, as :func:`geotarget.estimate.count`
+    decides it."""
+    if circles is not None:
+        return circles.pairs(s)
+    shapely.prepare(geoms)
+    return s.tree.query(geoms, predicate="intersects")
+
+
+def _layer_memo(layer: PopulationLayer, name: str) -> dict:
+    return layer.__dict__.setdefault(f"_platform_{name}", {})
+
+
+class _DistrictCounts:
+    """People per district (est, low, high) and each point's district, per layer and method,
+    worked out for the districts and points some venue needed (and kept for the next)."""
+
+    def __init__(self, layer, method, ds) -> None:
+        self.ds = ds
+        self.surfaces = {pop: layer.surface(pop, method) for pop in POPS}
+        nd = len(ds.codes)
+        self.tot = {pop: None if s is None else np.full((3, nd), np.nan)
+                    for pop, s in self.surfaces.items()}
+        self._point = {pop: np.full(len(s.geoms), -2, dtype="int64")
+                       for pop, s in self.surfaces.items() if s is not None and s.kind == "points"}
+
+    def district_of(self, pop: str, pi: np.ndarray) -> np.ndarray:
+        """The district of each point ``pi`` (the first holding it; -1: none)."""
+        d = self._point[pop]
+        new = np.unique(pi[d[pi] == -2])
+        if len(new):
+            qi, di = self.ds.tree.query(self.surfaces[pop].geoms[new], predicate="intersects")
+            first_q, first = np.unique(qi, return_index=True)
+            d[new] = -1
+            d[new[first_q]] = di[first]
+        return d[pi]
+
+    def totals(self, idx: np.ndarray) -> dict:
+        """``{pop: (3, n districts) array or None}`` with at least districts ``idx`` filled."""
+        for pop, s in self.surfaces.items():
+            t = self.tot[pop]
+            if t is None:
+                continue
+            new = idx[np.isnan(t[0, idx])]
+            if len(new):
+                c = est.count(s, self.ds.polygons[new])
+                t[0, new], t[1, new], t[2, new] = c.estimate, c.low, c.high
+        return self.tot
+
+
+def _district_counts(layer, method, ds) -> _DistrictCounts:
+    memo = _layer_memo(layer, "districts")
+    key = (method, id(ds))
+    if key not in memo:
+        memo[key] = _DistrictCounts(layer, method, ds)
+    return memo[key]
+
+
+def _touching(places, geoms: np.ndarray) -> dict[str, list[tuple[str, ...]]]:
+    """For each level, the place codes each geometry overlaps (see :meth:`Facts.places`)."""
+    n = len(geoms)
+    gi, zi = places.tree.query(geoms, predicate="intersects")
+    thr = 1e-6 * np.maximum(shapely.area(geoms), 1.0)[gi]
+    zone_area = _layer_places_area(places)
+    shapely.prepare(geoms)
+    keep = shapely.covers(geoms[gi], places.geoms[zi]) & (zone_area[zi] > thr)
+    codes_idx = {}
+    for lv in places.levels:
+        u, inv = np.unique(places.codes[lv].astype(str), return_inverse=True)
+        codes_idx[lv] = (u, inv)
+    # a cut zone needs its overlap measured only where its place is not already in
+    need = np.zeros(len(gi), bool)
+    for lv, (u, inv) in codes_idx.items():
+        k = gi.astype("int64") * len(u) + inv[zi]
+        need |= ~np.isin(k, k[keep])
+    need &= ~keep
+    if need.any():
+        inter = shapely.area(shapely.intersection(geoms[gi[need]], places.geoms[zi[need]]))
+        keep[need] = inter > thr[need]
+    out = {}
+    for lv, (u, inv) in codes_idx.items():
+        k = np.unique(gi[keep].astype("int64") * len(u) + inv[zi[keep]])
+        g, c = k // len(u), k % len(u)
+        bounds = np.searchsorted(g, np.arange(n + 1))
+        out[lv] = [tuple(u[c[bounds[i]:bounds[i + 1]]].tolist()) for i in range(n)]
+    return out
+
+
+def _layer_places_area(places) -> np.ndarray:
+    if "_areas" not in places.__dict__:
+        places.__dict__["_areas"] = shapely.area(places.geoms)
+    return places.__dict__["_areas"]
+
+
+def _place_totals(layer: PopulationLayer, method) -> dict:
+    """``{pop: {level: {code: people}}}`` for every place of the layer (computed once)."""
+    memo = _layer_memo(layer, "places")
+    if method in memo:
+        return memo[method]
+    pl = layer.places
+    zone_area = _layer_places_area(pl)
+    out: dict = {"_area": {}}
+    for lv in pl.levels:
+        u, inv = np.unique(pl.codes[lv].astype(str), return_inverse=True)
+        out["_area"][lv] = dict(zip(u.tolist(), np.bincount(inv, weights=zone_area,
+                                                             minlength=len(u)).tolist()))
+    for pop in POPS:
+        s = layer.surface(pop, method)
+        if s is None:
+            out[pop] = None
+            continue
+        same = s.kind != "points" and len(s.geoms) == len(pl.geoms) and (
+            s.geoms is pl.geoms or all(a is b or a.equals(b) for a, b in zip(s.geoms[:50],
+                                                                            pl.geoms[:50])))
+        if same:  # the places are unions of this surface's zones: sums, exact
+            member_vals = s.values
+            zone_of = np.arange(len(pl.geoms))
+        elif s.kind == "points":  # each point in the zone that holds it
+            pi, zi = pl.tree.query(s.geoms, predicate="intersects")
+            first_p, first = np.unique(pi, return_index=True)
+            member_vals, zone_of = s.values[first_p], zi[first]
+        else:
+            member_vals = zone_of = None
+        per_level = {}
+        for lv in pl.levels:
+            u, inv = np.unique(pl.codes[lv].astype(str), return_inverse=True)
+            if member_vals is not None:
+                sums = np.bincount(inv[zone_of], weights=member_vals, minlength=len(u))
+            else:
+                polys = np.array([pl.geometry(lv, c) for c in u.tolist()], dtype=object)
+                sums = est.count(s, polys).estimate
+            per_level[lv] = dict(zip(u.tolist(), sums.tolist()))
+        out[pop] = per_level
+    memo[method] = out
+    return out
