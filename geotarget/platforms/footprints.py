@@ -125,16 +125,25 @@ class Facts:
             first = np.array([keys.index(k) for k in keys_u])
             idx, r = idx[first], r[first]
             keys = list(keys_u)
-        circles = est.Circles(self.lat[idx], self.lon[idx], r, self.layer.crs)
-        polys = np.full(len(idx), None, dtype=object)
-        if any(s is not None and s.kind != "points" for s in self.surfaces.values()):
-            polys = circles_in(self.lat[idx], self.lon[idx], r, self.layer.crs)
-        counted = {pop: None if s is None else est.count(s, polys, circles=circles)
-                   for pop, s in self.surfaces.items()}
-        for j, k in enumerate(keys):
-            self._circle[k] = {pop: None if c is None else (float(c.estimate[j]), float(c.low[j]),
-                                                            float(c.high[j]))
-                               for pop, c in counted.items()}
+        # in groups of about PAIRS_PER_GROUP (circle, point) pairs: wide circles (Meta's
+        # 15-mile one) each hold much of the layer, and all at once would not fit in memory
+        for part in _groups(r, self._density()):
+            ii, rr = idx[part], r[part]
+            circles = est.Circles(self.lat[ii], self.lon[ii], rr, self.layer.crs)
+            polys = np.full(len(ii), None, dtype=object)
+            if any(s is not None and s.kind != "points" for s in self.surfaces.values()):
+                polys = circles_in(self.lat[ii], self.lon[ii], rr, self.layer.crs)
+            counted = {pop: None if s is None else est.count(s, polys, circles=circles)
+                       for pop, s in self.surfaces.items()}
+            for j, k in enumerate([keys[q] for q in part]):
+                self._circle[k] = {pop: None if c is None else (
+                    float(c.estimate[j]), float(c.low[j]), float(c.high[j]))
+                    for pop, c in counted.items()}
+
+    def _density(self) -> float:
+        """Points (or zones) per m² of coverage, the most of any surface: sizes the groups."""
+        n = max((len(s.values) for s in self.surfaces.values() if s is not None), default=0)
+        return n / max(self.coverage_area(), 1.0)
 
     def circle(self, i: int, r: float) -> dict:
         """``{pop: (estimate, low, high) or None}`` in the circle of radius ``r`` around ``i``."""
@@ -329,6 +338,18 @@ class Facts:
         tot = _place_totals(self.layer, self.method)
         return {pop: None if t is None else float(sum(t[level][c] for c in codes))
                 for pop, t in tot.items() if pop in POPS}
+
+
+#: (circle, point) pairs counted at once, at most (about 16 bytes each, several arrays)
+PAIRS_PER_GROUP = 4_000_000
+
+
+def _groups(r: np.ndarray, density: float) -> list[np.ndarray]:
+    """Indices of ``r`` in consecutive groups whose circles hold about ``PAIRS_PER_GROUP``
+    points together (expected from the layer's mean density; at least one circle a group)."""
+    expect = np.pi * np.asarray(r, dtype=float) ** 2 * density + 1.0
+    cut = np.floor(np.cumsum(expect) / PAIRS_PER_GROUP).astype(int)
+    return [np.nonzero(cut == c)[0] for c in np.unique(cut)]
 
 
 def _rkey(r: float) -> float:
