@@ -158,3 +158,64 @@ def test_coverage_fraction_matches_exact_predicate():
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
     sure = lay.surely_covered(centres, radii)
     assert sure.any() and (got[sure] == 1.0).all()
+
+
+def _random_zones(rng, n):
+    """Zones of every shape: boxes, concave polygons, polygons with holes, multipolygons."""
+    out = []
+    for _ in range(n):
+        x, y = rng.uniform(-1500, 1500, 2)
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            out.append(shapely.box(x, y, x + rng.uniform(5, 900), y + rng.uniform(5, 900)))
+        elif kind == 1:  # a star: concave
+            k = int(rng.integers(5, 40))
+            a = np.sort(rng.uniform(0, 2 * np.pi, k))
+            rad = rng.uniform(50, 700, k)
+            out.append(shapely.Polygon(np.c_[x + rad * np.cos(a), y + rad * np.sin(a)]))
+        elif kind == 2:
+            out.append(shapely.Point(x, y).buffer(rng.uniform(100, 800))
+                       .difference(shapely.Point(x + 30, y).buffer(rng.uniform(10, 90))))
+        else:
+            out.append(shapely.MultiPolygon([shapely.box(x, y, x + 300, y + 200),
+                                             shapely.box(x + 400, y - 500, x + 900, y)]))
+    return np.array(out, dtype=object)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_areal_convex_fast_path_equals_overlay(seed):
+    """Convex catchments (circles, squares, triangles, off-centre and huge) take the fast path;
+    its covered fractions, whole-zone classification and counts equal the plain overlay's."""
+    rng = np.random.default_rng(200 + seed)
+    zones = _random_zones(rng, 80)
+    s = CountSurface(kind="zones", unit="z", ids=np.arange(len(zones)), geoms=zones,
+                     values=rng.uniform(0, 1000, len(zones)), definition="t",
+                     extra={"home": rng.uniform(0, 10, len(zones))})
+    m = 60
+    cx, cy = rng.uniform(-1800, 1800, m), rng.uniform(-1800, 1800, m)
+    r = rng.choice([0.5, 40.0, 804.672, 3000.0], m)
+    catch = list(shapely.buffer(shapely.points(cx, cy), r, quad_segs=64))
+    catch[0] = shapely.box(-100, -100, 100, 100)
+    catch[1] = shapely.Polygon([(0, 0), (900, 50), (300, 700)])
+    catch[2] = shapely.box(-5000, -5000, 5000, 5000)  # holds every zone whole
+    catch[3] = shapely.Point(0, 0).buffer(500).difference(shapely.Point(0, 0).buffer(100))
+    catch[4] = shapely.Polygon([(0, 0), (500, 0), (500, 500), (250, 100), (0, 500)])  # concave
+    catch = np.array(catch, dtype=object)
+    got = estimate.count(s, catch)
+    ci, zi, frac = estimate._overlay_fractions(s, catch)
+    cv = estimate._Convex(catch)
+    assert cv.ok[:3].all() and not cv.ok[3:5].any() and cv.ok[5:].all()
+    sel = np.nonzero(cv.ok)[0]
+    fc, fz, ff = estimate._areal_convex(s, catch[sel], estimate._Convex(catch[sel]))
+    fast = {(int(sel[a]), int(b)): f for a, b, f in zip(fc, fz, ff)}
+    plain = {(int(a), int(b)): f for a, b, f in zip(ci, zi, frac) if cv.ok[a] and f > 0}
+    assert fast.keys() == plain.keys()
+    for k, f in plain.items():
+        assert (fast[k] == 1.0) == (f == 1.0), k  # wholly inside: the same zones
+        assert fast[k] == pytest.approx(f, rel=1e-9, abs=1e-10), k  # rounding only
+    want_est = np.bincount(ci, weights=s.values[zi] * frac, minlength=m)
+    np.testing.assert_allclose(got.estimate, want_est, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(got.extra["home"],
+                               np.bincount(ci, weights=s.extra["home"][zi] * frac, minlength=m),
+                               rtol=1e-7, atol=1e-7)
+    assert got.estimate[2] == pytest.approx(s.total) and got.low[2] == got.high[2]
