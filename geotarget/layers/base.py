@@ -241,7 +241,12 @@ class PopulationLayer:
         geoms = np.asarray(geoms, dtype=object)
         parts, tree = self._coverage_parts
         inside = np.zeros(len(geoms))
-        ci, pi = tree.query(geoms, predicate="intersects")
+        # candidates by bounding box, then the prepared pieces test them (a query with a
+        # predicate would prepare every input geometry against the large pieces instead)
+        ci, pi = tree.query(geoms)
+        if len(ci):
+            touch = shapely.intersects(parts[pi], geoms[ci])
+            ci, pi = ci[touch], pi[touch]
         if len(ci):
             whole = shapely.covers(parts[pi], geoms[ci])
             a = np.where(whole, shapely.area(geoms[ci]), 0.0)
@@ -262,7 +267,7 @@ class PopulationLayer:
         half = np.asarray(radius_m, dtype=float) * 1.05 + 50.0
         x, y = shapely.get_x(centres), shapely.get_y(centres)
         boxes = shapely.box(x - half, y - half, x + half, y + half)
-        ci, pi = tree.query(boxes, predicate="intersects")
+        ci, pi = tree.query(boxes)  # by bounding box; the prepared pieces test below
         ok = np.zeros(len(centres), bool)
         if len(ci):
             inside = shapely.contains_properly(parts[pi], boxes[ci])  # pieces are prepared
