@@ -246,7 +246,10 @@ def _overlay_fractions(surface: CountSurface, catchments: np.ndarray):
     return ci, zi, frac
 
 
-def _count_areal(surface: CountSurface, catchments: np.ndarray) -> Counts:
+def overlap_fractions(surface: CountSurface, catchments: np.ndarray):
+    """(catchment, zone, share of the zone's area inside the catchment) for every zone of a
+    zones/grid surface meeting each catchment: numpy edge geometry for convex catchments
+    (circles), a polygon overlay for the others."""
     n = len(catchments)
     simple = np.zeros(n, bool)
     if n:
@@ -270,6 +273,12 @@ def _count_areal(surface: CountSurface, catchments: np.ndarray) -> Counts:
         ci, zi, frac = (np.concatenate(a) for a in zip(*parts))
     else:
         ci, zi, frac = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return ci, zi, frac
+
+
+def _count_areal(surface: CountSurface, catchments: np.ndarray) -> Counts:
+    n = len(catchments)
+    ci, zi, frac = overlap_fractions(surface, catchments)
     vals = surface.values[zi]
     est = _sum(ci, vals * frac, n)
     floor = _sum(ci, np.where(frac >= 1.0, vals, 0.0), n)
@@ -409,8 +418,12 @@ class _Convex:
         self.nxt = nxt
         ex, ey = self.vx[nxt] - self.vx, self.vy[nxt] - self.vy
         fan = 0.5 * (self.vx * self.vy[nxt] - self.vy * self.vx[nxt])
-        cs = np.cumsum(fan) - fan
-        self.gcum = cs - cs[self.start[cat]]
+        # fan areas summed within each catchment only (one row each), so that a catchment's
+        # answer does not depend on the others in the batch (the one-venue path is a batch of 1)
+        pos = np.arange(len(cat)) - self.start[cat]
+        grid = np.zeros((n, int(cnt.max()) if len(cnt) else 0))
+        grid[cat, pos] = fan
+        self.gcum = np.cumsum(grid, axis=1)[cat, pos] - fan
         self.area = np.bincount(cat, weights=fan, minlength=n)
         elen = np.hypot(ex, ey)
         with np.errstate(invalid="ignore", divide="ignore"):

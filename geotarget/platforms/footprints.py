@@ -31,7 +31,7 @@ import shapely
 
 from .. import estimate as est
 from ..catchment import circles_in
-from ..layers.base import PopulationLayer
+from ..layers.base import CountSurface, PopulationLayer
 from ..units import UNITS
 from .catalogue import Footprint
 
@@ -423,31 +423,26 @@ def _district_counts(layer, method, ds) -> _DistrictCounts:
 def _touching(places, geoms: np.ndarray) -> dict[str, list[tuple[str, ...]]]:
     """For each level, the place codes each geometry overlaps (see :meth:`Facts.places`)."""
     n = len(geoms)
-    gi, zi = places.tree.query(geoms, predicate="intersects")
+    gi, zi, frac = est.overlap_fractions(_place_zones(places), geoms)
     thr = 1e-6 * np.maximum(shapely.area(geoms), 1.0)[gi]
-    zone_area = _layer_places_area(places)
-    shapely.prepare(geoms)
-    keep = shapely.covers(geoms[gi], places.geoms[zi]) & (zone_area[zi] > thr)
-    codes_idx = {}
+    keep = frac * _layer_places_area(places)[zi] > thr
+    out = {}
     for lv in places.levels:
         u, inv = np.unique(places.codes[lv].astype(str), return_inverse=True)
-        codes_idx[lv] = (u, inv)
-    # a cut zone needs its overlap measured only where its place is not already in
-    need = np.zeros(len(gi), bool)
-    for lv, (u, inv) in codes_idx.items():
-        k = gi.astype("int64") * len(u) + inv[zi]
-        need |= ~np.isin(k, k[keep])
-    need &= ~keep
-    if need.any():
-        inter = shapely.area(shapely.intersection(geoms[gi[need]], places.geoms[zi[need]]))
-        keep[need] = inter > thr[need]
-    out = {}
-    for lv, (u, inv) in codes_idx.items():
         k = np.unique(gi[keep].astype("int64") * len(u) + inv[zi[keep]])
         g, c = k // len(u), k % len(u)
         bounds = np.searchsorted(g, np.arange(n + 1))
         out[lv] = [tuple(u[c[bounds[i]:bounds[i + 1]]].tolist()) for i in range(n)]
     return out
+
+
+def _place_zones(places) -> CountSurface:
+    """The places' zones as a count surface (no counts), for overlap queries."""
+    if "_zones" not in places.__dict__:
+        n = len(places.geoms)
+        places.__dict__["_zones"] = CountSurface("zones", "place zone", np.arange(n),
+                                                 places.geoms, np.zeros(n), "zones of places")
+    return places.__dict__["_zones"]
 
 
 def _layer_places_area(places) -> np.ndarray:
