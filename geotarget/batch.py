@@ -146,21 +146,25 @@ def count_chunk(layer: PopulationLayer, lat, lon, radius_m, *, method: str | Non
     return res
 
 
+def _count_job(layer, lat, lon, radius_m, method, _idx):
+    return count_chunk(layer, lat, lon, radius_m, method=method)
+
+
 def analyse_many(venues: pd.DataFrame, radius=None, *, data_dir=None, layer=None,
                  method: str | None = None, counts: str | None = None,
                  max_radius=DEFAULT_MAX_RADIUS_M, chunk_size: int = 5000,
                  done: pd.DataFrame | None = None,
                  on_chunk: Callable[[pd.DataFrame], None] | None = None,
                  progress: Callable[[int], None] | None = None, scheduler: str = "local",
-                 dask_address: str | None = None, workers: int | None = None):
+                 dask_address: str | None = None, workers: int | None = None, client=None):
     """Analyse many venues; returns a GeoDataFrame (venue points, WGS84), one row per venue.
 
     ``venues`` has ``id`` plus ``lat``/``lon`` or ``postcode`` (and optionally ``radius``).
     ``done`` holds rows already computed (from a checkpoint): those ids are not recomputed.
     ``on_chunk`` receives each finished chunk (for checkpointing); ``progress`` the number of
     venues finished.  ``scheduler="dask"`` spreads chunks over a Dask cluster
-    (``dask_address``, or a LocalCluster with ``workers`` workers), the layer sent once per
-    worker.
+    (``client``, ``dask_address``, or a LocalCluster with ``workers`` workers), the layer sent
+    once per worker.
     """
     import geopandas as gpd
 
@@ -220,17 +224,17 @@ def analyse_many(venues: pd.DataFrame, radius=None, *, data_dir=None, layer=None
         emit(idx, {**{c: counted[c].to_numpy() for c in counted.columns}, "layer": lay.name,
                    "method": s.method if s is not None else "", "error": None})
 
+    lat_a, lon_a, rad_a = (todo[c].to_numpy() for c in ("_lat", "_lon", "_radius_m"))
     if scheduler == "dask" and jobs:
         from .scale import run_dask
 
-        for (lay, idx), counted in run_dask(jobs, todo, method, address=dask_address,
-                                            workers=workers):
-            finish(lay, idx, counted)
+        tasks = [(lay, (lat_a[idx], lon_a[idx], rad_a[idx], method, idx)) for lay, idx in jobs]
+        for (lay, args), counted in run_dask(tasks, _count_job, client=client,
+                                             address=dask_address, workers=workers):
+            finish(lay, args[-1], counted)
     else:
         for lay, idx in jobs:
-            counted = count_chunk(lay, todo["_lat"].to_numpy()[idx], todo["_lon"].to_numpy()[idx],
-                                  todo["_radius_m"].to_numpy()[idx], method=method)
-            finish(lay, idx, counted)
+            finish(lay, idx, count_chunk(lay, lat_a[idx], lon_a[idx], rad_a[idx], method=method))
 
     bad = np.nonzero(np.array([e is not None for e in errors], dtype=bool))[0]
     if len(bad):

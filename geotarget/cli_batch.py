@@ -177,13 +177,19 @@ def run_batch(args: argparse.Namespace) -> int:
         done = pd.DataFrame(done.drop(columns="geometry"))
     todo_n = len(venues) - (0 if done is None else len(done))
     progress = _Progress(todo_n)
-    gdf = analyse_many(venues, args.radius, data_dir=args.data_dir, layer=args.layer,
-                       method=args.method, counts=args.counts, max_radius=args.max_radius,
-                       chunk_size=args.chunk_size, done=done, on_chunk=on_chunk,
-                       progress=progress, scheduler=args.scheduler,
-                       dask_address=args.dask_address, workers=args.workers)
-    if args.platforms:
-        _platform_table(gdf, args, out)
+    from contextlib import nullcontext
+
+    from .scale import dask_client
+
+    # one cluster for both stages (counts, then platforms)
+    with (dask_client(args.dask_address, args.workers) if args.scheduler == "dask"
+          else nullcontext()) as client:
+        gdf = analyse_many(venues, args.radius, data_dir=args.data_dir, layer=args.layer,
+                           method=args.method, counts=args.counts, max_radius=args.max_radius,
+                           chunk_size=args.chunk_size, done=done, on_chunk=on_chunk,
+                           progress=progress, scheduler=args.scheduler, client=client)
+        if args.platforms:
+            _platform_table(gdf, args, out, client)
     if args.overlap:
         total, pairs = chain_overlap(gdf, data_dir=args.data_dir, layer=args.layer,
                                      method=args.method)
@@ -200,14 +206,15 @@ def run_batch(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if failed else 0
 
 
-def _platform_table(gdf, args, out: Path) -> None:
+def _platform_table(gdf, args, out: Path, client=None) -> None:
     """One row per venue and platform (vectorised over venues; the single-venue path's rows)."""
     from .batch_platforms import platforms_many
 
     todo = int((gdf["error"].isna() & (gdf["coverage"] > 0)).sum())
     table = platforms_many(gdf, args.platforms, data_dir=args.data_dir, layer=args.layer,
                            method=args.method, counts=args.counts, budget=args.budget,
-                           currency=args.currency, progress=_Progress(todo, "platforms"))
+                           currency=args.currency, progress=_Progress(todo, "platforms"),
+                           chunk_size=args.chunk_size, scheduler=args.scheduler, client=client)
     path = Path(args.platforms_out) if args.platforms_out else out.with_name(
         f"{out.stem}.platforms{out.suffix}")
     if path.suffix.lower() in (".gpkg", ".geojson"):

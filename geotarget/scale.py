@@ -3,26 +3,25 @@ per worker.
 
 Point it at an existing cluster with ``--scheduler dask --dask-address tcp://host:8786`` (every
 worker needs geotarget installed, and the data folder at the same path -- or use built-in data),
-or let geotarget start a ``LocalCluster`` with ``--workers N``.
+or let geotarget start a ``LocalCluster`` with ``--workers N``.  Both stages of a batch -- the
+counts (:func:`geotarget.analyse_many`) and the platform table
+(:func:`geotarget.platforms_many`) -- run their chunks there.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from .errors import InputError
 
 
-def _count(layer, lat, lon, radius, method):
-    from .batch import count_chunk
-
-    return count_chunk(layer, lat, lon, radius, method=method)
-
-
-def run_dask(jobs, todo, method, *, address: str | None = None, workers: int | None = None):
-    """Yield ((layer, idx), counted frame) for each job, computed on a Dask cluster."""
+@contextmanager
+def dask_client(address: str | None = None, workers: int | None = None) -> Iterator:
+    """A Dask client: to the scheduler at ``address``, or to a new LocalCluster of ``workers``
+    processes (closed on exit)."""
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, LocalCluster
     except ImportError as e:
         raise InputError("--scheduler dask needs Dask: pip install 'geotarget[dask]'") from e
     cluster = None
@@ -38,26 +37,28 @@ def run_dask(jobs, todo, method, *, address: str | None = None, workers: int | N
                                dashboard_address=None)
         client = Client(cluster)
     try:
-        # the layer goes to each worker once (broadcast), not with every task
-        layers = {}
-        for lay, _ in jobs:
-            if lay.name not in layers:
-                layers[lay.name] = client.scatter(lay, broadcast=True)
-        lat = todo["_lat"].to_numpy()
-        lon = todo["_lon"].to_numpy()
-        rad = todo["_radius_m"].to_numpy()
-        futures = {}
-        for job in jobs:
-            lay, idx = job
-            f = client.submit(_count, layers[lay.name], lat[idx], lon[idx], rad[idx], method,
-                              pure=False)
-            futures[f] = job
-        for f in as_completed(list(futures)):
-            yield futures[f], f.result()
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
 
 
-__all__ = ["run_dask", "np"]
+def run_dask(jobs: list, fn: Callable, *, client=None, address: str | None = None,
+             workers: int | None = None) -> Iterator:
+    """For each job ``(layer, args)``, ``fn(layer, *args)`` on a Dask cluster (``client``, or one
+    made from ``address`` / ``workers``); yields ``(job, result)`` as they finish."""
+    if client is None:
+        with dask_client(address, workers) as c:
+            yield from run_dask(jobs, fn, client=c)
+        return
+    from dask.distributed import as_completed
+
+    # the layer goes to each worker once (broadcast), not with every task
+    layers = {}
+    for lay, _ in jobs:
+        if id(lay) not in layers:
+            layers[id(lay)] = client.scatter(lay, broadcast=True)
+    futures = {client.submit(fn, layers[id(job[0])], *job[1], pure=False): job for job in jobs}
+    for f in as_completed(list(futures)):
+        yield futures[f], f.result()

@@ -145,9 +145,19 @@ def test_dask_local_cluster_matches_single_process():
     local = analyse_many(df, "0.5mi", chunk_size=50)
     import warnings
 
+    from geotarget.scale import dask_client
+
+    plats = ["meta", "google_dv360", "linkedin", "snapchat"]
+    local_table = geotarget.platforms_many(local, plats, chunk_size=40)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # distributed's own start-up and shutdown notices
-        dist = analyse_many(df, "0.5mi", chunk_size=50, scheduler="dask", workers=2)
+        with dask_client(workers=2) as client:  # both stages on one cluster, as the CLI does
+            dist = analyse_many(df, "0.5mi", chunk_size=50, scheduler="dask", client=client)
+            dist_table = geotarget.platforms_many(dist, plats, chunk_size=40, scheduler="dask",
+                                                  client=client)
     assert list(dist["id"]) == list(local["id"])
     assert np.allclose(dist["residents"], local["residents"], rtol=1e-12, equal_nan=True)
     assert np.allclose(dist["coverage"], local["coverage"], rtol=1e-12, equal_nan=True)
+    in_data = int((local["coverage"] > 0).sum())  # venues in the Forth have no platform rows
+    assert 250 < in_data < n and len(local_table) == in_data * len(plats)
+    pd.testing.assert_frame_equal(dist_table, local_table, check_exact=True)
