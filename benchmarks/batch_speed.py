@@ -148,8 +148,9 @@ def main() -> None:
         table = geotarget.platforms_many(g, plats, layer=layer)
         dt = time.perf_counter() - t
         print(f"(c) counts + all platforms except meta_special, {n:,} venues: {dt:.2f} s = "
-              f"{n / dt:,.0f} venues/s = {n / dt / loop_rate:,.0f}x the one-venue loop; "
-              f"{len(table):,} rows; max RSS {rss_mb():.0f} MB")
+              f"{n / dt:,.0f} venues/s = {n / dt / loop_rate:,.0f}x the one-venue loop, "
+              f"{n / dt / tob_rate:.2f}x tobler's counts alone, {n / dt / naive_rate:,.0f}x "
+              f"naive counts alone; {len(table):,} rows; max RSS {rss_mb():.0f} MB")
     n_special = 200
     v = venues(layer, n_special, seed=11)
     t = time.perf_counter()
