@@ -224,10 +224,10 @@ def analyse(venue: "str | Venue | tuple[float, float] | None" = None, radius: "s
                   platform_rows=plat_rows, catchment_obj=catch, layer_obj=lay)
 
 
-def check_platform_options(lay: PopulationLayer, *, budget=None, currency="", country=None,
+def check_platform_options(lay: PopulationLayer | None, *, budget=None, currency="", country=None,
                            segment_share=None, postcode_coverage=None) -> None:
     """One clear error for a bad platform option (budget, currency, country, segment share,
-    postcode coverage)."""
+    postcode coverage); ``lay``: the layer, for the country check (None: not known yet)."""
     if segment_share is not None and not (isinstance(segment_share, (int, float))
                                           and 0 < segment_share <= 1):
         raise InputError(f"segment share {segment_share!r} must be a share in (0, 1], e.g. "
@@ -238,7 +238,7 @@ def check_platform_options(lay: PopulationLayer, *, budget=None, currency="", co
     if country is not None and not (isinstance(country, str) and len(country) == 2
                                     and country.isalpha()):
         raise InputError(f"country {country!r}: give an ISO 3166 alpha-2 code such as GB")
-    if country is not None and lay.country and country.upper() != lay.country:
+    if country is not None and lay is not None and lay.country and country.upper() != lay.country:
         raise InputError(f"--country {country} contradicts layer {lay.name}, which is in "
                          f"{lay.country}: --country is for layers whose country is unknown")
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))):
@@ -248,5 +248,8 @@ def check_platform_options(lay: PopulationLayer, *, budget=None, currency="", co
         raise InputError(f"segment share {segment_share!r} must be a number in (0, 1]")
     if currency and budget is None:
         raise InputError("--currency needs --budget (the spend to turn into money wasted)")
-    if postcode_coverage is not None and not 0 < postcode_coverage <= 1:
-        raise InputError(f"postcode coverage {postcode_coverage!r} must be in (0, 1]")
+    if postcode_coverage is not None and (
+            isinstance(postcode_coverage, bool) or not isinstance(postcode_coverage, (int, float))
+            or not 0 < postcode_coverage <= 1):
+        raise InputError(f"postcode coverage {postcode_coverage!r} must be in (0, 1]: a share "
+                         "such as 0.95")

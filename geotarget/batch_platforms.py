@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis import check_platform_options
+from .errors import InputError
 from .layers import PopulationLayer, load_layer
 from .result import PLATFORM_COLUMNS, platform_records
 
@@ -22,42 +23,55 @@ def platforms_many(results, platforms="all", *, data_dir=None, layer=None,
                    method: str | None = None, counts: str | None = None,
                    budget: float | None = None, currency: str = "",
                    segment_share: float | None = None, postcode_coverage: float | None = None,
-                   rules=None, rule_overrides=None, chunk_size: int = 5000,
-                   progress: Callable[[int], None] | None = None, scheduler: str = "local",
-                   dask_address: str | None = None, workers: int | None = None,
-                   client=None) -> pd.DataFrame:
+                   country: str | None = None, rules=None, rule_overrides=None,
+                   chunk_size: int = 5000, progress: Callable[[int], None] | None = None,
+                   scheduler: str = "local", dask_address: str | None = None,
+                   workers: int | None = None, client=None) -> pd.DataFrame:
     """The long platform table (``venue_id`` then the columns of ``Result.platforms``) for the
-    rows of ``results`` that were analysed (no ``error``) and lie in their layer's coverage.
+    rows of ``results`` (the table :func:`geotarget.analyse_many` returned, or its CSV read
+    back) that were analysed (no ``error``) and lie in their layer's coverage.
 
-    ``scheduler="dask"`` evaluates chunks of ``chunk_size`` venues on a Dask cluster
-    (``client``, ``dask_address`` or a LocalCluster of ``workers``), as
-    :func:`geotarget.analyse_many` does; the rows are the same."""
+    ``method`` defaults to the one the results were counted with.  ``scheduler="dask"``
+    evaluates chunks of ``chunk_size`` venues on a Dask cluster (``client``, ``dask_address``
+    or a LocalCluster of ``workers``), as :func:`geotarget.analyse_many` does; the rows are the
+    same."""
     from . import platforms as plat
 
-    cat = plat.load(rules, overrides=rule_overrides or [])
-    ids = plat.select(cat, platforms)
+    if scheduler not in ("local", "dask"):
+        raise InputError(f"scheduler {scheduler!r}: use 'local' or 'dask'")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or (
+            chunk_size < 1):
+        raise InputError(f"chunk size {chunk_size!r} must be a whole number of venues >= 1")
+    lat, lon = _positions(results)
     fixed = None
     if isinstance(layer, PopulationLayer):
         fixed = layer
     elif layer is not None or data_dir is not None:
         fixed = load_layer(layer if layer is not None else data_dir, counts=counts)
-    ok = results["error"].isna().to_numpy() & (results["coverage"].to_numpy(float) > 0)
-    good = results[ok]
-    names = good["layer"].astype(str).to_numpy()
-    opts = dict(method=method, segment_share=segment_share, budget=budget, currency=currency,
-                postcode_coverage=postcode_coverage)
+    elif counts is not None:
+        raise InputError("counts (oa/lsoa) applies to England & Wales census folders: give "
+                         "data_dir as well")
+    check_platform_options(fixed, budget=budget, currency=currency, country=country,
+                           segment_share=segment_share, postcode_coverage=postcode_coverage)
+    cat = plat.load(rules, overrides=rule_overrides or [])
+    ids = plat.select(cat, platforms)
+    country = country.upper() if country else None
+    ok = results["error"].isna().to_numpy() & (
+        pd.to_numeric(results["coverage"], errors="coerce").to_numpy(float) > 0)
+    names = results["layer"].astype(str).to_numpy()
     jobs = []
-    for name in dict.fromkeys(names.tolist()):
-        sel = np.nonzero(names == name)[0]
+    for name in dict.fromkeys(names[ok].tolist()):
+        sel = np.nonzero(ok & (names == name))[0]
         lay = fixed if fixed is not None else load_layer(name)
-        check_platform_options(lay, budget=budget, currency=currency,
-                               segment_share=segment_share, postcode_coverage=postcode_coverage)
+        check_platform_options(lay, country=country)
+        opts = dict(method=_method_of(results.iloc[sel], lay, method), country=country,
+                    segment_share=segment_share, budget=budget, currency=currency,
+                    postcode_coverage=postcode_coverage)
         for s in range(0, len(sel), chunk_size):
             part = sel[s:s + chunk_size]
-            g = good.iloc[part]
-            jobs.append((lay, (g.geometry.y.to_numpy(), g.geometry.x.to_numpy(),
-                               g["radius_m"].to_numpy(float), g["id"].to_numpy(), part, ids,
-                               cat, opts)))
+            jobs.append((lay, (lat[part], lon[part],
+                               pd.to_numeric(results["radius_m"].iloc[part]).to_numpy(float),
+                               results["id"].iloc[part].to_numpy(), part, ids, cat, opts)))
     frames = []
     if scheduler == "dask" and jobs:
         from .scale import run_dask
@@ -76,6 +90,35 @@ def platforms_many(results, platforms="all", *, data_dir=None, layer=None,
     # venues in the order of ``results``; within a venue, best platform first
     order = np.argsort(table.pop("_pos").to_numpy(), kind="stable")
     return table.iloc[order].reset_index(drop=True)
+
+
+def _positions(results) -> tuple[np.ndarray, np.ndarray]:
+    """Venue latitudes and longitudes of an ``analyse_many`` table (its points, or the
+    ``venue_lat``/``venue_lon`` columns of its CSV)."""
+    need = {"id", "error", "coverage", "radius_m", "layer"}
+    if not isinstance(results, pd.DataFrame) or need - set(results.columns):
+        have = list(results.columns) if isinstance(results, pd.DataFrame) else type(results)
+        raise InputError(f"platforms need the table analyse_many returned (columns "
+                         f"{', '.join(sorted(need))} and the venues' positions); got {have}")
+    if "geometry" in results.columns and hasattr(results, "geometry"):
+        g = results.geometry
+        return g.y.to_numpy(float), g.x.to_numpy(float)
+    if {"venue_lat", "venue_lon"} <= set(results.columns):
+        return (pd.to_numeric(results["venue_lat"], errors="coerce").to_numpy(float),
+                pd.to_numeric(results["venue_lon"], errors="coerce").to_numpy(float))
+    raise InputError("platforms need the venues' positions: a GeoDataFrame from analyse_many, "
+                     "or its CSV with venue_lat and venue_lon")
+
+
+def _method_of(rows, lay: PopulationLayer, method: str | None) -> str | None:
+    """The method asked for, else the one the rows were counted with (None: the layer's own)."""
+    if method is not None or "method" not in rows.columns:
+        return method
+    used = set(rows["method"].dropna().astype(str)) - {""}
+    default = lay.residents.method if lay.residents is not None else None
+    if len(used) == 1 and used != {default}:
+        return used.pop()
+    return None
 
 
 #: venues evaluated at once inside a chunk: their row dicts are turned into a compact table

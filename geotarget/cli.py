@@ -72,18 +72,7 @@ def add_analysis_options(parser: argparse.ArgumentParser, *,
                    help="evaluate ad platforms: 'all' or ids such as meta,google_ads,linkedin "
                    "(see 'geotarget platforms')" + (f"; default {platforms_default}"
                                                     if platforms_default else ""))
-    g.add_argument("--budget", type=str, help="spend, to show the money wasted (e.g. 500)")
-    g.add_argument("--currency", default="", help="currency of --budget (e.g. GBP)")
-    g.add_argument("--segment-share", type=str, metavar="SHARE", help="share of people in your "
-                   "audience segment (e.g. 0.004), for the minimum-audience check")
-    g.add_argument("--rules", metavar="FILE", help="a platform rules file (TOML) extending the "
-                   "built-in catalogue")
-    g.add_argument("--rule", action="append", default=[], metavar="ID.FIELD=VALUE",
-                   help="override one rule, e.g. meta.radius_min=1km (repeatable)")
-    g.add_argument("--country", help="ISO country code for the platforms' rules when the layer "
-                   "does not say (e.g. FR)")
-    g.add_argument("--postcode-coverage", type=str, metavar="SHARE", help="share of the "
-                   "catchment's people postcode districts must cover (default 0.95)")
+    add_platform_options(g)
     parser.add_argument("--geocode", action="store_true", help="look up a free-text address online "
                    "with OpenStreetMap Nominatim")
 
@@ -110,11 +99,7 @@ def analyse_from_args(args: argparse.Namespace, platforms=None):
     return analyse(venue, args.radius, catchment=args.catchment, data_dir=args.data_dir,
                    layer=args.layer, method=args.method, counts=args.counts,
                    residents_col=args.residents_col, workers_col=args.workers_col,
-                   platforms=platforms, budget=_number(args.budget, "--budget"),
-                   currency=args.currency,
-                   segment_share=_number(args.segment_share, "--segment-share"),
-                   rules=args.rules, rule_overrides=tuple(args.rule), country=args.country,
-                   postcode_coverage=_number(args.postcode_coverage, "--postcode-coverage"),
+                   platforms=platforms, **platform_option_values(args),
                    max_radius=args.max_radius, geocode=args.geocode)
 
 
@@ -163,6 +148,31 @@ def _cmd_analyse(args: argparse.Namespace) -> int:
     for w in result.warnings:
         print(f"geotarget: warning: {w}", file=sys.stderr)
     return 0
+
+
+def add_platform_options(g) -> None:
+    """The platform options shared by ``analyse``, ``report`` and ``batch`` (after
+    ``--platforms``)."""
+    g.add_argument("--budget", type=str, help="spend, to show the money wasted (e.g. 500)")
+    g.add_argument("--currency", default="", help="currency of --budget (e.g. GBP)")
+    g.add_argument("--segment-share", type=str, metavar="SHARE", help="share of people in your "
+                   "audience segment (e.g. 0.004), for the minimum-audience check")
+    g.add_argument("--rules", metavar="FILE", help="a platform rules file (TOML) extending the "
+                   "built-in catalogue")
+    g.add_argument("--rule", action="append", default=[], metavar="ID.FIELD=VALUE",
+                   help="override one rule, e.g. meta.radius_min=1km (repeatable)")
+    g.add_argument("--country", help="ISO country code for the platforms' rules when the layer "
+                   "does not say (e.g. FR)")
+    g.add_argument("--postcode-coverage", type=str, metavar="SHARE", help="share of the "
+                   "catchment's people postcode districts must cover (default 0.95)")
+
+
+def platform_option_values(args) -> dict:
+    """The platform options of parsed ``args``, as keyword arguments (numbers checked)."""
+    return {"budget": _number(args.budget, "--budget"), "currency": args.currency,
+            "segment_share": _number(args.segment_share, "--segment-share"),
+            "rules": args.rules, "rule_overrides": tuple(args.rule), "country": args.country,
+            "postcode_coverage": _number(args.postcode_coverage, "--postcode-coverage")}
 
 
 def _number(text: str | None, option: str) -> float | None:

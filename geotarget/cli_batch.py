@@ -48,8 +48,9 @@ def add_batch_parser(subparsers) -> argparse.ArgumentParser:
                    "table: one row per venue and platform)")
     b.add_argument("--platforms-out", metavar="PATH", help="where the platform table goes "
                    "(default <output stem>.platforms.<ext>)")
-    b.add_argument("--budget", type=float)
-    b.add_argument("--currency", default="")
+    from .cli import add_platform_options
+
+    add_platform_options(b)
     b.add_argument("--overlap", metavar="PATH", help="write, for each pair of venues whose "
                    "catchments intersect, the residents they share (CSV); the union total is "
                    "printed")
@@ -181,6 +182,22 @@ def run_batch(args: argparse.Namespace) -> int:
 
     from .scale import dask_client
 
+    given = [o for o, v in (("--budget", args.budget), ("--currency", args.currency),
+                            ("--segment-share", args.segment_share), ("--rules", args.rules),
+                            ("--rule", args.rule), ("--country", args.country),
+                            ("--postcode-coverage", args.postcode_coverage)) if v]
+    if given and not args.platforms:
+        raise InputError(f"{given[0]} applies to the platform table: add --platforms all (or ids)")
+    if args.platforms:  # a bad platform option fails now, not after the counting
+        from . import platforms as plat
+        from .analysis import check_platform_options
+        from .cli import platform_option_values
+
+        opts = platform_option_values(args)
+        plat.select(plat.load(opts["rules"], overrides=opts["rule_overrides"]), args.platforms)
+        check_platform_options(None, **{k: opts[k] for k in (
+            "budget", "currency", "country", "segment_share", "postcode_coverage")})
+
     # one cluster for both stages (counts, then platforms)
     with (dask_client(args.dask_address, args.workers) if args.scheduler == "dask"
           else nullcontext()) as client:
@@ -211,9 +228,11 @@ def _platform_table(gdf, args, out: Path, client=None) -> None:
     from .batch_platforms import platforms_many
 
     todo = int((gdf["error"].isna() & (gdf["coverage"] > 0)).sum())
+    from .cli import platform_option_values
+
     table = platforms_many(gdf, args.platforms, data_dir=args.data_dir, layer=args.layer,
-                           method=args.method, counts=args.counts, budget=args.budget,
-                           currency=args.currency, progress=_Progress(todo, "platforms"),
+                           method=args.method, counts=args.counts,
+                           **platform_option_values(args), progress=_Progress(todo, "platforms"),
                            chunk_size=args.chunk_size, scheduler=args.scheduler, client=client)
     path = Path(args.platforms_out) if args.platforms_out else out.with_name(
         f"{out.stem}.platforms{out.suffix}")

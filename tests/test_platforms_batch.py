@@ -154,3 +154,119 @@ def test_cli_batch_platform_table(tmp_path):
     got = table[table.venue_id == "edinburgh"].set_index("id")
     assert got.loc["linkedin", "footprint"] == one.loc["linkedin", "footprint"]
     assert got.loc["meta", "people"] == one.loc["meta", "people"]
+
+
+def test_results_with_platforms_pickle():
+    import pickle
+
+    r = geotarget.analyse("EH1 1YZ", "0.5mi", platforms="all")
+    back = pickle.loads(pickle.dumps(r))
+    assert back.platforms.equals(r.platforms)
+    assert set(back.footprint_geometries()) == set(r.footprint_geometries())
+
+
+def test_no_postcode_district_far_from_every_postcode(scotland):
+    """Cells reach at most 10 km from their unit: the North Sea, 30 km off Aberdeen, and the
+    Atlantic west of the Hebrides lie in no district; Edinburgh's centre lies in EH1."""
+    import shapely
+
+    from geotarget.platforms import districts
+    from geotarget.projections import transformer
+
+    ds = districts.for_layer(scotland)
+    to = transformer("EPSG:4326", scotland.crs)
+    for lat, lon, expect in [(57.15, -1.6, None), (57.6, -8.2, None), (55.9533, -3.1883, "EH1")]:
+        x, y = to.transform(lon, lat)
+        hit = ds.tree.query(shapely.Point(x, y), predicate="intersects")
+        assert [ds.codes[i] for i in hit] == ([] if expect is None else [expect])
+
+
+def _zones_layer(tmp_path):
+    """Four 1 km squares of 1,000 people each in central Edinburgh, a layer with no country."""
+    import geopandas as gpd
+    import shapely
+
+    geoms = [shapely.box(325000 + i * 1000, 673000, 326000 + i * 1000, 674000) for i in range(4)]
+    p = tmp_path / "zones.gpkg"
+    gpd.GeoDataFrame({"pop": [1000.0] * 4}, geometry=geoms, crs=27700).to_file(p)
+    return str(p)
+
+
+def test_batch_country_option_for_a_layer_without_one(tmp_path):
+    from geotarget.layers import load_layer
+
+    lay = load_layer(_zones_layer(tmp_path), residents_col="pop")
+    assert lay.country is None
+    v = pd.DataFrame({"id": ["a", "b"], "lat": [55.9460, 55.9470], "lon": [-3.2000, -3.1850]})
+    g = geotarget.analyse_many(v, "300m", layer=lay)
+    no_country = geotarget.platforms_many(g, "meta,linkedin", layer=lay)
+    assert (no_country.verdict == "cannot_run").any()  # no country: no rules for GB options
+    table = geotarget.platforms_many(g, "meta,linkedin", layer=lay, country="gb")
+    for _, r in v.iterrows():
+        one = geotarget.analyse((r.lat, r.lon), "300m", layer=lay, platforms="meta,linkedin",
+                                country="GB")
+        _same(table, one.platforms, r.id)
+        meta = next(x for x in one.platform_rows if x["id"] == "meta")
+        assert "postcode" in {o["kind"] for o in meta["options"]}  # GB rules now apply
+    assert (table.verdict != "cannot_run").all()
+
+
+@pytest.mark.shared_data
+def test_batch_platforms_follow_the_results_method(london):
+    v = pd.DataFrame({"id": [1], "lat": [51.5202], "lon": [-0.0937]})
+    g = geotarget.analyse_many(v, "0.5mi", layer=london, method="areal")
+    t = geotarget.platforms_many(g, "meta", layer=london)  # method taken from the results
+    one = geotarget.analyse((51.5202, -0.0937), "0.5mi", layer=london, method="areal",
+                            platforms="meta")
+    _same(t, one.platforms, 1)
+    assert t.people_in_catchment.iloc[0] == round(g.residents.iloc[0] + g.workers.iloc[0])
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"chunk_size": 0}, "chunk size 0"),
+    ({"chunk_size": -5}, "chunk size -5"),
+    ({"postcode_coverage": "0.5"}, "postcode coverage '0.5'"),
+    ({"postcode_coverage": True}, "postcode coverage True"),
+    ({"budget": -1.0}, "budget -1.0"),
+    ({"scheduler": "bogus"}, "scheduler 'bogus'"),
+    ({"counts": "oa"}, "counts"),
+    ({"country": "GBR"}, "country 'GBR'"),
+])
+def test_batch_platform_options_fail_clearly(kw, message):
+    from geotarget.errors import InputError
+
+    g = geotarget.analyse_many(SCOTLAND.iloc[:1], "0.5mi")
+    with pytest.raises(InputError, match=message.replace("(", r"\(")):
+        geotarget.platforms_many(g, "meta", **kw)
+
+
+def test_batch_platforms_need_the_results_table(tmp_path):
+    from geotarget.errors import InputError
+
+    with pytest.raises(InputError, match="the table analyse_many returned"):
+        geotarget.platforms_many(pd.DataFrame({"id": [1]}), "meta")
+    g = geotarget.analyse_many(SCOTLAND.iloc[:2], "0.5mi")
+    out = tmp_path / "out.csv"
+    from geotarget.cli_batch import write_atomic
+
+    write_atomic(g, out)  # the CLI's CSV: positions in venue_lat / venue_lon
+    back = pd.read_csv(out)
+    pd.testing.assert_frame_equal(geotarget.platforms_many(back, "meta"),
+                                  geotarget.platforms_many(g, "meta"), check_dtype=False)
+
+
+def test_cli_batch_checks_platform_options_before_counting(tmp_path):
+    import subprocess
+    import sys
+
+    csv = tmp_path / "v.csv"
+    SCOTLAND.iloc[:2].to_csv(csv, index=False)
+    for extra, fragment in [(["--platforms", "nope"], "unknown platform 'nope'"),
+                            (["--platforms", "meta", "--budget", "-1"], "budget -1.0"),
+                            (["--budget", "100"], "add --platforms")]:
+        p = subprocess.run([sys.executable, "-m", "geotarget", "batch", str(csv), "-r", "0.5mi",
+                            "-o", str(tmp_path / "o.csv"), *extra], capture_output=True,
+                           text=True, timeout=300)
+        assert p.returncode == 2 and fragment in p.stderr and "Traceback" not in p.stderr, \
+            p.stderr
+        assert not list(tmp_path.glob("o.csv*"))  # nothing counted, nothing left behind

@@ -435,7 +435,12 @@ def test_overlapping_circles_union_is_at_most_the_sum_scotland(scotland, venue, 
 @given(venue=st.tuples(st.floats(55.92, 55.97), st.floats(-3.28, -3.13)),
        r=st.floats(150.0, 4000.0))
 def test_footprint_people_at_least_catchment_people(venue, r):
-    res = geotarget.analyse(venue, r, platforms="all")
+    from geotarget.errors import NoCoverageError
+
+    try:
+        res = geotarget.analyse(venue, r, platforms="all")
+    except NoCoverageError:  # the box reaches the Firth of Forth: no layer there
+        assume(False)
     assume(res.residents is not None)
     catchment_people = res.residents.estimate
     assert res.platform_rows

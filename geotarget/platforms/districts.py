@@ -3,8 +3,10 @@
 No district boundary file is at hand, so districts are built from the postcode unit points of
 OS Code-Point Open: each live unit takes its Voronoi cell, and cells are dissolved by district.
 Districts with no small-user unit (PO-box and other non-geographic districts) are left out.
-The polygons are approximate (a unit's cell is not its real extent); near the edge of the area
-built, a district may be cut short, which is reported.  A layer's district set is built once
+The polygons are approximate (a unit's cell is not its real extent); a cell reaches at most
+``REACH_M`` (10 km) from its unit, so land far from every GB postcode (sea, Northern Ireland,
+abroad) lies in no district; near the edge of the area built, a district may be cut short,
+which is reported.  A layer's district set is built once
 (:func:`for_layer`) and cached on disk beside the layer cache.
 """
 
@@ -43,6 +45,10 @@ def _units() -> pd.DataFrame:
                          "x": t["easting"].to_numpy(float), "y": t["northing"].to_numpy(float)})
 
 
+#: how far a district reaches from its nearest postcode unit, at most (metres)
+REACH_M = 10_000.0
+
+
 def districts_in(bounds_bng: tuple[float, float, float, float], crs: str
                  ) -> tuple[list[str], np.ndarray, np.ndarray]:
     """District codes, polygons (in ``crs``) and a flag per district: cut by the edge of
@@ -58,10 +64,25 @@ def districts_in(bounds_bng: tuple[float, float, float, float], crs: str
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box,
                                                        ordered=True))
     cells = shapely.intersection(cells, box)
+    # no district where no postcode unit is near: a cell reaches at most REACH_M from its unit
+    # (sea, Northern Ireland, abroad and empty moors stay outside every district)
+    xy, which = shapely.get_coordinates(cells, return_index=True)
+    far = np.zeros(len(cells))
+    np.maximum.at(far, which, np.hypot(xy[:, 0] - sel["x"].to_numpy()[which],
+                                       xy[:, 1] - sel["y"].to_numpy()[which]))
+    wide = np.nonzero(far > REACH_M)[0]
+    if len(wide):
+        cells[wide] = shapely.intersection(cells[wide], shapely.buffer(pts[wide], REACH_M,
+                                                                       quad_segs=16))
     codes, inv = np.unique(sel["district"].to_numpy(), return_inverse=True)
+    clipped = np.zeros(len(cells), bool)
+    clipped[wide] = True
     polys = []
     for i in range(len(codes)):
-        polys.append(shapely.coverage_union_all(cells[inv == i]))
+        mine = inv == i
+        # clipped cells no longer share whole edges with their neighbours: a full union there
+        union = shapely.union_all if clipped[mine].any() else shapely.coverage_union_all
+        polys.append(union(cells[mine]))
     polys = np.array(polys, dtype=object)
     cut = shapely.intersects(polys, shapely.boundary(box))
     t = transformer(BNG, crs)
@@ -72,7 +93,7 @@ def districts_in(bounds_bng: tuple[float, float, float, float], crs: str
 # --------------------------------------------------------------------------- per layer, once
 
 #: bump when the way district sets are built changes (invalidates the disk cache)
-FORMAT = 1
+FORMAT = 2
 #: postcode units this far beyond the layer's coverage (BNG metres) take part in the Voronoi
 #: cells, so that districts on the layer's edge are not cut short by it
 PAD_M = 5_000.0
@@ -117,7 +138,7 @@ def _postcodes_file_stamp() -> str:
 def _key(layer) -> str:
     from .. import __version__
 
-    h = hashlib.sha256(f"districts={FORMAT}|geotarget={__version__}|{layer.crs}|{PAD_M}|"
+    h = hashlib.sha256(f"districts={FORMAT}|geotarget={__version__}|{layer.crs}|{PAD_M}|{REACH_M}|"
                        f"{_postcodes_file_stamp()}|".encode())
     h.update(shapely.to_wkb(layer.coverage))
     return h.hexdigest()[:24]

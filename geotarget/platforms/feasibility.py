@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -75,16 +76,30 @@ class Built:
     approximate: bool = False
 
 
-def _once(make: Callable[[], object]) -> Callable[[], object]:
-    """``make``, called at most once."""
-    box: list = []
+class Lazy:
+    """A footprint's polygon, made the first time it is asked for (and picklable: ``make`` is a
+    ``functools.partial`` of module-level functions)."""
 
-    def get():
-        if not box:
-            box.append(make())
-        return box[0]
+    def __init__(self, make: Callable[[], object]) -> None:
+        self.make, self._value, self._made = make, None, False
 
-    return get
+    def __call__(self):
+        if not self._made:
+            self._value, self._made = self.make(), True
+        return self._value
+
+
+def _circle_polygon(venue: Venue, r: float, crs: str):
+    return circle(venue, r, max_radius=None).to_crs(crs)
+
+
+def _places_polygon(places, level: str, codes):
+    parts = [places.geometry(level, c) for c in codes]
+    return parts[0] if len(parts) == 1 else shapely.union_all(parts)
+
+
+def _same(geom):
+    return geom
 
 
 def footprint_geometry(row: dict):
@@ -165,7 +180,7 @@ class Evaluator:
             notes.append("widened until the audience clears the platform's minimum")
         crs, venue = self.layer.crs, Venue(self.lat, self.lon)
         return Built("radius", f"{_fmt_radius(r, unit)} circle",
-                     lambda: circle(venue, r, max_radius=None).to_crs(crs),
+                     partial(_circle_polygon, venue, r, crs),
                      _people(self.facts.circle(i, r), basis), math.pi * r * r,
                      bool(pick.lower[i]), detail={"radius_m": round(r, 3), "unit": unit},
                      notes=notes)
@@ -214,7 +229,7 @@ class Evaluator:
         label = ("postcode districts " + ", ".join(names[:6]) +
                  (f" and {len(names) - 6} more" if len(names) > 6 else ""))
         polys = ds.polygons[sel]
-        b = Built("postcode", label, lambda: shapely.union_all(polys), _people(vals, basis),
+        b = Built("postcode", label, partial(shapely.union_all, polys), _people(vals, basis),
                   area, cov < COVERED, inside=_people(inside, basis, ranged=False),
                   detail={"districts": names, "coverage_target": self.postcode_coverage,
                           "catchment_people_covered": got / total if total else 1.0},
@@ -249,11 +264,7 @@ class Evaluator:
         label = " + ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
         area = self.facts.place_area(lv, codes)
 
-        def geometry():
-            parts = [places.geometry(lv, c) for c in codes]
-            return parts[0] if len(parts) == 1 else shapely.union_all(parts)
-
-        return Built("place", label, geometry,
+        return Built("place", label, partial(_places_polygon, places, lv, codes),
                      _people({k: None if v is None else (v,) * 3 for k, v in vals.items()},
                              basis, ranged=False),
                      area, not places.complete,
@@ -266,7 +277,7 @@ class Evaluator:
         tot = {p: None if s is None else (s.total,) * 3 for p, s in self.facts.surfaces.items()}
         cov = self.layer.coverage
         return Built("country", f"all of {self.country} (as far as layer {self.layer.name} "
-                     "reaches)", lambda: cov, _people(tot, basis, ranged=False),
+                     "reaches)", partial(_same, cov), _people(tot, basis, ranged=False),
                      self.facts.coverage_area(), True, detail={"country": self.country},
                      notes=["the layer covers only part of the country: the real footprint "
                             "holds more people, so waste is a lower bound"])
@@ -397,7 +408,7 @@ class Evaluator:
             "waste_lower_bound": lower,
             "min_audience": _min_dict(p, fp_pool, c_pool, unit, lower),
             "segment_share": segment_share,
-            "_geometry": _once(b.make_geometry),  # layer CRS, made when asked
+            "_geometry": Lazy(b.make_geometry),  # layer CRS, made when asked
         }
 
 

@@ -395,8 +395,9 @@ class _DistrictCounts:
         if len(new):
             qi, di = self.ds.tree.query(self.surfaces[pop].geoms[new], predicate="intersects")
             first_q, first = np.unique(qi, return_index=True)
-            d[new] = -1
-            d[new[first_q]] = di[first]
+            found = np.full(len(new), -1, dtype="int64")
+            found[first_q] = di[first]
+            d[new] = found  # one assignment: another thread never sees a half-done answer
         return d[pi]
 
     def totals(self, idx: np.ndarray) -> dict:
