@@ -128,15 +128,6 @@ class PlaceSet:
     def tree(self) -> shapely.STRtree:
         return shapely.STRtree(self.geoms)
 
-    def touching(self, level: str, geom: BaseGeometry) -> list[str]:
-        """Codes of the places at ``level`` whose zones overlap ``geom`` (not just touch it)."""
-        idx = self.tree.query(geom, predicate="intersects")
-        if len(idx) == 0:
-            return []
-        inter = shapely.area(shapely.intersection(self.geoms[idx], geom))
-        keep = idx[inter > 1e-6 * max(geom.area, 1.0)]
-        return sorted(set(self.codes[level][keep].tolist()))
-
     def name(self, level: str, code: str) -> str:
         i = int(np.nonzero(self.codes[level] == code)[0][0])
         return str(self.names[level][i])

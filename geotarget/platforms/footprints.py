@@ -470,8 +470,7 @@ def _place_totals(layer: PopulationLayer, method) -> dict:
             out[pop] = None
             continue
         same = s.kind != "points" and len(s.geoms) == len(pl.geoms) and (
-            s.geoms is pl.geoms or all(a is b or a.equals(b) for a, b in zip(s.geoms[:50],
-                                                                            pl.geoms[:50])))
+            s.geoms is pl.geoms or bool(shapely.equals_exact(s.geoms, pl.geoms, 0.0).all()))
         if same:  # the places are unions of this surface's zones: sums, exact
             member_vals = s.values
             zone_of = np.arange(len(pl.geoms))
