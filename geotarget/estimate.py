@@ -67,6 +67,20 @@ def count(surface: CountSurface, catchments: np.ndarray, *,
     catchments = np.asarray(catchments, dtype=object)
     if surface.kind != "points":
         return _count_areal(surface, catchments)
+    if circles is not None and len(circles.radius) > 1:
+        # wide circles over many points: in groups of about MAX_PAIRS candidates, so that the
+        # pairs fit in memory (each circle's answer is the same whatever its group)
+        per = circles.candidate_counts(surface)
+        if per.sum() > MAX_PAIRS:
+            group = np.floor(np.cumsum(per) / MAX_PAIRS).astype(np.int64)
+            cuts = np.flatnonzero(np.diff(group)) + 1
+            parts = [_count_at_points(surface, catchments[g], circles.take(g))
+                     for g in np.split(np.arange(len(per)), cuts)]
+            return _concat(parts)
+    return _count_at_points(surface, catchments, circles)
+
+
+def _count_at_points(surface: CountSurface, catchments: np.ndarray, circles) -> Counts:
     if circles is not None:
         pairs = circles.pairs(surface)
     else:
@@ -75,6 +89,17 @@ def count(surface: CountSurface, catchments: np.ndarray, *,
     if surface.group is not None:
         return _count_grouped(surface, catchments, pairs)
     return _count_points(surface, catchments, pairs, circles)
+
+
+#: (circle, point) candidates tested at once, at most (a group holds at least one circle)
+MAX_PAIRS = 8_000_000
+
+
+def _concat(parts: list[Counts]) -> Counts:
+    return Counts(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                    ("estimate", "low", "high", "zones")),
+                  {k: np.concatenate([p.extra[k] for p in parts]) for k in parts[0].extra},
+                  parts[0].method)
 
 
 def _ecef(lon, lat) -> np.ndarray:
@@ -115,9 +140,26 @@ class Circles:
         # the exact test
         index = point_index(surface, self.crs)
         ci, k = index.candidates(shapely.get_x(self.centres), shapely.get_y(self.centres),
-                                 reach * 1.02 + 20.0)
+                                 _planar_reach(reach))
         keep = index.distances(self.ecef, ci, k) <= reach[ci]
         return ci[keep], index.order[k[keep]]
+
+    def candidate_counts(self, surface: CountSurface) -> np.ndarray:
+        """Per circle, how many (circle, point) candidates :meth:`pairs` would test."""
+        return point_index(surface, self.crs).candidate_counts(
+            shapely.get_x(self.centres), shapely.get_y(self.centres), _planar_reach(self.radius))
+
+    def take(self, idx: np.ndarray) -> "Circles":
+        """The circles ``idx`` (nothing recomputed)."""
+        out = object.__new__(Circles)
+        out.lat, out.lon, out.radius, out.crs = (self.lat[idx], self.lon[idx], self.radius[idx],
+                                                 self.crs)
+        out.centres, out.ecef = self.centres[idx], self.ecef[idx]
+        return out
+
+
+def _planar_reach(reach):
+    return reach * 1.02 + 20.0
 
 
 class PointIndex:
@@ -149,6 +191,21 @@ class PointIndex:
     def candidates(self, cx: np.ndarray, cy: np.ndarray, dist: np.ndarray):
         """(centre, k) for every point (k: position in ``order``) within planar distance
         ``dist`` of its centre, and some beyond it; ordered by centre."""
+        qi, a, ln = self._ranges(cx, cy, dist)
+        total = int(ln.sum())
+        ci = np.repeat(qi, ln)
+        start = np.cumsum(ln) - ln
+        k = np.arange(total, dtype=np.int64) - np.repeat(start - a, ln)
+        return ci, k
+
+    def candidate_counts(self, cx: np.ndarray, cy: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        """How many candidates :meth:`candidates` would give each centre (without making
+        them)."""
+        qi, _, ln = self._ranges(cx, cy, dist)
+        return np.bincount(qi, weights=ln, minlength=len(np.atleast_1d(cx))).astype(np.int64)
+
+    def _ranges(self, cx: np.ndarray, cy: np.ndarray, dist: np.ndarray):
+        """(centre, first position, length) of each run of candidates: one per strip."""
         cx, cy, dist = (np.asarray(a, dtype=float) for a in (cx, cy, dist))
         n = len(cx)
         good = np.isfinite(cx) & np.isfinite(cy) & np.isfinite(dist) & (dist >= 0)
@@ -160,7 +217,7 @@ class PointIndex:
         m = np.maximum(s1 - s0 + 1, 0)
         qi = np.repeat(np.arange(n), m)  # one query per (centre, strip)
         if len(qi) == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return qi, np.zeros(0, np.int64), np.zeros(0, np.int64)
         first = np.cumsum(m) - m
         strip = s0[qi] + (np.arange(len(qi)) - np.repeat(first, m))
         # half-height of the disc over the strip: the chord at the strip's nearest x
@@ -173,12 +230,7 @@ class PointIndex:
         hi = base + np.clip(cy[qi] + h - self.y0, -0.5, self.span - 0.5)
         a = np.searchsorted(self.key, lo, side="left")
         b = np.searchsorted(self.key, hi, side="right")
-        ln = b - a
-        total = int(ln.sum())
-        ci = np.repeat(qi, ln)
-        start = np.cumsum(ln) - ln
-        k = np.arange(total, dtype=np.int64) - np.repeat(start - a, ln)
-        return ci, k
+        return qi, a, b - a
 
     def distances(self, centres_ecef: np.ndarray, ci: np.ndarray, k: np.ndarray) -> np.ndarray:
         """Straight-line distances between centres ``ci`` and indexed points ``k`` (as

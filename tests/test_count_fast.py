@@ -219,3 +219,30 @@ def test_areal_convex_fast_path_equals_overlay(seed):
                                np.bincount(ci, weights=s.extra["home"][zi] * frac, minlength=m),
                                rtol=1e-7, atol=1e-7)
     assert got.estimate[2] == pytest.approx(s.total) and got.low[2] == got.high[2]
+
+
+def test_wide_circles_counted_in_groups_give_the_same_answers(monkeypatch, scotland):
+    """Circles holding many points are counted in groups that fit in memory; each circle's
+    answer (estimate, range, zones, extra counts) is the same as in one go, and the groups
+    really were used."""
+    rng = np.random.default_rng(8)
+    n = 40
+    lat, lon = rng.uniform(55.85, 56.0, n), rng.uniform(-3.4, -3.0, n)
+    r = rng.uniform(500, 30_000, n)
+    circles = estimate.Circles(lat, lon, r, scotland.crs)
+    pts = CountSurface("points", "point", np.arange(5000), shapely.points(
+        *transformer("EPSG:4326", scotland.crs).transform(rng.uniform(-3.6, -2.8, 5000),
+                                                          rng.uniform(55.7, 56.1, 5000))),
+        rng.integers(0, 50, 5000).astype(float), "test points",
+        group=rng.integers(0, 300, 5000), group_k=np.full(300, 2.0))
+    polys = np.full(n, None, dtype=object)
+    whole = estimate.count(pts, polys, circles=circles)
+    calls = []
+    real_take = estimate.Circles.take
+    monkeypatch.setattr(estimate.Circles, "take", lambda self, idx: calls.append(len(idx)) or
+                        real_take(self, idx))
+    monkeypatch.setattr(estimate, "MAX_PAIRS", 5_000)
+    grouped = estimate.count(pts, polys, circles=circles)
+    assert len(calls) > 3 and sum(calls) == n
+    for f in ("estimate", "low", "high", "zones"):
+        np.testing.assert_array_equal(getattr(grouped, f), getattr(whole, f))
