@@ -26,12 +26,15 @@ def platforms_many(results, platforms="all", *, data_dir=None, layer=None,
                    country: str | None = None, rules=None, rule_overrides=None,
                    chunk_size: int = 5000, progress: Callable[[int], None] | None = None,
                    scheduler: str = "local", dask_address: str | None = None,
-                   workers: int | None = None, client=None) -> pd.DataFrame:
+                   workers: int | None = None, client=None, done: pd.DataFrame | None = None,
+                   on_chunk: Callable[[pd.DataFrame], None] | None = None) -> pd.DataFrame:
     """The long platform table (``venue_id`` then the columns of ``Result.platforms``) for the
     rows of ``results`` (the table :func:`geotarget.analyse_many` returned, or its CSV read
     back) that were analysed (no ``error``) and lie in their layer's coverage.
 
-    ``method`` defaults to the one the results were counted with.  ``scheduler="dask"``
+    ``method`` defaults to the one the results were counted with.  ``done`` holds rows of this
+    table already made (from a checkpoint): their venues are not evaluated again; ``on_chunk``
+    receives each finished chunk of rows (for checkpointing).  ``scheduler="dask"``
     evaluates chunks of ``chunk_size`` venues on a Dask cluster (``client``, ``dask_address``
     or a LocalCluster of ``workers``), as :func:`geotarget.analyse_many` does; the rows are the
     same."""
@@ -58,6 +61,9 @@ def platforms_many(results, platforms="all", *, data_dir=None, layer=None,
     country = country.upper() if country else None
     ok = results["error"].isna().to_numpy() & (
         pd.to_numeric(results["coverage"], errors="coerce").to_numpy(float) > 0)
+    ids_str = results["id"].astype(str).to_numpy()
+    if done is not None and len(done):
+        ok &= ~np.isin(ids_str, done["venue_id"].astype(str).to_numpy())
     names = results["layer"].astype(str).to_numpy()
     jobs = []
     for name in dict.fromkeys(names[ok].tolist()):
@@ -73,17 +79,28 @@ def platforms_many(results, platforms="all", *, data_dir=None, layer=None,
                                pd.to_numeric(results["radius_m"].iloc[part]).to_numpy(float),
                                results["id"].iloc[part].to_numpy(), part, ids, cat, opts)))
     frames = []
+
+    def finished(frame: pd.DataFrame) -> None:
+        frames.append(frame)
+        if on_chunk is not None:
+            on_chunk(frame.drop(columns="_pos"))
+
     if scheduler == "dask" and jobs:
         from .scale import run_dask
 
         for (_, args), frame in run_dask(jobs, _table_job, client=client, address=dask_address,
                                          workers=workers):
-            frames.append(frame)
+            finished(frame)
             if progress is not None:
                 progress(len(args[4]))
     else:
         for lay, args in jobs:
-            frames.append(_table_job(lay, *args, progress=progress))
+            finished(_table_job(lay, *args, progress=progress))
+    if done is not None and len(done):
+        old = done[["venue_id"] + PLATFORM_COLUMNS].copy()
+        where = {v: i for i, v in enumerate(ids_str.tolist())}
+        old["_pos"] = old["venue_id"].astype(str).map(where).fillna(len(ids_str)).astype(int)
+        frames.insert(0, old)
     if not frames:
         return pd.DataFrame(columns=["venue_id"] + PLATFORM_COLUMNS)
     table = pd.concat(frames, ignore_index=True)

@@ -141,6 +141,14 @@ def run_batch(args: argparse.Namespace) -> int:
                           "to continue it or --overwrite to start again")
     if args.chunk_size < 1:
         raise InputError(f"--chunk-size {args.chunk_size} must be at least 1")
+    if args.platforms:
+        ppath = _platforms_path(args, out)
+        if ppath.exists() and not args.overwrite and not args.resume:
+            raise OutputError(f"platform table {str(ppath)!r} exists: add --overwrite to "
+                              "replace it")
+        pckpt = ppath.with_name(ppath.name + ".checkpoint.parquet")
+        if args.overwrite and not args.resume:
+            pckpt.unlink(missing_ok=True)
     if args.data_dir and args.layer:
         raise InputError("give --data-dir or --layer, not both")
     venues = read_venues(args.venues)
@@ -223,24 +231,45 @@ def run_batch(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if failed else 0
 
 
-def _platform_table(gdf, args, out: Path, client=None) -> None:
-    """One row per venue and platform (vectorised over venues; the single-venue path's rows)."""
-    from .batch_platforms import platforms_many
-
-    todo = int((gdf["error"].isna() & (gdf["coverage"] > 0)).sum())
-    from .cli import platform_option_values
-
-    table = platforms_many(gdf, args.platforms, data_dir=args.data_dir, layer=args.layer,
-                           method=args.method, counts=args.counts,
-                           **platform_option_values(args), progress=_Progress(todo, "platforms"),
-                           chunk_size=args.chunk_size, scheduler=args.scheduler, client=client)
+def _platforms_path(args, out: Path) -> Path:
     path = Path(args.platforms_out) if args.platforms_out else out.with_name(
         f"{out.stem}.platforms{out.suffix}")
     if path.suffix.lower() in (".gpkg", ".geojson"):
         path = path.with_suffix(".csv")
-    if path.exists() and not args.overwrite:
-        raise OutputError(f"platform table {str(path)!r} exists: add --overwrite to replace it")
+    return path
+
+
+def _platform_table(gdf, args, out: Path, client=None) -> None:
+    """One row per venue and platform (vectorised over venues; the single-venue path's rows),
+    checkpointed after each chunk beside the table (``--resume`` continues it)."""
+    from .batch_platforms import platforms_many
+    from .cli import platform_option_values
+
+    path = _platforms_path(args, out)
+    ckpt = path.with_name(path.name + ".checkpoint.parquet")
+    done = None
+    if args.resume and ckpt.exists():
+        try:
+            done = pd.read_parquet(ckpt)
+        except Exception as e:  # a damaged checkpoint is not read: start again
+            print(f"geotarget: warning: checkpoint {ckpt.name} unreadable ({e}); evaluating the "
+                  "platforms again", file=sys.stderr)
+    saved = [done] if done is not None else []
+
+    def on_chunk(part: pd.DataFrame) -> None:
+        frame = pd.concat(saved + [part], ignore_index=True) if saved else part
+        saved[:] = [frame]
+        _write_table(frame, ckpt, overwrite=True)
+
+    todo = int((gdf["error"].isna() & (gdf["coverage"] > 0)).sum()) - (
+        0 if done is None else done["venue_id"].nunique())
+    table = platforms_many(gdf, args.platforms, data_dir=args.data_dir, layer=args.layer,
+                           method=args.method, counts=args.counts,
+                           **platform_option_values(args), progress=_Progress(todo, "platforms"),
+                           chunk_size=args.chunk_size, scheduler=args.scheduler, client=client,
+                           done=done, on_chunk=on_chunk)
     _write_table(table, path, overwrite=True)
+    ckpt.unlink(missing_ok=True)
 
 
 def _write_table(table: pd.DataFrame, path: Path, *, overwrite: bool) -> None:

@@ -1402,7 +1402,10 @@ def test_batch_disk_full_on_the_platform_table(capsys, tmp_path, monkeypatch):
     got, _, err = cli(capsys, "batch", _venues(tmp_path), "-r", "1km", "-o", out,
                       "--platforms", "meta")
     assert got == 9, err
-    assert not [p for p in tmp_path.iterdir() if "platforms" in p.name]
+    # no half-written table; the evaluated rows stay in the checkpoint for --resume
+    left = [p.name for p in tmp_path.iterdir() if "platforms" in p.name]
+    assert left == ["out.platforms.csv.checkpoint.parquet"], left
+    assert len(pd.read_parquet(tmp_path / left[0])) > 0
 
 
 @fixed("a full disk while writing the --overlap CSV gives exit 70 and leaves a half file under "

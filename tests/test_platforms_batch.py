@@ -270,3 +270,41 @@ def test_cli_batch_checks_platform_options_before_counting(tmp_path):
         assert p.returncode == 2 and fragment in p.stderr and "Traceback" not in p.stderr, \
             p.stderr
         assert not list(tmp_path.glob("o.csv*"))  # nothing counted, nothing left behind
+
+
+def test_cli_platform_stage_resumes_from_its_checkpoint(tmp_path, monkeypatch):
+    """Interrupted while evaluating platforms: the finished chunks of the platform table are
+    kept; --resume evaluates only the rest, and the table equals an uninterrupted run's."""
+    import geotarget.batch_platforms as bp
+    from geotarget.cli import main
+
+    csv = tmp_path / "v.csv"
+    csv.write_text("id,lat,lon\n" + "\n".join(f"v{i},{55.90 + i * 0.01},-3.19"
+                                             for i in range(6)))
+    out = tmp_path / "out.csv"
+    args = ["batch", str(csv), "-r", "0.5mi", "-o", str(out), "--chunk-size", "2",
+            "--platforms", "meta,linkedin"]
+    real = bp._table_job
+    calls = []
+
+    def flaky(layer, lat, *rest, **kw):
+        calls.append(len(lat))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(layer, lat, *rest, **kw)
+
+    monkeypatch.setattr(bp, "_table_job", flaky)
+    assert main(args) == 130
+    ckpt = tmp_path / "out.platforms.csv.checkpoint.parquet"
+    assert ckpt.exists() and not out.exists()
+    assert pd.read_parquet(ckpt)["venue_id"].nunique() == 2
+    calls.clear()
+    monkeypatch.setattr(bp, "_table_job", lambda *a, **k: calls.append(len(a[1])) or real(*a, **k))
+    assert main(args + ["--resume"]) == 0
+    assert sum(calls) == 4  # the two venues already in the checkpoint were not evaluated again
+    assert not ckpt.exists()
+    table = pd.read_csv(tmp_path / "out.platforms.csv")
+    fresh = geotarget.platforms_many(geotarget.analyse_many(pd.read_csv(csv), "0.5mi"),
+                                     "meta,linkedin")
+    fresh.to_csv(tmp_path / "fresh.csv", index=False)
+    pd.testing.assert_frame_equal(table, pd.read_csv(tmp_path / "fresh.csv"))
