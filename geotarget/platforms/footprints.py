@@ -125,8 +125,9 @@ class Facts:
             first = np.array([keys.index(k) for k in keys_u])
             idx, r = idx[first], r[first]
             keys = list(keys_u)
-        # in groups of about PAIRS_PER_GROUP (circle, point) pairs: wide circles (Meta's
-        # 15-mile one) each hold much of the layer, and all at once would not fit in memory
+        # in groups of about PAIRS_PER_GROUP (circle, zone) pairs expected: wide circles (Meta's
+        # 15-mile one) each hold much of the layer, and their polygons and zone pairs would not
+        # fit in memory all at once (point counts are also split exactly in estimate.count)
         for part in _groups(r, self._density()):
             ii, rr = idx[part], r[part]
             circles = est.Circles(self.lat[ii], self.lon[ii], rr, self.layer.crs)
