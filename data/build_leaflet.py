@@ -37,6 +37,7 @@ def main() -> None:
     if sha1 != SHA1:
         raise SystemExit(f"{args.tarball}: sha1 {sha1} is not that of leaflet {VERSION} ({SHA1})")
     with tarfile.open(args.tarball) as tar:
+
         def read(name: str) -> bytes:
             f = tar.extractfile(f"package/{name}")
             assert f is not None, name
@@ -56,11 +57,17 @@ def main() -> None:
         css = re.sub(r"url\(images/([\w.-]+\.png)\)", inline, css)
     if "url(images/" in css:
         raise SystemExit("leaflet.css still refers to an image file")
-    out = {"name": "leaflet", "version": VERSION,
-           "source": f"npm registry, leaflet@{VERSION} (dist/leaflet.js, dist/leaflet.css; "
-                     "CSS images inlined as data URIs)",
-           "sha1": sha1, "license_id": pkg.get("license", "BSD-2-Clause"), "license": licence,
-           "js": js, "css": css}
+    out = {
+        "name": "leaflet",
+        "version": VERSION,
+        "source": f"npm registry, leaflet@{VERSION} (dist/leaflet.js, dist/leaflet.css; "
+        "CSS images inlined as data URIs)",
+        "sha1": sha1,
+        "license_id": pkg.get("license", "BSD-2-Clause"),
+        "license": licence,
+        "js": js,
+        "css": css,
+    }
     (OUT / "leaflet.json").write_text(json.dumps(out, ensure_ascii=False), encoding="utf-8")
     (OUT / "LICENSE-leaflet.txt").write_text(licence, encoding="utf-8")
     print(f"wrote {OUT / 'leaflet.json'} ({len(js):,} + {len(css):,} characters)")

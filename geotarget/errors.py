@@ -71,6 +71,16 @@ class RulesError(InputError):
 
 EXIT_CODES = {
     cls.__name__: cls.exit_code
-    for cls in (GeotargetError, InputError, VenueError, PostcodeNotFoundError, GeocodingError,
-                CatchmentError, DataError, NoCoverageError, OutputError, RulesError)
+    for cls in (
+        GeotargetError,
+        InputError,
+        VenueError,
+        PostcodeNotFoundError,
+        GeocodingError,
+        CatchmentError,
+        DataError,
+        NoCoverageError,
+        OutputError,
+        RulesError,
+    )
 }

@@ -31,3 +31,8 @@ def bng_to_wgs84(easting: float, northing: float) -> tuple[float, float]:
 def aeqd(lat: float, lon: float) -> str:
     """PROJ string of the azimuthal equidistant projection centred on (lat, lon)."""
     return f"+proj=aeqd +lat_0={lat:.10f} +lon_0={lon:.10f} +datum=WGS84 +units=m +no_defs"
+
+
+def laea_for(lon: float, lat: float) -> str:
+    """PROJ string of the Lambert azimuthal equal-area projection centred on (lat, lon)."""
+    return f"+proj=laea +lat_0={lat:.6f} +lon_0={lon:.6f} +datum=WGS84 +units=m +no_defs"

@@ -29,9 +29,16 @@ class Estimate:
     description: str = ""  # how the counts were placed
 
     def to_dict(self) -> dict:
-        d = {"estimate": _r(self.estimate), "low": _r(self.low), "high": _r(self.high),
-             "method": self.method, "range": self.range_method, "zones": self.zones,
-             "zone_unit": self.unit, "definition": self.definition}
+        d = {
+            "estimate": _r(self.estimate),
+            "low": _r(self.low),
+            "high": _r(self.high),
+            "method": self.method,
+            "range": self.range_method,
+            "zones": self.zones,
+            "zone_unit": self.unit,
+            "definition": self.definition,
+        }
         if self.description:
             d["method_detail"] = self.description
         d.update({k: _r(v) for k, v in self.extra.items()})
@@ -84,9 +91,8 @@ class Result:
         import numpy as np
         import shapely
 
-        from .projections import transformer
-
         from .platforms.feasibility import footprint_geometry
+        from .projections import transformer
 
         t = transformer(self.layer_obj.crs, "EPSG:4326")
         out = {}
@@ -94,7 +100,8 @@ class Result:
             g = footprint_geometry(r)
             if g is not None:
                 out[r["id"]] = shapely.transform(
-                    g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+                    g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+                )
         return out
 
     @property
@@ -129,35 +136,55 @@ class Result:
     # -- human forms -------------------------------------------------------------------------
     def _rows(self) -> list[tuple[str, str, str]]:
         rows = []
-        for label, est, why in (("Residents", self.residents, self.residents_unavailable),
-                                ("Workers travelling in", self.workers, self.workers_unavailable)):
+        for label, est, why in (
+            ("Residents", self.residents, self.residents_unavailable),
+            ("Workers travelling in", self.workers, self.workers_unavailable),
+        ):
             if est is None:
                 rows.append((label, "unavailable", why or ""))
             else:
-                rows.append((label, f"{est.estimate:,.0f}",
-                             f"range {est.low:,.0f} - {est.high:,.0f}; {est.zones:,} x {est.unit}; "
-                             f"{est.method}"))
+                rows.append(
+                    (
+                        label,
+                        f"{est.estimate:,.0f}",
+                        f"range {est.low:,.0f} - {est.high:,.0f}; {est.zones:,} x {est.unit}; "
+                        f"{est.method}",
+                    )
+                )
                 if "home_workers" in est.extra:
-                    rows.append(("Home-workers", f"{est.extra['home_workers']:,.0f}",
-                                 "work at or from home; already counted as residents"))
+                    rows.append(
+                        (
+                            "Home-workers",
+                            f"{est.extra['home_workers']:,.0f}",
+                            "work at or from home; already counted as residents",
+                        )
+                    )
         return rows
 
     def to_text(self) -> str:
         v, c, lay = self.venue, self.catchment, self.layer
-        lines = [f"Venue      {v.get('label') or ''} ({v['lat']:.5f}, {v['lon']:.5f}, "
-                 f"from {v['source']})",
-                 f"Catchment  {c['description']}, {c['area_km2']:.3f} km²",
-                 f"Layer      {lay['name']}: {lay['title']}",
-                 ""]
+        lines = [
+            f"Venue      {v.get('label') or ''} ({v['lat']:.5f}, {v['lon']:.5f}, "
+            f"from {v['source']})",
+            f"Catchment  {c['description']}, {c['area_km2']:.3f} km²",
+            f"Layer      {lay['name']}: {lay['title']}",
+            "",
+        ]
         rows = self._rows()
         w = max(len(r[0]) for r in rows)
         wv = max(len(r[1]) for r in rows)
         for a, b, note in rows:
             lines.append(f"  {a:<{w}}  {b:>{wv}}   {note}")
-        lines.append(f"  {'Coverage':<{w}}  {self.coverage_fraction:>{wv}.0%}   of the catchment "
-                     "lies inside the layer's coverage")
-        lines += ["", f"Source     {lay['source']}", f"Vintage    {lay['vintage']}",
-                  f"Licence    {lay['licence']}"]
+        lines.append(
+            f"  {'Coverage':<{w}}  {self.coverage_fraction:>{wv}.0%}   of the catchment "
+            "lies inside the layer's coverage"
+        )
+        lines += [
+            "",
+            f"Source     {lay['source']}",
+            f"Vintage    {lay['vintage']}",
+            f"Licence    {lay['licence']}",
+        ]
         for a in lay.get("attribution", []):
             lines.append(f"           {a}")
         for cav in lay.get("caveats", []):
@@ -172,27 +199,48 @@ class Result:
         """The platform table, best to worst, then each platform's advice."""
         if not self.platform_rows:
             return "Platforms: none evaluated"
-        head = ("Platform", "Verdict", "Smallest footprint", "km²", "People", "Accounts",
-                "Inside", "Wasted", "Money wasted", "Min audience")
+        head = (
+            "Platform",
+            "Verdict",
+            "Smallest footprint",
+            "km²",
+            "People",
+            "Accounts",
+            "Inside",
+            "Wasted",
+            "Money wasted",
+            "Min audience",
+        )
         rows = []
         for r in self.platform_rows:
             fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r["min_audience"]
             w = r.get("waste_share")
             lb = ">=" if r.get("waste_lower_bound") else ""
             money = r.get("waste_money")
-            mtxt = (f"{lb}{money['amount']:,.0f} {money['currency']}".strip() if money else "")
+            mtxt = f"{lb}{money['amount']:,.0f} {money['currency']}".strip() if money else ""
             if ma.get("required") is None:
                 mtxt2 = "none documented"
             else:
-                mtxt2 = (f"{ma['required']:,.0f}: "
-                         f"{'met' if ma['met'] else 'NOT met' if ma['met'] is False else '?'}")
+                mtxt2 = (
+                    f"{ma['required']:,.0f}: "
+                    f"{'met' if ma['met'] else 'NOT met' if ma['met'] is False else '?'}"
+                )
             acc = r.get("accounts")
             atxt = f"{acc['low']:,}-{acc['high']:,}" if acc else "-"
-            rows.append((r["id"], r["verdict"], fp.get("label", "none")[:40],
-                         f"{fp['area_km2']:,.1f}" if fp.get("area_km2") is not None else "-",
-                         f"{pe.get('total', 0):,}" if pe else "-", atxt,
-                         f"{r['share_inside']:.0%}" if r.get("share_inside") is not None else "-",
-                         f"{lb}{w:.0%}" if w is not None else "-", mtxt, mtxt2))
+            rows.append(
+                (
+                    r["id"],
+                    r["verdict"],
+                    fp.get("label", "none")[:40],
+                    f"{fp['area_km2']:,.1f}" if fp.get("area_km2") is not None else "-",
+                    f"{pe.get('total', 0):,}" if pe else "-",
+                    atxt,
+                    f"{r['share_inside']:.0%}" if r.get("share_inside") is not None else "-",
+                    f"{lb}{w:.0%}" if w is not None else "-",
+                    mtxt,
+                    mtxt2,
+                )
+            )
         widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
         out = ["  ".join(str(h).ljust(widths[i]) for i, h in enumerate(head))]
         out += ["  ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)) for row in rows]
@@ -210,25 +258,49 @@ class Result:
     def _repr_html_(self) -> str:
         e = html.escape
         v, c, lay = self.venue, self.catchment, self.layer
-        rows = "".join(f"<tr><th style='text-align:left'>{e(a)}</th><td style='text-align:right'>"
-                       f"{e(b)}</td><td>{e(n)}</td></tr>" for a, b, n in self._rows())
-        rows += (f"<tr><th style='text-align:left'>Coverage</th><td style='text-align:right'>"
-                 f"{self.coverage_fraction:.0%}</td><td>of the catchment inside the layer</td></tr>")
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{e(a)}</th><td style='text-align:right'>"
+            f"{e(b)}</td><td>{e(n)}</td></tr>"
+            for a, b, n in self._rows()
+        )
+        rows += (
+            f"<tr><th style='text-align:left'>Coverage</th><td style='text-align:right'>"
+            f"{self.coverage_fraction:.0%}</td><td>of the catchment inside the layer</td></tr>"
+        )
         warn = "".join(f"<p style='color:#b00'><b>Warning:</b> {e(w)}</p>" for w in self.warnings)
         cav = "".join(f"<li>{e(x)}</li>" for x in lay.get("caveats", []))
         att = "<br>".join(e(x) for x in lay.get("attribution", []))
-        return (f"<div><p><b>{e(str(v.get('label') or ''))}</b> ({v['lat']:.5f}, {v['lon']:.5f}) "
-                f"&mdash; {e(c['description'])}, {c['area_km2']:.3f} km²</p>"
-                f"<table>{rows}</table>{warn}"
-                f"<p style='font-size:smaller'>{e(lay['name'])}: {e(lay['source'])}; "
-                f"{e(lay['vintage'])}; {e(lay['licence'])}<br>{att}</p>"
-                f"<ul style='font-size:smaller'>{cav}</ul></div>")
+        return (
+            f"<div><p><b>{e(str(v.get('label') or ''))}</b> ({v['lat']:.5f}, {v['lon']:.5f}) "
+            f"&mdash; {e(c['description'])}, {c['area_km2']:.3f} km²</p>"
+            f"<table>{rows}</table>{warn}"
+            f"<p style='font-size:smaller'>{e(lay['name'])}: {e(lay['source'])}; "
+            f"{e(lay['vintage'])}; {e(lay['licence'])}<br>{att}</p>"
+            f"<ul style='font-size:smaller'>{cav}</ul></div>"
+        )
 
 
-PLATFORM_COLUMNS = ["id", "name", "verdict", "footprint", "footprint_kind", "people",
-                    "residents", "workers", "people_in_catchment", "accounts", "share_inside",
-                    "waste_share", "waste_lower_bound", "waste_money", "min_audience",
-                    "footprint_pool", "catchment_pool", "min_audience_met", "advice"]
+PLATFORM_COLUMNS = [
+    "id",
+    "name",
+    "verdict",
+    "footprint",
+    "footprint_kind",
+    "people",
+    "residents",
+    "workers",
+    "people_in_catchment",
+    "accounts",
+    "share_inside",
+    "waste_share",
+    "waste_lower_bound",
+    "waste_money",
+    "min_audience",
+    "footprint_pool",
+    "catchment_pool",
+    "min_audience_met",
+    "advice",
+]
 
 
 def platform_frame(platform_rows: list[dict]):
@@ -243,17 +315,27 @@ def platform_records(platform_rows: list[dict]) -> list[dict]:
     rows = []
     for r in platform_rows:
         fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r["min_audience"]
-        rows.append({
-            "id": r["id"], "name": r["name"], "verdict": r["verdict"],
-            "footprint": fp.get("label"), "footprint_kind": fp.get("kind"),
-            "people": pe.get("total"), "residents": pe.get("residents"),
-            "workers": pe.get("workers"), "people_in_catchment": pe.get("in_catchment"),
-            "accounts": (r.get("accounts") or {}).get("estimate"),
-            "share_inside": r.get("share_inside"), "waste_share": r.get("waste_share"),
-            "waste_lower_bound": r.get("waste_lower_bound"),
-            "waste_money": (r.get("waste_money") or {}).get("amount"),
-            "min_audience": ma.get("required"), "footprint_pool": ma.get("footprint_pool"),
-            "catchment_pool": ma.get("catchment_pool"), "min_audience_met": ma.get("met"),
-            "advice": " ".join(r.get("advice", [])),
-        })
+        rows.append(
+            {
+                "id": r["id"],
+                "name": r["name"],
+                "verdict": r["verdict"],
+                "footprint": fp.get("label"),
+                "footprint_kind": fp.get("kind"),
+                "people": pe.get("total"),
+                "residents": pe.get("residents"),
+                "workers": pe.get("workers"),
+                "people_in_catchment": pe.get("in_catchment"),
+                "accounts": (r.get("accounts") or {}).get("estimate"),
+                "share_inside": r.get("share_inside"),
+                "waste_share": r.get("waste_share"),
+                "waste_lower_bound": r.get("waste_lower_bound"),
+                "waste_money": (r.get("waste_money") or {}).get("amount"),
+                "min_audience": ma.get("required"),
+                "footprint_pool": ma.get("footprint_pool"),
+                "catchment_pool": ma.get("catchment_pool"),
+                "min_audience_met": ma.get("met"),
+                "advice": " ".join(r.get("advice", [])),
+            }
+        )
     return rows

@@ -6,6 +6,7 @@ import math
 import re
 
 from .errors import CatchmentError
+from .settings import MAX_RADIUS_M
 
 #: metres per unit (international mile, foot and yard)
 UNITS = {
@@ -16,20 +17,29 @@ UNITS = {
     "yd": 0.9144,
 }
 _ALIASES = {
-    "metre": "m", "metres": "m", "meter": "m", "meters": "m",
-    "kilometre": "km", "kilometres": "km", "kilometer": "km", "kilometers": "km",
-    "mile": "mi", "miles": "mi",
-    "foot": "ft", "feet": "ft",
-    "yard": "yd", "yards": "yd",
+    "metre": "m",
+    "metres": "m",
+    "meter": "m",
+    "meters": "m",
+    "kilometre": "km",
+    "kilometres": "km",
+    "kilometer": "km",
+    "kilometers": "km",
+    "mile": "mi",
+    "miles": "mi",
+    "foot": "ft",
+    "feet": "ft",
+    "yard": "yd",
+    "yards": "yd",
 }
 _PATTERN = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$")
 
 #: default largest radius accepted (metres); override with ``max_m`` / ``--max-radius``
-DEFAULT_MAX_RADIUS_M = 100_000.0
 
 
-def parse_distance(value: str | float | int, *, what: str = "radius",
-                   max_m: float | None = DEFAULT_MAX_RADIUS_M) -> float:
+def parse_distance(
+    value: str | float | int, *, what: str = "radius", max_m: float | None = MAX_RADIUS_M
+) -> float:
     """Return a distance in metres from a string with a unit (``"0.5mi"``) or a number of metres.
 
     Raises :class:`~geotarget.errors.CatchmentError` for a non-numeric value, an unknown unit,

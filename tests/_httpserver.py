@@ -66,8 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         if mode == "reset":
             self.wfile.write(body[: len(body) // 3])
             self.wfile.flush()
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()  # RST: the server is gone mid-transfer
             self.close_connection = True
             return

@@ -20,8 +20,10 @@ LONDON = SHARED / "london-census2021"
 def need(path: Path) -> Path:
     if path.exists():
         return path
-    msg = (f"real census data not found at {path} (set GEOTARGET_SHARED_DATA to the folder "
-           "holding london-census2021/ etc.; see README 'Data')")
+    msg = (
+        f"real census data not found at {path} (set GEOTARGET_SHARED_DATA to the folder "
+        "holding london-census2021/ etc.; see README 'Data')"
+    )
     if os.environ.get("CI") == "true":
         pytest.fail(msg + " -- required under CI=true")
     pytest.skip(msg)

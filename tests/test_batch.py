@@ -10,13 +10,15 @@ import pytest
 import geotarget
 from geotarget.batch import analyse_many
 
-LONDON_VENUES = pd.DataFrame({
-    "id": ["barbican", "brixton", "canary", "sea", "bad", "pc"],
-    "lat": [51.5202, 51.4613, 51.5054, 54.5, 95.0, None],
-    "lon": [-0.0937, -0.1156, -0.0235, 3.0, 0.0, None],
-    "postcode": [None, None, None, None, None, "ec2y8bn"],
-    "shop": ["a", "b", "c", "d", "e", "f"],
-})
+LONDON_VENUES = pd.DataFrame(
+    {
+        "id": ["barbican", "brixton", "canary", "sea", "bad", "pc"],
+        "lat": [51.5202, 51.4613, 51.5054, 54.5, 95.0, None],
+        "lon": [-0.0937, -0.1156, -0.0235, 3.0, 0.0, None],
+        "postcode": [None, None, None, None, None, "ec2y8bn"],
+        "shop": ["a", "b", "c", "d", "e", "f"],
+    }
+)
 
 
 @pytest.mark.shared_data
@@ -27,12 +29,20 @@ def test_batch_equals_single_path(london_dir, method):
     assert list(g["shop"]) == list(LONDON_VENUES["shop"])
     for i, vid in enumerate(["barbican", "brixton", "canary"]):
         row = g.iloc[i]
-        one = geotarget.analyse((LONDON_VENUES.lat[i], LONDON_VENUES.lon[i]), "0.5mi",
-                                data_dir=london_dir, method=method)
-        for col, val in [("residents", one.residents.estimate), ("residents_low", one.residents.low),
-                         ("residents_high", one.residents.high), ("workers", one.workers.estimate),
-                         ("home_workers", one.workers.extra["home_workers"]),
-                         ("coverage", one.coverage_fraction)]:
+        one = geotarget.analyse(
+            (LONDON_VENUES.lat[i], LONDON_VENUES.lon[i]),
+            "0.5mi",
+            data_dir=london_dir,
+            method=method,
+        )
+        for col, val in [
+            ("residents", one.residents.estimate),
+            ("residents_low", one.residents.low),
+            ("residents_high", one.residents.high),
+            ("workers", one.workers.estimate),
+            ("home_workers", one.workers.extra["home_workers"]),
+            ("coverage", one.coverage_fraction),
+        ]:
             assert row[col] == pytest.approx(val, rel=1e-9, abs=1e-6), (vid, col)
     sea = g[g.id == "sea"].iloc[0]
     assert sea["coverage"] == 0 and np.isnan(sea["residents"])  # unknown, not zero
@@ -44,10 +54,13 @@ def test_batch_equals_single_path(london_dir, method):
 def test_builtin_batch_and_bad_tables():
     from geotarget.errors import InputError
 
-    df = pd.DataFrame({"id": [1, 2], "postcode": ["EH1 1YZ", "XX1 1XX"], "radius": ["0.5mi", "1km"]})
+    df = pd.DataFrame(
+        {"id": [1, 2], "postcode": ["EH1 1YZ", "XX1 1XX"], "radius": ["0.5mi", "1km"]}
+    )
     g = analyse_many(df)
     assert g.iloc[0]["residents"] == pytest.approx(
-        geotarget.analyse("EH1 1YZ", "0.5mi").residents.estimate, rel=1e-9)
+        geotarget.analyse("EH1 1YZ", "0.5mi").residents.estimate, rel=1e-9
+    )
     assert "unknown" in g.iloc[1]["error"]
     with pytest.raises(InputError, match="'id' column"):
         analyse_many(pd.DataFrame({"lat": [1], "lon": [2]}), "1km")
@@ -58,8 +71,12 @@ def test_builtin_batch_and_bad_tables():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "geotarget", "batch", *args],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "geotarget", "batch", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cli_outputs_exit_codes_and_overwrite(tmp_path):
@@ -87,7 +104,7 @@ def test_cli_outputs_exit_codes_and_overwrite(tmp_path):
 def test_resume_keeps_finished_rows(tmp_path, monkeypatch):
     """An interrupted run keeps finished chunks in the checkpoint; --resume does not recompute
     them."""
-    import geotarget.batch as batch
+    import geotarget.batch.count as batch
     from geotarget.cli import main
 
     csv = tmp_path / "v.csv"
@@ -109,8 +126,10 @@ def test_resume_keeps_finished_rows(tmp_path, monkeypatch):
     assert main(["batch", str(csv), "-r", "0.5mi", "-o", str(out), "--chunk-size", "2"]) == 9
     calls.clear()
     monkeypatch.setattr(batch, "count_chunk", real)
-    assert main(["batch", str(csv), "-r", "0.5mi", "-o", str(out), "--chunk-size", "2",
-                 "--resume"]) == 0
+    assert (
+        main(["batch", str(csv), "-r", "0.5mi", "-o", str(out), "--chunk-size", "2", "--resume"])
+        == 0
+    )
     import geopandas as gpd
 
     g = gpd.read_parquet(out)
@@ -123,8 +142,13 @@ def test_resume_keeps_finished_rows(tmp_path, monkeypatch):
 def test_chain_overlap(london_dir):
     from geotarget.batch import chain_overlap
 
-    df = pd.DataFrame({"id": ["a", "b", "c"], "lat": [51.5202, 51.5210, 51.4613],
-                       "lon": [-0.0937, -0.0900, -0.1156]})
+    df = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "lat": [51.5202, 51.5210, 51.4613],
+            "lon": [-0.0937, -0.0900, -0.1156],
+        }
+    )
     g = analyse_many(df, "0.5mi", data_dir=london_dir)
     total, pairs = chain_overlap(g, data_dir=london_dir)
     assert list(zip(pairs.id_a, pairs.id_b)) == [("a", "b")]  # c is far away
@@ -140,12 +164,17 @@ def test_dask_local_cluster_matches_single_process():
     pytest.importorskip("dask.distributed")
     rng = np.random.default_rng(3)
     n = 300
-    df = pd.DataFrame({"id": np.arange(n), "lat": rng.uniform(55.90, 55.98, n),
-                       "lon": rng.uniform(-3.30, -3.10, n)})
+    df = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "lat": rng.uniform(55.90, 55.98, n),
+            "lon": rng.uniform(-3.30, -3.10, n),
+        }
+    )
     local = analyse_many(df, "0.5mi", chunk_size=50)
     import warnings
 
-    from geotarget.scale import dask_client
+    from geotarget.batch.dask import dask_client
 
     plats = ["meta", "google_dv360", "linkedin", "snapchat"]
     local_table = geotarget.platforms_many(local, plats, chunk_size=40)
@@ -153,8 +182,9 @@ def test_dask_local_cluster_matches_single_process():
         warnings.simplefilter("ignore")  # distributed's own start-up and shutdown notices
         with dask_client(workers=2) as client:  # both stages on one cluster, as the CLI does
             dist = analyse_many(df, "0.5mi", chunk_size=50, scheduler="dask", client=client)
-            dist_table = geotarget.platforms_many(dist, plats, chunk_size=40, scheduler="dask",
-                                                  client=client)
+            dist_table = geotarget.platforms_many(
+                dist, plats, chunk_size=40, scheduler="dask", client=client
+            )
     assert list(dist["id"]) == list(local["id"])
     assert np.allclose(dist["residents"], local["residents"], rtol=1e-12, equal_nan=True)
     assert np.allclose(dist["coverage"], local["coverage"], rtol=1e-12, equal_nan=True)

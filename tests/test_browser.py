@@ -21,7 +21,7 @@ import pytest
 from test_maps import PLATFORMS
 
 import geotarget
-from geotarget import maps, report
+from geotarget.render import report, webmap
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -54,8 +54,10 @@ window.addEventListener('unhandledrejection', function (e) {
 
 def _unavailable(msg: str):
     if os.environ.get("CI") == "true":
-        pytest.fail(msg + " -- required under CI=true (.ci/run installs chromium and "
-                    "chromium-driver with apt-get)")
+        pytest.fail(
+            msg + " -- required under CI=true (.ci/run installs chromium and "
+            "chromium-driver with apt-get)"
+        )
     pytest.skip(msg)
 
 
@@ -76,21 +78,34 @@ def browser(tmp_path_factory):
         _unavailable("selenium is not installed (pip install '.[test]')")
     chromium, driver = _find(CHROMIUM_NAMES), _find(DRIVER_NAMES)
     if chromium is None or driver is None:
-        _unavailable("headless Chromium not found: install Debian's chromium and "
-                     "chromium-driver (apt-get install -y chromium chromium-driver)")
+        _unavailable(
+            "headless Chromium not found: install Debian's chromium and "
+            "chromium-driver (apt-get install -y chromium chromium-driver)"
+        )
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
     profile = tmp_path_factory.mktemp("chromium-profile")
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              f"--user-data-dir={profile}", "--window-size=1280,900", "--hide-scrollbars",
-              "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions"):
+    for a in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        f"--user-data-dir={profile}",
+        "--window-size=1280,900",
+        "--hide-scrollbars",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         opts.add_argument(a)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     try:
         d = webdriver.Chrome(service=Service(executable_path=driver), options=opts)
     except Exception as e:  # noqa: BLE001 -- a browser that does not start is "absent" here
-        _unavailable(f"headless Chromium ({chromium}, {driver}) did not start: "
-                     f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        _unavailable(
+            f"headless Chromium ({chromium}, {driver}) did not start: "
+            f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+        )
     d.set_page_load_timeout(WAIT_S)
     d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": ERROR_HOOK})
     yield d
@@ -99,8 +114,7 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def edinburgh():
-    return geotarget.analyse("EH1 1YZ", "0.5mi", platforms=PLATFORMS, budget=500,
-                             currency="GBP")
+    return geotarget.analyse("EH1 1YZ", "0.5mi", platforms=PLATFORMS, budget=500, currency="GBP")
 
 
 def _drain_logs(d) -> None:
@@ -154,8 +168,9 @@ def open_page(d, path: Path) -> dict:
 
 
 def count_paths(d) -> int:
-    return d.execute_script("return document.querySelectorAll('.leaflet-overlay-pane path')"
-                            ".length;")
+    return d.execute_script(
+        "return document.querySelectorAll('.leaflet-overlay-pane path').length;"
+    )
 
 
 def screenshot(d, name: str) -> Path:
@@ -184,14 +199,15 @@ def assert_platform_layers(info: dict, result) -> None:
     drawn = [r["id"] for r in result.platform_rows if r.get("footprint")]
     shown = [lab["platform"] for lab in info["labels"] if lab["platform"]]
     assert shown == drawn, "one layer per platform with a footprint, best first"
-    assert [lab["platform"] for lab in info["labels"] if lab["checked"] and lab["platform"]] \
-        == drawn[:1], "the best platform's layer is shown at first"
+    assert [
+        lab["platform"] for lab in info["labels"] if lab["checked"] and lab["platform"]
+    ] == drawn[:1], "the best platform's layer is shown at first"
     assert info["legend_visible"], "the legend is not visible"
     assert "Wasted area" in info["legend"] and "Your catchment" in info["legend"]
 
 
 def test_map_in_chromium(browser, edinburgh, tmp_path):
-    page = maps.save_html(maps.interactive_map(edinburgh, tiles="none"), tmp_path / "map.html")
+    page = webmap.save_html(webmap.interactive_map(edinburgh, tiles="none"), tmp_path / "map.html")
     info = open_page(browser, page)
     assert_clean(info)
     assert_platform_layers(info, edinburgh)
@@ -214,8 +230,9 @@ def test_map_in_chromium(browser, edinburgh, tmp_path):
         var el = document.querySelector('.folium-map'), m = window[el.id];
         m.eachLayer(function (l) { if (l.getPopup && l.getPopup() && !m._popup &&
                                        l.feature) { l.openPopup(); } });""")
-    popup = browser.execute_script("var p = document.querySelector('.leaflet-popup-content');"
-                                   "return p ? p.textContent : null;")
+    popup = browser.execute_script(
+        "var p = document.querySelector('.leaflet-popup-content');return p ? p.textContent : null;"
+    )
     assert popup and "Share inside" in popup and "Wasted" in popup
     assert browser.execute_script("return window.__geotarget_errors;") == []
 
@@ -223,12 +240,18 @@ def test_map_in_chromium(browser, edinburgh, tmp_path):
 def test_errors_and_requests_would_be_caught(browser, tmp_path):
     """The checks above can fail: a page that throws, logs an error and asks the network."""
     page = tmp_path / "broken.html"
-    html = maps.render_html(maps.interactive_map(
-        geotarget.analyse("EH1 1YZ", "300m"), tiles="none"))
-    page.write_text(html.replace("</html>", "<script>console.error('seen'); "
-                                 "undefinedFunction();</script>"
-                                 "<img src='http://127.0.0.1:9/x.png'></html>"),
-                    encoding="utf-8")
+    html = webmap.render_html(
+        webmap.interactive_map(geotarget.analyse("EH1 1YZ", "300m"), tiles="none")
+    )
+    page.write_text(
+        html.replace(
+            "</html>",
+            "<script>console.error('seen'); "
+            "undefinedFunction();</script>"
+            "<img src='http://127.0.0.1:9/x.png'></html>",
+        ),
+        encoding="utf-8",
+    )
     info = open_page(browser, page)
     assert any("undefinedFunction" in e for e in info["errors"])
     assert any("seen" in e for e in info["errors"])
@@ -242,11 +265,14 @@ def test_report_in_chromium(browser, edinburgh, tmp_path):
     assert_platform_layers(info, edinburgh)
     words = browser.execute_script("return document.body.innerText;")
     assert words.index("In short") < words.index("Platforms, best first") < words.index("Map")
-    rows = browser.execute_script("return document.querySelectorAll("
-                                  "'table.platforms tbody tr').length;")
+    rows = browser.execute_script(
+        "return document.querySelectorAll('table.platforms tbody tr').length;"
+    )
     assert rows == len(edinburgh.platform_rows)
-    box = browser.execute_script("var r = document.querySelector('.folium-map')"
-                                 ".getBoundingClientRect(); return [r.width, r.height];")
+    box = browser.execute_script(
+        "var r = document.querySelector('.folium-map')"
+        ".getBoundingClientRect(); return [r.width, r.height];"
+    )
     assert box[0] > 600 and box[1] > 400, f"the map in the report is {box}"
     height = browser.execute_script("return document.body.scrollHeight;")
     browser.set_window_size(1280, min(height + 40, 4000))
@@ -257,9 +283,10 @@ def test_report_in_chromium(browser, edinburgh, tmp_path):
 
 @pytest.mark.shared_data
 def test_london_map_in_chromium(browser, london, tmp_path):
-    result = geotarget.analyse("51.5202,-0.0937", "0.5mi", layer=london, platforms="all",
-                               budget=500, currency="GBP")
-    page = maps.save_html(maps.interactive_map(result, tiles="none"), tmp_path / "map.html")
+    result = geotarget.analyse(
+        "51.5202,-0.0937", "0.5mi", layer=london, platforms="all", budget=500, currency="GBP"
+    )
+    page = webmap.save_html(webmap.interactive_map(result, tiles="none"), tmp_path / "map.html")
     info = open_page(browser, page)
     assert_clean(info)
     assert_platform_layers(info, result)

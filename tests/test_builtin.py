@@ -25,9 +25,11 @@ def test_builtin_layer_total(scotland):
 def test_builtin_files_are_small():
     from importlib import resources
 
-    total = sum(f.stat().st_size for f in
-                __import__("pathlib").Path(str(resources.files("geotarget.data"))).iterdir()
-                if f.suffix in (".parquet", ".json"))
+    total = sum(
+        f.stat().st_size
+        for f in __import__("pathlib").Path(str(resources.files("geotarget.data"))).iterdir()
+        if f.suffix in (".parquet", ".json")
+    )
     assert total < 30e6
 
 

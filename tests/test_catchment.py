@@ -14,8 +14,9 @@ from geotarget.venue import Venue
 GEOD = Geod(ellps="WGS84")
 
 
-@pytest.mark.parametrize("lat,lon", [(51.5202, -0.0937), (0.0, 30.0), (70.0, 25.0),
-                                     (-33.9, 151.2), (55.95, -3.19)])
+@pytest.mark.parametrize(
+    "lat,lon", [(51.5202, -0.0937), (0.0, 30.0), (70.0, 25.0), (-33.9, 151.2), (55.95, -3.19)]
+)
 def test_half_mile_is_804_672_m_anywhere(lat, lon):
     c = circle(Venue(lat, lon), "0.5mi")
     assert c.radius_m == pytest.approx(804.672)
@@ -24,7 +25,7 @@ def test_half_mile_is_804_672_m_anywhere(lat, lon):
     # vertices at r, scaled by <0.01% so the 256-gon's area is exactly pi r^2
     assert dist.min() == pytest.approx(804.672, rel=2e-4)
     assert dist.max() == pytest.approx(804.672, rel=2e-4)
-    assert c.area_m2 == pytest.approx(math.pi * 804.672 ** 2, rel=1e-4)
+    assert c.area_m2 == pytest.approx(math.pi * 804.672**2, rel=1e-4)
 
 
 def _square_bng(path, crs, driver):
@@ -44,9 +45,19 @@ def test_custom_polygon_any_crs(tmp_path):
 
 
 def test_invalid_polygon_refused(tmp_path):
-    bowtie = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {},
-              "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1],
-                                                               [0, 0]]]}}]}
+    bowtie = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]],
+                },
+            }
+        ],
+    }
     p = tmp_path / "bow.geojson"
     p.write_text(json.dumps(bowtie))
     with pytest.raises(CatchmentError, match="not a valid polygon.*Self-intersection"):

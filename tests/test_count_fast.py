@@ -11,6 +11,8 @@ import pytest
 import shapely
 
 from geotarget import estimate
+from geotarget.estimate import areal
+from geotarget.estimate import circles as circles_mod
 from geotarget.layers.base import CountSurface
 from geotarget.projections import transformer
 
@@ -18,10 +20,17 @@ CRS = "EPSG:3035"
 
 
 def _points_surface(x, y, values, group=None, group_k=None):
-    return CountSurface(kind="points", unit="pt", ids=np.arange(len(x)),
-                        geoms=shapely.points(x, y), values=values, definition="test",
-                        method="dasymetric" if group is not None else "points",
-                        group=group, group_k=group_k)
+    return CountSurface(
+        kind="points",
+        unit="pt",
+        ids=np.arange(len(x)),
+        geoms=shapely.points(x, y),
+        values=values,
+        definition="test",
+        method="dasymetric" if group is not None else "points",
+        group=group,
+        group_k=group_k,
+    )
 
 
 def _london_points(rng, n, spread=3000.0):
@@ -64,8 +73,9 @@ def test_point_index_points_exactly_at_the_radius():
     lat0, lon0 = 51.52, -0.09
     az = rng.uniform(0, 360, 400)
     r = 804.672
-    lon, lat, _ = Geod(ellps="WGS84").fwd(np.full(400, lon0), np.full(400, lat0), az,
-                                         np.full(400, r))
+    lon, lat, _ = Geod(ellps="WGS84").fwd(
+        np.full(400, lon0), np.full(400, lat0), az, np.full(400, r)
+    )
     x, y = transformer("EPSG:4326", CRS).transform(np.r_[lon, lon0], np.r_[lat, lat0])
     s = _points_surface(x, y, np.ones(401))
     circles = estimate.Circles([lat0, lat0], [lon0, lon0], [r, 1e-3], CRS)
@@ -86,7 +96,7 @@ def test_point_index_empty_surface_and_bad_points():
     circles = estimate.Circles([51.5], [-0.1], [1000.0], CRS)
     ci, pi = circles.pairs(s)
     assert len(ci) == len(pi) == 0
-    idx = estimate.PointIndex(np.zeros((0, 2)), np.zeros((0, 3)))
+    idx = circles_mod.PointIndex(np.zeros((0, 2)), np.zeros((0, 3)))
     ci, k = idx.candidates(np.array([0.0]), np.array([0.0]), np.array([10.0]))
     assert len(ci) == len(k) == 0
 
@@ -107,7 +117,7 @@ def _reference_grouped(surface, circles):
             full = f >= 1.0 - 1e-12
             out["floor"][c] += tot if full else 0.0
             out["ceiling"][c] += tot
-            out["var"][c] += 0.0 if full else tot ** 2 * f * (1 - f) / surface.group_k[g]
+            out["var"][c] += 0.0 if full else tot**2 * f * (1 - f) / surface.group_k[g]
             out["zones"][c] += inside > 0
     return out
 
@@ -131,10 +141,12 @@ def test_grouped_sums_equal_reference(seed):
     np.testing.assert_allclose(got.estimate, ref["estimate"], rtol=1e-12, atol=1e-9)
     assert got.zones.tolist() == ref["zones"].astype(int).tolist()
     sd = np.sqrt(ref["var"])
-    low = np.minimum(np.clip(ref["estimate"] - estimate.Z90 * sd, ref["floor"], None),
-                     ref["estimate"])
-    high = np.maximum(np.clip(ref["estimate"] + estimate.Z90 * sd, None, ref["ceiling"]),
-                      ref["estimate"])
+    low = np.minimum(
+        np.clip(ref["estimate"] - estimate.Z90 * sd, ref["floor"], None), ref["estimate"]
+    )
+    high = np.maximum(
+        np.clip(ref["estimate"] + estimate.Z90 * sd, None, ref["ceiling"]), ref["estimate"]
+    )
     np.testing.assert_allclose(got.low, low, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(got.high, high, rtol=1e-12, atol=1e-9)
 
@@ -144,11 +156,25 @@ def test_coverage_fraction_matches_exact_predicate():
     from geotarget.layers.base import PopulationLayer
 
     cover = shapely.union_all([shapely.box(0, 0, 1000, 1000), shapely.box(1500, 0, 2500, 600)])
-    zones = CountSurface(kind="zones", unit="z", ids=np.arange(1),
-                         geoms=np.array([shapely.box(0, 0, 1000, 1000)]), values=np.ones(1),
-                         definition="t")
-    lay = PopulationLayer(name="t", title="t", source="t", licence="t", vintage="t", crs=CRS,
-                          coverage=cover, residents=zones, workers=zones)
+    zones = CountSurface(
+        kind="zones",
+        unit="z",
+        ids=np.arange(1),
+        geoms=np.array([shapely.box(0, 0, 1000, 1000)]),
+        values=np.ones(1),
+        definition="t",
+    )
+    lay = PopulationLayer(
+        name="t",
+        title="t",
+        source="t",
+        licence="t",
+        vintage="t",
+        crs=CRS,
+        coverage=cover,
+        residents=zones,
+        workers=zones,
+    )
     rng = np.random.default_rng(3)
     radii = rng.uniform(1, 700, 300)
     centres = shapely.points(rng.uniform(-500, 3000, 300), rng.uniform(-500, 1500, 300))
@@ -174,11 +200,17 @@ def _random_zones(rng, n):
             rad = rng.uniform(50, 700, k)
             out.append(shapely.Polygon(np.c_[x + rad * np.cos(a), y + rad * np.sin(a)]))
         elif kind == 2:
-            out.append(shapely.Point(x, y).buffer(rng.uniform(100, 800))
-                       .difference(shapely.Point(x + 30, y).buffer(rng.uniform(10, 90))))
+            out.append(
+                shapely.Point(x, y)
+                .buffer(rng.uniform(100, 800))
+                .difference(shapely.Point(x + 30, y).buffer(rng.uniform(10, 90)))
+            )
         else:
-            out.append(shapely.MultiPolygon([shapely.box(x, y, x + 300, y + 200),
-                                             shapely.box(x + 400, y - 500, x + 900, y)]))
+            out.append(
+                shapely.MultiPolygon(
+                    [shapely.box(x, y, x + 300, y + 200), shapely.box(x + 400, y - 500, x + 900, y)]
+                )
+            )
     return np.array(out, dtype=object)
 
 
@@ -188,9 +220,15 @@ def test_areal_convex_fast_path_equals_overlay(seed):
     its covered fractions, whole-zone classification and counts equal the plain overlay's."""
     rng = np.random.default_rng(200 + seed)
     zones = _random_zones(rng, 80)
-    s = CountSurface(kind="zones", unit="z", ids=np.arange(len(zones)), geoms=zones,
-                     values=rng.uniform(0, 1000, len(zones)), definition="t",
-                     extra={"home": rng.uniform(0, 10, len(zones))})
+    s = CountSurface(
+        kind="zones",
+        unit="z",
+        ids=np.arange(len(zones)),
+        geoms=zones,
+        values=rng.uniform(0, 1000, len(zones)),
+        definition="t",
+        extra={"home": rng.uniform(0, 10, len(zones))},
+    )
     m = 60
     cx, cy = rng.uniform(-1800, 1800, m), rng.uniform(-1800, 1800, m)
     r = rng.choice([0.5, 40.0, 804.672, 3000.0], m)
@@ -202,11 +240,11 @@ def test_areal_convex_fast_path_equals_overlay(seed):
     catch[4] = shapely.Polygon([(0, 0), (500, 0), (500, 500), (250, 100), (0, 500)])  # concave
     catch = np.array(catch, dtype=object)
     got = estimate.count(s, catch)
-    ci, zi, frac = estimate._overlay_fractions(s, catch)
-    cv = estimate._Convex(catch)
+    ci, zi, frac = areal._overlay_fractions(s, catch)
+    cv = areal._Convex(catch)
     assert cv.ok[:3].all() and not cv.ok[3:5].any() and cv.ok[5:].all()
     sel = np.nonzero(cv.ok)[0]
-    fc, fz, ff = estimate._areal_convex(s, catch[sel], estimate._Convex(catch[sel]))
+    fc, fz, ff = areal._areal_convex(s, catch[sel], areal._Convex(catch[sel]))
     fast = {(int(sel[a]), int(b)): f for a, b, f in zip(fc, fz, ff)}
     plain = {(int(a), int(b)): f for a, b, f in zip(ci, zi, frac) if cv.ok[a] and f > 0}
     assert fast.keys() == plain.keys()
@@ -215,9 +253,12 @@ def test_areal_convex_fast_path_equals_overlay(seed):
         assert fast[k] == pytest.approx(f, rel=1e-9, abs=1e-10), k  # rounding only
     want_est = np.bincount(ci, weights=s.values[zi] * frac, minlength=m)
     np.testing.assert_allclose(got.estimate, want_est, rtol=1e-7, atol=1e-7)
-    np.testing.assert_allclose(got.extra["home"],
-                               np.bincount(ci, weights=s.extra["home"][zi] * frac, minlength=m),
-                               rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(
+        got.extra["home"],
+        np.bincount(ci, weights=s.extra["home"][zi] * frac, minlength=m),
+        rtol=1e-7,
+        atol=1e-7,
+    )
     assert got.estimate[2] == pytest.approx(s.total) and got.low[2] == got.high[2]
 
 
@@ -230,17 +271,27 @@ def test_wide_circles_counted_in_groups_give_the_same_answers(monkeypatch, scotl
     lat, lon = rng.uniform(55.85, 56.0, n), rng.uniform(-3.4, -3.0, n)
     r = rng.uniform(500, 30_000, n)
     circles = estimate.Circles(lat, lon, r, scotland.crs)
-    pts = CountSurface("points", "point", np.arange(5000), shapely.points(
-        *transformer("EPSG:4326", scotland.crs).transform(rng.uniform(-3.6, -2.8, 5000),
-                                                          rng.uniform(55.7, 56.1, 5000))),
-        rng.integers(0, 50, 5000).astype(float), "test points",
-        group=rng.integers(0, 300, 5000), group_k=np.full(300, 2.0))
+    pts = CountSurface(
+        "points",
+        "point",
+        np.arange(5000),
+        shapely.points(
+            *transformer("EPSG:4326", scotland.crs).transform(
+                rng.uniform(-3.6, -2.8, 5000), rng.uniform(55.7, 56.1, 5000)
+            )
+        ),
+        rng.integers(0, 50, 5000).astype(float),
+        "test points",
+        group=rng.integers(0, 300, 5000),
+        group_k=np.full(300, 2.0),
+    )
     polys = np.full(n, None, dtype=object)
     whole = estimate.count(pts, polys, circles=circles)
     calls = []
     real_take = estimate.Circles.take
-    monkeypatch.setattr(estimate.Circles, "take", lambda self, idx: calls.append(len(idx)) or
-                        real_take(self, idx))
+    monkeypatch.setattr(
+        estimate.Circles, "take", lambda self, idx: calls.append(len(idx)) or real_take(self, idx)
+    )
     monkeypatch.setattr(estimate, "MAX_PAIRS", 5_000)
     grouped = estimate.count(pts, polys, circles=circles)
     assert len(calls) > 3 and sum(calls) == n

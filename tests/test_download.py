@@ -1,4 +1,4 @@
-"""geotarget.download against a local HTTP server on 127.0.0.1 (no internet needed).
+"""geotarget.datasets.download against a local HTTP server on 127.0.0.1 (no internet needed).
 
 The server (threaded ``http.server``, port 0) serves byte strings by path and can misbehave on
 purpose: answer 404/500, cut a transfer short, drop the connection mid-transfer, or stall.
@@ -13,9 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-
 from _httpserver import mirror_path, start_server, stop_server
-from geotarget import download
+
+from geotarget import settings
+from geotarget.datasets import download
 from geotarget.errors import DataError
 
 pytestmark = pytest.mark.network
@@ -33,8 +34,8 @@ def server():
 
 @pytest.fixture(autouse=True)
 def _no_env(monkeypatch):
-    monkeypatch.delenv(download.MIRROR_ENV, raising=False)
-    monkeypatch.delenv(download.CACHE_ENV, raising=False)
+    monkeypatch.delenv(settings.MIRROR_ENV, raising=False)
+    monkeypatch.delenv(settings.CACHE_ENV, raising=False)
 
 
 def serve(srv, url: str, body: bytes, mode: str = "ok") -> str:
@@ -48,6 +49,7 @@ def leftovers(folder: Path) -> list[str]:
 
 
 # --------------------------------------------------------------------------- success and cache
+
 
 def test_download_records_size_and_sha256_and_reuses_cache(server, tmp_path):
     path = serve(server, OFFICIAL, BODY)
@@ -67,8 +69,9 @@ def test_force_downloads_again_and_records_the_new_checksum(server, tmp_path):
     path = serve(server, OFFICIAL, BODY)
     download.fetch_file(OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5)
     serve(server, OFFICIAL, BODY[::-1])  # the publisher replaced the file
-    got = download.fetch_file(OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5,
-                              force=True)
+    got = download.fetch_file(
+        OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5, force=True
+    )
     assert got.downloaded and server.hits[path] == 2
     assert got.path.read_bytes() == BODY[::-1]
     entry = download.cached_entry(tmp_path, "table.zip")
@@ -80,8 +83,9 @@ def test_failed_forced_download_keeps_the_cached_copy(server, tmp_path):
     download.fetch_file(OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5)
     serve(server, OFFICIAL, BODY, "truncate")
     with pytest.raises(DataError, match="truncated"):
-        download.fetch_file(OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5,
-                            force=True)
+        download.fetch_file(
+            OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5, force=True
+        )
     assert (tmp_path / "table.zip").read_bytes() == BODY and leftovers(tmp_path) == []
     again = download.fetch_file(OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5)
     assert not again.downloaded  # still verified against the recorded checksum
@@ -89,14 +93,19 @@ def test_failed_forced_download_keeps_the_cached_copy(server, tmp_path):
 
 def test_mirror_from_environment_and_url_layout(server, tmp_path, monkeypatch):
     assert download.resolve_url(OFFICIAL) == OFFICIAL
-    monkeypatch.setenv(download.MIRROR_ENV, server.base + "/")
-    assert download.resolve_url(OFFICIAL) == \
-        f"{server.base}/data.example.org/census/files/table.zip"
+    monkeypatch.setenv(settings.MIRROR_ENV, server.base + "/")
+    assert (
+        download.resolve_url(OFFICIAL) == f"{server.base}/data.example.org/census/files/table.zip"
+    )
     q = "https://hub.example.org/api/v3/datasets/abc_0/downloads/data?format=csv"
-    assert download.resolve_url(q) == f"{server.base}/hub.example.org/api/v3/datasets/abc_0/" \
-                                      "downloads/data?format=csv"
-    assert download.resolve_url(OFFICIAL, mirror="http://other:1") == \
-        "http://other:1/data.example.org/census/files/table.zip"
+    assert (
+        download.resolve_url(q) == f"{server.base}/hub.example.org/api/v3/datasets/abc_0/"
+        "downloads/data?format=csv"
+    )
+    assert (
+        download.resolve_url(OFFICIAL, mirror="http://other:1")
+        == "http://other:1/data.example.org/census/files/table.zip"
+    )
     serve(server, OFFICIAL, BODY)
     assert download.fetch_file(OFFICIAL, tmp_path, "t.zip", timeout=5).path.read_bytes() == BODY
     with pytest.raises(DataError, match="ftp://x.*not an http"):
@@ -107,24 +116,31 @@ def test_file_mirror(tmp_path):
     src = tmp_path / "mirror" / "data.example.org" / "census" / "files"
     src.mkdir(parents=True)
     (src / "table.zip").write_bytes(BODY)
-    got = download.fetch_file(OFFICIAL, tmp_path / "cache", "table.zip",
-                              mirror=(tmp_path / "mirror").as_uri(), timeout=5)
+    got = download.fetch_file(
+        OFFICIAL, tmp_path / "cache", "table.zip", mirror=(tmp_path / "mirror").as_uri(), timeout=5
+    )
     assert got.downloaded and got.path.read_bytes() == BODY
     with pytest.raises(DataError, match="does not exist in the mirror"):
-        download.fetch_file(OFFICIAL.replace("table", "other"), tmp_path / "cache", "o.zip",
-                            mirror=(tmp_path / "mirror").as_uri(), timeout=5)
+        download.fetch_file(
+            OFFICIAL.replace("table", "other"),
+            tmp_path / "cache",
+            "o.zip",
+            mirror=(tmp_path / "mirror").as_uri(),
+            timeout=5,
+        )
 
 
 def test_cache_dir_resolution(tmp_path, monkeypatch):
     from platformdirs import user_cache_dir
 
-    assert download.cache_dir() == Path(user_cache_dir("geotarget"))
-    monkeypatch.setenv(download.CACHE_ENV, str(tmp_path / "env"))
-    assert download.cache_dir() == tmp_path / "env"
-    assert download.cache_dir(tmp_path / "arg") == tmp_path / "arg"  # the argument wins
+    assert settings.cache_dir() == Path(user_cache_dir("geotarget"))
+    monkeypatch.setenv(settings.CACHE_ENV, str(tmp_path / "env"))
+    assert settings.cache_dir() == tmp_path / "env"
+    assert settings.cache_dir(tmp_path / "arg") == tmp_path / "arg"  # the argument wins
 
 
 # --------------------------------------------------------------------------- failures
+
 
 def test_http_404_is_one_clear_line_and_leaves_nothing(server, tmp_path):
     url = OFFICIAL.replace("table", "missing")
@@ -155,8 +171,9 @@ def test_connection_refused(tmp_path):
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
     with pytest.raises(DataError, match=r"connection refused.*127\.0\.0\.1"):
-        download.fetch_file(OFFICIAL, tmp_path, "table.zip", mirror=f"http://127.0.0.1:{port}",
-                            timeout=5)
+        download.fetch_file(
+            OFFICIAL, tmp_path, "table.zip", mirror=f"http://127.0.0.1:{port}", timeout=5
+        )
     assert not (tmp_path / "table.zip").exists()
 
 
@@ -188,6 +205,7 @@ def test_time_out(server, tmp_path):
 
 # --------------------------------------------------------------------------- checksums
 
+
 def test_corrupted_cache_is_deleted_and_downloaded_once_more(server, tmp_path):
     path = serve(server, OFFICIAL, BODY)
     got = download.fetch_file(OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5)
@@ -214,11 +232,19 @@ def test_checksum_still_wrong_after_one_more_download(server, tmp_path):
 def test_pinned_checksum_is_checked_on_first_download(server, tmp_path):
     serve(server, OFFICIAL, BODY)
     with pytest.raises(DataError, match="expected 0{64}"):
-        download.fetch_file(OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5,
-                            sha256="0" * 64)
+        download.fetch_file(
+            OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5, sha256="0" * 64
+        )
     assert not (tmp_path / "table.zip").exists()
-    ok = download.fetch_file(OFFICIAL, tmp_path, "table.zip", mirror=server.base, timeout=5,
-                             sha256=hashlib.sha256(BODY).hexdigest(), size=len(BODY))
+    ok = download.fetch_file(
+        OFFICIAL,
+        tmp_path,
+        "table.zip",
+        mirror=server.base,
+        timeout=5,
+        sha256=hashlib.sha256(BODY).hexdigest(),
+        size=len(BODY),
+    )
     assert ok.downloaded
 
 

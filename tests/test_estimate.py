@@ -9,10 +9,19 @@ from geotarget.layers.base import CountSurface
 
 
 def grid_surface(n=10, size=100.0, value=100.0, kind="zones"):
-    cells = [shapely.box(i * size, j * size, (i + 1) * size, (j + 1) * size)
-             for i in range(n) for j in range(n)]
-    return CountSurface(kind=kind, unit="cell", ids=np.arange(n * n), geoms=np.array(cells),
-                        values=np.full(n * n, value), definition="test")
+    cells = [
+        shapely.box(i * size, j * size, (i + 1) * size, (j + 1) * size)
+        for i in range(n)
+        for j in range(n)
+    ]
+    return CountSurface(
+        kind=kind,
+        unit="cell",
+        ids=np.arange(n * n),
+        geoms=np.array(cells),
+        values=np.full(n * n, value),
+        definition="test",
+    )
 
 
 def test_whole_layer_returns_total():
@@ -36,28 +45,40 @@ def test_exact_areal_fractions():
 def test_many_catchments_at_once_match_one_by_one():
     s = grid_surface()
     rng = np.random.default_rng(0)
-    circles = shapely.buffer(shapely.points(rng.uniform(0, 1000, 50), rng.uniform(0, 1000, 50)),
-                             rng.uniform(10, 400, 50))
+    circles = shapely.buffer(
+        shapely.points(rng.uniform(0, 1000, 50), rng.uniform(0, 1000, 50)), rng.uniform(10, 400, 50)
+    )
     together = estimate.count(s, circles)
     for i in range(0, 50, 7):
-        one = estimate.count(s, circles[i:i + 1])
+        one = estimate.count(s, circles[i : i + 1])
         assert one.estimate[0] == pytest.approx(together.estimate[i], rel=1e-12)
 
 
 def test_monotonic_in_radius():
     s = grid_surface()
-    circles = shapely.buffer(shapely.points(np.full(30, 430.0), np.full(30, 610.0)),
-                             np.linspace(1, 900, 30), quad_segs=32)
+    circles = shapely.buffer(
+        shapely.points(np.full(30, 430.0), np.full(30, 610.0)),
+        np.linspace(1, 900, 30),
+        quad_segs=32,
+    )
     est = estimate.count(s, circles).estimate
     assert (np.diff(est) >= -1e-9).all()
 
 
 def test_points_containment():
     pts = np.array([shapely.Point(0, 0), shapely.Point(10, 0), shapely.Point(20, 0)])
-    s = CountSurface(kind="points", unit="block", ids=np.arange(3), geoms=pts,
-                     values=np.array([5.0, 7.0, 11.0]), definition="test")
-    r = estimate.count(s, np.array([shapely.Point(0, 0).buffer(10.0, quad_segs=64),
-                                    shapely.box(100, 100, 200, 200)]))
+    s = CountSurface(
+        kind="points",
+        unit="block",
+        ids=np.arange(3),
+        geoms=pts,
+        values=np.array([5.0, 7.0, 11.0]),
+        definition="test",
+    )
+    r = estimate.count(
+        s,
+        np.array([shapely.Point(0, 0).buffer(10.0, quad_segs=64), shapely.box(100, 100, 200, 200)]),
+    )
     assert r.estimate.tolist() == [5.0 + 7.0, 0.0]  # the point on the edge counts as inside
     assert r.zones.tolist() == [2, 0]
 
@@ -66,8 +87,20 @@ def test_surface_rejects_bad_counts():
     from geotarget.errors import DataError
 
     with pytest.raises(DataError, match="negative"):
-        CountSurface(kind="zones", unit="z", ids=np.arange(1), geoms=np.array([shapely.box(0, 0, 1, 1)]),
-                     values=np.array([-1.0]), definition="t")
+        CountSurface(
+            kind="zones",
+            unit="z",
+            ids=np.arange(1),
+            geoms=np.array([shapely.box(0, 0, 1, 1)]),
+            values=np.array([-1.0]),
+            definition="t",
+        )
     with pytest.raises(DataError, match="finite"):
-        CountSurface(kind="zones", unit="z", ids=np.arange(1), geoms=np.array([shapely.box(0, 0, 1, 1)]),
-                     values=np.array([np.nan]), definition="t")
+        CountSurface(
+            kind="zones",
+            unit="z",
+            ids=np.arange(1),
+            geoms=np.array([shapely.box(0, 0, 1, 1)]),
+            values=np.array([np.nan]),
+            definition="t",
+        )

@@ -4,13 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from conftest import SHARED, need
 
 import geotarget
 from geotarget.errors import DataError
 from geotarget.layers import load_layer
 from geotarget.projections import transformer
-
-from conftest import SHARED, need
 
 NOTRE_DAME = (48.8530, 2.3499)
 
@@ -48,8 +47,9 @@ def test_memphis_radius_known_answer_and_monotonic(memphis_dir):
     # independent: blocks whose internal point is within 1 mile (geodesic)
     from pyproj import Geod
 
-    _, _, d = Geod(ellps="WGS84").inv(np.full(len(df), lon), np.full(len(df), lat),
-                                      df["centroid_lon"], df["centroid_lat"])
+    _, _, d = Geod(ellps="WGS84").inv(
+        np.full(len(df), lon), np.full(len(df), lat), df["centroid_lon"], df["centroid_lat"]
+    )
     expected = df.loc[d <= 1609.344, "population_P1_001N"].sum()
     r = geotarget.analyse((lat, lon), "1mi", layer=lay)
     assert r.residents.estimate == pytest.approx(expected, rel=0.002)
@@ -107,10 +107,18 @@ def test_geotiff_goes_through_the_grid_path(grid_dir, tmp_path):
     sub = df[(df.x >= ix0) & (df.x < ix0 + 20) & (df.y >= iy0) & (df.y < iy0 + 20)]
     arr[19 - (sub.y - iy0), sub.x - ix0] = sub["T"]
     tif = tmp_path / "paris.tif"
-    with rasterio.open(tif, "w", driver="GTiff", height=20, width=20, count=1, dtype="float32",
-                       crs="EPSG:3035", nodata=-1,
-                       transform=Affine(1000, 0, (14 * 256 + ix0) * 1000,
-                                        0, -1000, (11 * 256 + iy0 + 20) * 1000)) as dst:
+    with rasterio.open(
+        tif,
+        "w",
+        driver="GTiff",
+        height=20,
+        width=20,
+        count=1,
+        dtype="float32",
+        crs="EPSG:3035",
+        nodata=-1,
+        transform=Affine(1000, 0, (14 * 256 + ix0) * 1000, 0, -1000, (11 * 256 + iy0 + 20) * 1000),
+    ) as dst:
         dst.write(arr, 1)
     a = geotarget.analyse(NOTRE_DAME, "3km", layer=str(tif))
     b = geotarget.analyse(NOTRE_DAME, "3km", layer=load_layer(grid_dir))
@@ -122,8 +130,9 @@ def test_raster_without_crs_refused(tmp_path):
 
     tif = tmp_path / "nocrs.tif"
     with pytest.warns(rasterio.errors.NotGeoreferencedWarning):
-        with rasterio.open(tif, "w", driver="GTiff", height=2, width=2, count=1,
-                           dtype="float32") as dst:
+        with rasterio.open(
+            tif, "w", driver="GTiff", height=2, width=2, count=1, dtype="float32"
+        ) as dst:
             dst.write(np.ones((2, 2), dtype="float32"), 1)
     with pytest.raises(DataError, match="no CRS"):
         load_layer(tif)
@@ -145,30 +154,37 @@ def test_user_zones_areal(tmp_path):
     lon, lat = transformer("EPSG:27700", "EPSG:4326").transform(531000, 180500)
     # a circle centred on the edge between squares 0 and 1, inside both
     r = geotarget.analyse((lat, lon), "300m", layer=str(p), residents_col="pop")
-    area_share = np.pi * 300 ** 2 / 2 / 1e6
+    area_share = np.pi * 300**2 / 2 / 1e6
     assert r.residents.estimate == pytest.approx(area_share * (100 + 200), rel=2e-3)
     assert r.workers is None and "--workers-col" in r.workers_unavailable
     whole = tmp_path / "whole.geojson"
     import geopandas as gpd
 
-    gpd.GeoDataFrame(geometry=[shapely.box(529000, 179000, 535000, 182000)], crs=27700).to_file(whole)
-    assert geotarget.analyse(catchment=whole, layer=str(p), residents_col="pop"
-                             ).residents.estimate == pytest.approx(1000)
+    gpd.GeoDataFrame(geometry=[shapely.box(529000, 179000, 535000, 182000)], crs=27700).to_file(
+        whole
+    )
+    assert geotarget.analyse(
+        catchment=whole, layer=str(p), residents_col="pop"
+    ).residents.estimate == pytest.approx(1000)
 
 
 def test_user_csv_points(tmp_path):
     p = tmp_path / "shops.csv"
-    p.write_text("name,latitude,longitude,staff\na,51.5,-0.1,10\nb,51.5001,-0.1001,5\n"
-                 "c,51.6,-0.2,7\n")
+    p.write_text(
+        "name,latitude,longitude,staff\na,51.5,-0.1,10\nb,51.5001,-0.1001,5\nc,51.6,-0.2,7\n"
+    )
     r = geotarget.analyse((51.5, -0.1), "100m", layer=str(p), workers_col="staff")
     assert r.workers.estimate == 15 and r.residents is None
 
 
-@pytest.mark.parametrize("setup,fragment", [
-    (lambda t: _squares(t, values=(1, 2, -3, 4)), "negative"),
-    (lambda t: _squares(t, values=("1", "x", "3", "4")), "not numeric"),
-    (lambda t: _squares(t, name="z.geojson", values=(1, None, 3, 4)), "empty values"),
-])
+@pytest.mark.parametrize(
+    "setup,fragment",
+    [
+        (lambda t: _squares(t, values=(1, 2, -3, 4)), "negative"),
+        (lambda t: _squares(t, values=("1", "x", "3", "4")), "not numeric"),
+        (lambda t: _squares(t, name="z.geojson", values=(1, None, 3, 4)), "empty values"),
+    ],
+)
 def test_user_file_bad_counts(tmp_path, setup, fragment):
     p = setup(tmp_path)
     with pytest.raises(DataError, match=fragment):
@@ -189,8 +205,9 @@ def test_user_file_structural_errors(tmp_path):
     with pytest.raises(DataError, match="no CRS"):
         load_layer(nocrs, residents_col="pop")
     bow = tmp_path / "bow.gpkg"
-    gpd.GeoDataFrame({"pop": [1]}, geometry=[shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])],
-                     crs=27700).to_file(bow)
+    gpd.GeoDataFrame(
+        {"pop": [1]}, geometry=[shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])], crs=27700
+    ).to_file(bow)
     with pytest.raises(DataError, match="not a valid polygon"):
         load_layer(bow, residents_col="pop")
     csv = tmp_path / "nocoords.csv"

@@ -4,14 +4,13 @@ import datetime as dt
 import json
 
 import pytest
+from conftest import SHARED, need
 
 import geotarget
 from geotarget.errors import RulesError
 from geotarget.platforms import VERDICTS, load
 from geotarget.platforms.catalogue import Footprint, Provenance
 from geotarget.platforms.feasibility import smallest_radius
-
-from conftest import SHARED, need
 
 BARBICAN = (51.5202, -0.0937)
 MEMPHIS = (35.1495, -90.0490)
@@ -27,8 +26,16 @@ def _option(row, kind):
 
 @pytest.fixture(scope="module")
 def barbican(london_dir):
-    return geotarget.analyse(BARBICAN, "0.5mi", data_dir=london_dir, method="areal",
-                             platforms="all", budget=500, currency="GBP", segment_share=0.004)
+    return geotarget.analyse(
+        BARBICAN,
+        "0.5mi",
+        data_dir=london_dir,
+        method="areal",
+        platforms="all",
+        budget=500,
+        currency="GBP",
+        segment_share=0.004,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +47,20 @@ def memphis():
 # -- the catalogue ---------------------------------------------------------------------------
 def test_catalogue_has_the_platforms_with_provenance():
     cat = load()
-    assert set(cat.platforms) >= {"meta", "meta_special", "google_ads", "google_dv360",
-                                  "microsoft", "linkedin", "tiktok", "snapchat", "x",
-                                  "pinterest", "reddit", "nextdoor"}
+    assert set(cat.platforms) >= {
+        "meta",
+        "meta_special",
+        "google_ads",
+        "google_dv360",
+        "microsoft",
+        "linkedin",
+        "tiktok",
+        "snapchat",
+        "x",
+        "pinterest",
+        "reddit",
+        "nextdoor",
+    }
     for p in cat.platforms.values():
         for prov in p.provenances():
             assert prov.source and prov.read and prov.confidence
@@ -62,21 +80,29 @@ def test_every_catalogue_entry_reaches_the_engine(barbican, memphis):
         assert tried == {f.kind for f in p.footprints}, pid
 
 
-@pytest.mark.parametrize("mins,units,whole,need_m,expected", [
-    (("0.63mi", "1km"), None, False, 804.672, 1000.0),  # Meta: 1 km beats 0.63 mi
-    (("1mi", "1km"), None, True, 804.672, 1000.0),  # Microsoft: whole numbers
-    (("1mi", "1km"), None, True, 1200.0, 1609.344),  # 2 km vs 1 mi: 1 mi is smaller
-    (("15mi",), None, False, 804.672, 15 * 1609.344),  # Special Ad Categories
-    (("1km",), None, False, 5000.0, 5000.0),  # the catchment itself when above the minimum
-])
+@pytest.mark.parametrize(
+    "mins,units,whole,need_m,expected",
+    [
+        (("0.63mi", "1km"), None, False, 804.672, 1000.0),  # Meta: 1 km beats 0.63 mi
+        (("1mi", "1km"), None, True, 804.672, 1000.0),  # Microsoft: whole numbers
+        (("1mi", "1km"), None, True, 1200.0, 1609.344),  # 2 km vs 1 mi: 1 mi is smaller
+        (("15mi",), None, False, 804.672, 15 * 1609.344),  # Special Ad Categories
+        (("1km",), None, False, 5000.0, 5000.0),  # the catchment itself when above the minimum
+    ],
+)
 def test_smallest_legal_radius(mins, units, whole, need_m, expected):
     from geotarget.units import parse_distance
 
     prov = Provenance("x", "2026-11", "documented")
     mn = tuple(parse_distance(m, max_m=None) for m in mins)
-    fp = Footprint(kind="radius", prov=prov, min_m=mn, max_m=(800_000.0,),
-                   units=tuple(m.lstrip("0123456789.") for m in mins) + ("km",),
-                   whole_numbers=whole)
+    fp = Footprint(
+        kind="radius",
+        prov=prov,
+        min_m=mn,
+        max_m=(800_000.0,),
+        units=tuple(m.lstrip("0123456789.") for m in mins) + ("km",),
+        whole_numbers=whole,
+    )
     r, _unit = smallest_radius(fp, need_m)
     assert r == pytest.approx(expected)
 
@@ -119,8 +145,11 @@ def test_footprint_holds_at_least_the_catchment(barbican, memphis):
                 continue
             assert row["people"]["total"] >= row["people"]["in_catchment"] - 1e-6, row["id"]
             if row["footprint"]["kind"] in ("radius", "place", "country"):
-                catchment = (res.residents.estimate + (res.workers.estimate if res.workers and
-                             row["basis"] == "residents+workers" else 0))
+                catchment = res.residents.estimate + (
+                    res.workers.estimate
+                    if res.workers and row["basis"] == "residents+workers"
+                    else 0
+                )
                 assert row["people"]["total"] >= catchment - 1, row["id"]
 
 
@@ -128,8 +157,19 @@ def test_footprint_holds_at_least_the_catchment(barbican, memphis):
 def test_json_and_dataframe(barbican):
     d = json.loads(barbican.to_json())
     for p in d["platforms"]:
-        assert set(p) >= {"id", "name", "footprint", "people", "accounts", "share_inside",
-                          "waste_share", "waste_money", "min_audience", "verdict", "advice"}
+        assert set(p) >= {
+            "id",
+            "name",
+            "footprint",
+            "people",
+            "accounts",
+            "share_inside",
+            "waste_share",
+            "waste_money",
+            "min_audience",
+            "verdict",
+            "advice",
+        }
         assert set(p["min_audience"]) >= {"required", "footprint_pool", "catchment_pool", "met"}
     df = barbican.platforms
     assert list(df.index)[0] == d["platforms"][0]["id"] and "waste_share" in df.columns
@@ -145,7 +185,8 @@ def test_memphis_us_rules_on_residents(memphis):
         assert row["basis"] == "residents"
     x = _row(memphis, "x")
     assert x["footprint"]["kind"] == "radius" and x["footprint"]["radius_m"] == pytest.approx(
-        1609.344)  # X's radius exists in the US (1 mi minimum)
+        1609.344
+    )  # X's radius exists in the US (1 mi minimum)
     meta = _row(memphis, "meta")
     assert meta["footprint"]["radius_m"] == 1000 and meta["accounts"]["share"] == 0.71
     li = _row(memphis, "linkedin")
@@ -156,7 +197,7 @@ def test_memphis_us_rules_on_residents(memphis):
 
 
 # -- rules files and overrides ----------------------------------------------------------------
-GOOD = '''
+GOOD = """
 [localnews]
 name = "Local News Network"
 [[localnews.footprints]]
@@ -177,7 +218,7 @@ counts = "subscribers"
 source = "https://example.org/rules"
 read = "2026-10"
 confidence = "third_party"
-'''
+"""
 
 
 def test_user_platform_from_known_kinds(tmp_path):
@@ -188,18 +229,28 @@ def test_user_platform_from_known_kinds(tmp_path):
     assert row["footprint"]["radius_m"] == 2000 and row["basis"] == "residents"
 
 
-@pytest.mark.parametrize("edit,fragment", [
-    (lambda s: s.replace('kind = "radius"', 'kind = "hexagon"'), "unknown footprint kind"),
-    (lambda s: s.replace('min = ["2km"]', 'min = ["-2km"]'), "negative"),
-    (lambda s: s.replace('min = ["2km"]', 'min = ["80km"]'), "larger than maximum"),
-    (lambda s: s.replace('name = "Local News Network"', 'name = "L"\ncolour = "red"'),
-     "field 'colour': unknown key"),
-    (lambda s: s.replace('source = "https://example.org/rules"\nread = "2026-10"\n'
-                         'confidence = "third_party"\n[localnews.location_meaning]',
-                         '[localnews.location_meaning]'), r"footprints\[0\]\.source"),
-    (lambda s: s.replace('value = "living_in"', 'value = "nearby"'), "location_meaning.value"),
-    (lambda s: s + "\n[[oops", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "edit,fragment",
+    [
+        (lambda s: s.replace('kind = "radius"', 'kind = "hexagon"'), "unknown footprint kind"),
+        (lambda s: s.replace('min = ["2km"]', 'min = ["-2km"]'), "negative"),
+        (lambda s: s.replace('min = ["2km"]', 'min = ["80km"]'), "larger than maximum"),
+        (
+            lambda s: s.replace('name = "Local News Network"', 'name = "L"\ncolour = "red"'),
+            "field 'colour': unknown key",
+        ),
+        (
+            lambda s: s.replace(
+                'source = "https://example.org/rules"\nread = "2026-10"\n'
+                'confidence = "third_party"\n[localnews.location_meaning]',
+                "[localnews.location_meaning]",
+            ),
+            r"footprints\[0\]\.source",
+        ),
+        (lambda s: s.replace('value = "living_in"', 'value = "nearby"'), "location_meaning.value"),
+        (lambda s: s + "\n[[oops", "not valid TOML"),
+    ],
+)
 def test_bad_rules_files_name_file_entry_field(tmp_path, edit, fragment):
     p = tmp_path / "bad.toml"
     p.write_text(edit(GOOD))
@@ -211,18 +262,28 @@ def test_bad_rules_files_name_file_entry_field(tmp_path, edit, fragment):
 
 
 def test_overrides(london_dir):
-    cat = load(overrides=["meta.radius_min=1.5km", "linkedin.min_audience=1000",
-                          "linkedin.usage.GB=0.5"])
+    cat = load(
+        overrides=["meta.radius_min=1.5km", "linkedin.min_audience=1000", "linkedin.usage.GB=0.5"]
+    )
     assert cat.platforms["meta"].footprints[0].min_m == (1500.0,)
     assert cat.platforms["linkedin"].min_audience == 1000
-    r = geotarget.analyse(BARBICAN, "0.5mi", data_dir=london_dir, platforms="meta,linkedin",
-                          rule_overrides=["meta.radius_min=1.5km", "linkedin.usage.GB=0.5"])
+    r = geotarget.analyse(
+        BARBICAN,
+        "0.5mi",
+        data_dir=london_dir,
+        platforms="meta,linkedin",
+        rule_overrides=["meta.radius_min=1.5km", "linkedin.usage.GB=0.5"],
+    )
     assert _row(r, "meta")["footprint"]["radius_m"] == 1500
     assert _row(r, "linkedin")["accounts"]["share"] == 0.5
-    for bad, frag in [("meta.radius_min=abc", "not a distance"), ("nope.min_audience=3",
-                      "no platform 'nope'"), ("meta.colour=red", "unknown field"),
-                      ("meta radius", "ID.FIELD=VALUE"), ("meta.radius_min=100km",
-                      "exceed maximum"), ("linkedin.usage.GB=2", "share")]:
+    for bad, frag in [
+        ("meta.radius_min=abc", "not a distance"),
+        ("nope.min_audience=3", "no platform 'nope'"),
+        ("meta.colour=red", "unknown field"),
+        ("meta radius", "ID.FIELD=VALUE"),
+        ("meta.radius_min=100km", "exceed maximum"),
+        ("linkedin.usage.GB=2", "share"),
+    ]:
         with pytest.raises(RulesError, match=frag):
             load(overrides=[bad])
 
@@ -256,12 +317,42 @@ def test_cli_platform_table_and_rule_error():
     import subprocess
     import sys
 
-    p = subprocess.run([sys.executable, "-m", "geotarget", "analyse", "EH1 1YZ", "-r", "0.5mi",
-                        "--platforms", "meta,linkedin", "--budget", "500", "--currency", "GBP"],
-                       capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geotarget",
+            "analyse",
+            "EH1 1YZ",
+            "-r",
+            "0.5mi",
+            "--platforms",
+            "meta,linkedin",
+            "--budget",
+            "500",
+            "--currency",
+            "GBP",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 0, p.stderr
     assert "Platform" in p.stdout and "GBP" in p.stdout and "City of Edinburgh" in p.stdout
-    p = subprocess.run([sys.executable, "-m", "geotarget", "analyse", "EH1 1YZ", "-r", "0.5mi",
-                        "--rule", "meta.radius_min=-1km"], capture_output=True, text=True,
-                       timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geotarget",
+            "analyse",
+            "EH1 1YZ",
+            "-r",
+            "0.5mi",
+            "--rule",
+            "meta.radius_min=-1km",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 10 and "Traceback" not in p.stderr and "negative" in p.stderr

@@ -9,13 +9,26 @@ import geotarget
 from geotarget.platforms import evaluate_many, load
 from geotarget.platforms.footprints import Facts
 
-ALL_BUT_SPECIAL = ["meta", "google_ads", "google_dv360", "microsoft", "linkedin", "tiktok",
-                   "snapchat", "x", "pinterest", "reddit", "nextdoor"]
-SCOTLAND = pd.DataFrame({  # city centre, suburb, a glen (few people), a loch shore, the sea
-    "id": ["edinburgh", "leith", "glen", "loch", "sea"],
-    "lat": [55.9533, 55.9755, 57.10, 56.33, 56.0],
-    "lon": [-3.1883, -3.1700, -4.70, -4.65, -1.0],
-})
+ALL_BUT_SPECIAL = [
+    "meta",
+    "google_ads",
+    "google_dv360",
+    "microsoft",
+    "linkedin",
+    "tiktok",
+    "snapchat",
+    "x",
+    "pinterest",
+    "reddit",
+    "nextdoor",
+]
+SCOTLAND = pd.DataFrame(
+    {  # city centre, suburb, a glen (few people), a loch shore, the sea
+        "id": ["edinburgh", "leith", "glen", "loch", "sea"],
+        "lat": [55.9533, 55.9755, 57.10, 56.33, 56.0],
+        "lon": [-3.1883, -3.1700, -4.70, -4.65, -1.0],
+    }
+)
 
 
 def _same(batch: pd.DataFrame, single: pd.DataFrame, vid) -> None:
@@ -30,23 +43,30 @@ def test_builtin_batch_table_equals_single_venue_rows():
     assert set(table.venue_id) == {"edinburgh", "leith", "glen", "loch"}  # the sea: no layer
     assert list(dict.fromkeys(table.venue_id)) == ["edinburgh", "leith", "glen", "loch"]
     for _, r in SCOTLAND.iloc[:4].iterrows():
-        one = geotarget.analyse((r.lat, r.lon), "0.5mi", platforms="all", budget=100.0,
-                                currency="GBP")
+        one = geotarget.analyse(
+            (r.lat, r.lon), "0.5mi", platforms="all", budget=100.0, currency="GBP"
+        )
         _same(table, one.platforms, r.id)
 
 
 @pytest.mark.shared_data
 def test_london_batch_table_equals_single_venue_rows(london):
     rng = np.random.default_rng(3)
-    v = pd.DataFrame({"id": np.arange(12), "lat": rng.uniform(51.35, 51.62, 12),
-                      "lon": rng.uniform(-0.35, 0.15, 12)})
+    v = pd.DataFrame(
+        {
+            "id": np.arange(12),
+            "lat": rng.uniform(51.35, 51.62, 12),
+            "lon": rng.uniform(-0.35, 0.15, 12),
+        }
+    )
     for method in (None, "areal"):
         g = geotarget.analyse_many(v, "0.5mi", layer=london, method=method)
         table = geotarget.platforms_many(g, ALL_BUT_SPECIAL, layer=london, method=method)
         assert len(table) == 12 * len(ALL_BUT_SPECIAL)
         for _, r in v.iterrows():
-            one = geotarget.analyse((r.lat, r.lon), "0.5mi", layer=london, method=method,
-                                    platforms=ALL_BUT_SPECIAL)
+            one = geotarget.analyse(
+                (r.lat, r.lon), "0.5mi", layer=london, method=method, platforms=ALL_BUT_SPECIAL
+            )
             _same(table, one.platforms, r.id)
 
 
@@ -55,8 +75,15 @@ def _facts(layer, lat, lon, r, method=None):
     from geotarget.catchment import circles_in
 
     lat, lon, r = (np.asarray(a, float) for a in (lat, lon, r))
-    return Facts(layer, lat, lon, r, circles_in(lat, lon, r, layer.crs),
-                 est.Circles(lat, lon, r, layer.crs), method)
+    return Facts(
+        layer,
+        lat,
+        lon,
+        r,
+        circles_in(lat, lon, r, layer.crs),
+        est.Circles(lat, lon, r, layer.crs),
+        method,
+    )
 
 
 @pytest.mark.shared_data
@@ -71,8 +98,7 @@ def test_districts_split_the_catchment_without_loss(london, method):
     for i in range(30):
         d, gains = per_venue(i)
         for pop in ("residents", "workers"):
-            assert gains[pop].sum() == pytest.approx(f.catch[pop].estimate[i], rel=1e-6,
-                                                     abs=1e-6)
+            assert gains[pop].sum() == pytest.approx(f.catch[pop].estimate[i], rel=1e-6, abs=1e-6)
             assert (gains[pop] <= tot[pop][0][d] * (1 + 1e-9) + 1e-6).all()  # part <= whole
 
 
@@ -89,8 +115,9 @@ def test_widened_circle_is_the_smallest_that_clears_the_minimum(scotland, pid):
     pick = f.radius(fp, "residents", min_audience=p.min_audience, conv=1.0)
     r = float(pick.r[0])
     assert row["footprint"]["radius_m"] == pytest.approx(r, abs=1e-3)
-    tot = f.circle_totals(np.array([0, 0]), np.array([r, r - (10.0 if pid == "google_ads"
-                                                                else 1.0)]), "residents")
+    tot = f.circle_totals(
+        np.array([0, 0]), np.array([r, r - (10.0 if pid == "google_ads" else 1.0)]), "residents"
+    )
     if pid == "google_ads":
         assert pick.widened[0] and not pick.grown[0]
         assert tot[0] >= p.min_audience > tot[1]
@@ -108,8 +135,9 @@ def test_people_grow_with_the_radius(scotland):
     f = _facts(scotland, [55.9533] * 6, [-3.1883] * 6, [500, 800, 1000, 2000, 4000, 8000])
     tot = f.catch["residents"].estimate
     assert (np.diff(tot) > 0).all()
-    again = f.circle_totals(np.arange(6), np.array([500, 800, 1000, 2000, 4000, 8000.0]),
-                            "residents")
+    again = f.circle_totals(
+        np.arange(6), np.array([500, 800, 1000, 2000, 4000, 8000.0]), "residents"
+    )
     np.testing.assert_array_equal(again, tot)  # circle counts are the catchment counts
 
 
@@ -144,9 +172,24 @@ def test_cli_batch_platform_table(tmp_path):
     csv = tmp_path / "v.csv"
     SCOTLAND.to_csv(csv, index=False)
     out = tmp_path / "out.csv"
-    p = subprocess.run([sys.executable, "-m", "geotarget", "batch", str(csv), "-r", "0.5mi",
-                        "--platforms", "meta,linkedin", "-o", str(out)], capture_output=True,
-                       text=True, timeout=300)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "geotarget",
+            "batch",
+            str(csv),
+            "-r",
+            "0.5mi",
+            "--platforms",
+            "meta,linkedin",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 11, p.stderr  # the sea row failed (no layer); the rest written
     table = pd.read_csv(tmp_path / "out.platforms.csv")
     assert len(table) == 8 and set(table["id"]) == {"meta", "linkedin"}
@@ -203,8 +246,9 @@ def test_batch_country_option_for_a_layer_without_one(tmp_path):
     assert (no_country.verdict == "cannot_run").any()  # no country: no rules for GB options
     table = geotarget.platforms_many(g, "meta,linkedin", layer=lay, country="gb")
     for _, r in v.iterrows():
-        one = geotarget.analyse((r.lat, r.lon), "300m", layer=lay, platforms="meta,linkedin",
-                                country="GB")
+        one = geotarget.analyse(
+            (r.lat, r.lon), "300m", layer=lay, platforms="meta,linkedin", country="GB"
+        )
         _same(table, one.platforms, r.id)
         meta = next(x for x in one.platform_rows if x["id"] == "meta")
         assert "postcode" in {o["kind"] for o in meta["options"]}  # GB rules now apply
@@ -216,22 +260,26 @@ def test_batch_platforms_follow_the_results_method(london):
     v = pd.DataFrame({"id": [1], "lat": [51.5202], "lon": [-0.0937]})
     g = geotarget.analyse_many(v, "0.5mi", layer=london, method="areal")
     t = geotarget.platforms_many(g, "meta", layer=london)  # method taken from the results
-    one = geotarget.analyse((51.5202, -0.0937), "0.5mi", layer=london, method="areal",
-                            platforms="meta")
+    one = geotarget.analyse(
+        (51.5202, -0.0937), "0.5mi", layer=london, method="areal", platforms="meta"
+    )
     _same(t, one.platforms, 1)
     assert t.people_in_catchment.iloc[0] == round(g.residents.iloc[0] + g.workers.iloc[0])
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"chunk_size": 0}, "chunk size 0"),
-    ({"chunk_size": -5}, "chunk size -5"),
-    ({"postcode_coverage": "0.5"}, "postcode coverage '0.5'"),
-    ({"postcode_coverage": True}, "postcode coverage True"),
-    ({"budget": -1.0}, "budget -1.0"),
-    ({"scheduler": "bogus"}, "scheduler 'bogus'"),
-    ({"counts": "oa"}, "counts"),
-    ({"country": "GBR"}, "country 'GBR'"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"chunk_size": 0}, "chunk size 0"),
+        ({"chunk_size": -5}, "chunk size -5"),
+        ({"postcode_coverage": "0.5"}, "postcode coverage '0.5'"),
+        ({"postcode_coverage": True}, "postcode coverage True"),
+        ({"budget": -1.0}, "budget -1.0"),
+        ({"scheduler": "bogus"}, "scheduler 'bogus'"),
+        ({"counts": "oa"}, "counts"),
+        ({"country": "GBR"}, "country 'GBR'"),
+    ],
+)
 def test_batch_platform_options_fail_clearly(kw, message):
     from geotarget.errors import InputError
 
@@ -247,12 +295,15 @@ def test_batch_platforms_need_the_results_table(tmp_path):
         geotarget.platforms_many(pd.DataFrame({"id": [1]}), "meta")
     g = geotarget.analyse_many(SCOTLAND.iloc[:2], "0.5mi")
     out = tmp_path / "out.csv"
-    from geotarget.cli_batch import write_atomic
+    from geotarget.batch.output import write_results as write_atomic
 
     write_atomic(g, out)  # the CLI's CSV: positions in venue_lat / venue_lon
     back = pd.read_csv(out)
-    pd.testing.assert_frame_equal(geotarget.platforms_many(back, "meta"),
-                                  geotarget.platforms_many(g, "meta"), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        geotarget.platforms_many(back, "meta"),
+        geotarget.platforms_many(g, "meta"),
+        check_dtype=False,
+    )
 
 
 def test_cli_batch_checks_platform_options_before_counting(tmp_path):
@@ -261,29 +312,53 @@ def test_cli_batch_checks_platform_options_before_counting(tmp_path):
 
     csv = tmp_path / "v.csv"
     SCOTLAND.iloc[:2].to_csv(csv, index=False)
-    for extra, fragment in [(["--platforms", "nope"], "unknown platform 'nope'"),
-                            (["--platforms", "meta", "--budget", "-1"], "budget -1.0"),
-                            (["--budget", "100"], "add --platforms")]:
-        p = subprocess.run([sys.executable, "-m", "geotarget", "batch", str(csv), "-r", "0.5mi",
-                            "-o", str(tmp_path / "o.csv"), *extra], capture_output=True,
-                           text=True, timeout=300)
-        assert p.returncode == 2 and fragment in p.stderr and "Traceback" not in p.stderr, \
-            p.stderr
+    for extra, fragment in [
+        (["--platforms", "nope"], "unknown platform 'nope'"),
+        (["--platforms", "meta", "--budget", "-1"], "budget -1.0"),
+        (["--budget", "100"], "add --platforms"),
+    ]:
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "geotarget",
+                "batch",
+                str(csv),
+                "-r",
+                "0.5mi",
+                "-o",
+                str(tmp_path / "o.csv"),
+                *extra,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert p.returncode == 2 and fragment in p.stderr and "Traceback" not in p.stderr, p.stderr
         assert not list(tmp_path.glob("o.csv*"))  # nothing counted, nothing left behind
 
 
 def test_cli_platform_stage_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     """Interrupted while evaluating platforms: the finished chunks of the platform table are
     kept; --resume evaluates only the rest, and the table equals an uninterrupted run's."""
-    import geotarget.batch_platforms as bp
+    import geotarget.batch.platforms as bp
     from geotarget.cli import main
 
     csv = tmp_path / "v.csv"
-    csv.write_text("id,lat,lon\n" + "\n".join(f"v{i},{55.90 + i * 0.01},-3.19"
-                                             for i in range(6)))
+    csv.write_text("id,lat,lon\n" + "\n".join(f"v{i},{55.90 + i * 0.01},-3.19" for i in range(6)))
     out = tmp_path / "out.csv"
-    args = ["batch", str(csv), "-r", "0.5mi", "-o", str(out), "--chunk-size", "2",
-            "--platforms", "meta,linkedin"]
+    args = [
+        "batch",
+        str(csv),
+        "-r",
+        "0.5mi",
+        "-o",
+        str(out),
+        "--chunk-size",
+        "2",
+        "--platforms",
+        "meta,linkedin",
+    ]
     real = bp._table_job
     calls = []
 
@@ -304,7 +379,8 @@ def test_cli_platform_stage_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     assert sum(calls) == 4  # the two venues already in the checkpoint were not evaluated again
     assert not ckpt.exists()
     table = pd.read_csv(tmp_path / "out.platforms.csv")
-    fresh = geotarget.platforms_many(geotarget.analyse_many(pd.read_csv(csv), "0.5mi"),
-                                     "meta,linkedin")
+    fresh = geotarget.platforms_many(
+        geotarget.analyse_many(pd.read_csv(csv), "0.5mi"), "meta,linkedin"
+    )
     fresh.to_csv(tmp_path / "fresh.csv", index=False)
     pd.testing.assert_frame_equal(table, pd.read_csv(tmp_path / "fresh.csv"))

@@ -1,7 +1,7 @@
 import pytest
 
-from geotarget import postcodes
 from geotarget.errors import PostcodeNotFoundError, VenueError
+from geotarget.venue import postcodes
 
 
 @pytest.mark.parametrize("raw", ["ec2y8bn", "EC2Y 8BN", " ec2y   8bn ", "Ec2Y8bN"])

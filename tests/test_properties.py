@@ -38,8 +38,11 @@ LAEA = f"+proj=laea +lat_0={LAT0} +lon_0={LON0} +datum=WGS84 +units=m +no_defs"
 CELL = 500.0  # synthetic zones: a 12 x 12 grid of 500 m squares centred on the venue
 NCELL = 12
 HALF = CELL * NCELL / 2
-SETTINGS = dict(deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+SETTINGS = dict(
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 _uid = itertools.count()
 
 
@@ -50,33 +53,64 @@ def _to_wgs84(x: float, y: float) -> tuple[float, float]:
 
 
 def _grid_boxes() -> list[tuple[float, float, float, float]]:
-    return [(-HALF + i * CELL, -HALF + j * CELL, -HALF + (i + 1) * CELL, -HALF + (j + 1) * CELL)
-            for j in range(NCELL) for i in range(NCELL)]
+    return [
+        (-HALF + i * CELL, -HALF + j * CELL, -HALF + (i + 1) * CELL, -HALF + (j + 1) * CELL)
+        for j in range(NCELL)
+        for i in range(NCELL)
+    ]
 
 
 def zone_layer(geoms, values, *, k: float = 4.0) -> PopulationLayer:
     """A synthetic zone layer in ``LAEA``; its coverage is a 40 km square (fixed, so that adding
     zones does not change it)."""
     geoms = np.asarray(geoms, dtype=object)
-    s = CountSurface(kind="zones", unit="test zone", ids=np.arange(len(geoms)).astype(str),
-                     geoms=geoms, values=np.asarray(values, float), definition="residents",
-                     clusters_per_zone=k)
-    return PopulationLayer(name="synthetic-zones", title="t", source="t", licence="t",
-                           vintage="t", crs=LAEA, coverage=shapely.box(-2e4, -2e4, 2e4, 2e4),
-                           residents=s, workers_unavailable="synthetic layer: no workers")
+    s = CountSurface(
+        kind="zones",
+        unit="test zone",
+        ids=np.arange(len(geoms)).astype(str),
+        geoms=geoms,
+        values=np.asarray(values, float),
+        definition="residents",
+        clusters_per_zone=k,
+    )
+    return PopulationLayer(
+        name="synthetic-zones",
+        title="t",
+        source="t",
+        licence="t",
+        vintage="t",
+        crs=LAEA,
+        coverage=shapely.box(-2e4, -2e4, 2e4, 2e4),
+        residents=s,
+        workers_unavailable="synthetic layer: no workers",
+    )
 
 
 def point_layer(xy, values) -> PopulationLayer:
-    from geotarget.layers.points import half_spacing
+    from geotarget.layers.geometry import half_spacing
 
     xy = np.asarray(xy, float).reshape(-1, 2)
     geoms = shapely.points(xy[:, 0], xy[:, 1])
-    s = CountSurface(kind="points", unit="test point", ids=np.arange(len(xy)).astype(str),
-                     geoms=geoms, values=np.asarray(values, float), definition="residents",
-                     edge_m=half_spacing(geoms))
-    return PopulationLayer(name="synthetic-points", title="t", source="t", licence="t",
-                           vintage="t", crs=LAEA, coverage=shapely.box(-2e4, -2e4, 2e4, 2e4),
-                           residents=s, workers_unavailable="synthetic layer: no workers")
+    s = CountSurface(
+        kind="points",
+        unit="test point",
+        ids=np.arange(len(xy)).astype(str),
+        geoms=geoms,
+        values=np.asarray(values, float),
+        definition="residents",
+        edge_m=half_spacing(geoms),
+    )
+    return PopulationLayer(
+        name="synthetic-points",
+        title="t",
+        source="t",
+        licence="t",
+        vintage="t",
+        crs=LAEA,
+        coverage=shapely.box(-2e4, -2e4, 2e4, 2e4),
+        residents=s,
+        workers_unavailable="synthetic layer: no workers",
+    )
 
 
 def polygon_catchment(geom) -> Catchment:
@@ -121,9 +155,16 @@ def test_estimate_never_decreases_with_radius_zones(values, off, r1, r2):
 
 
 @settings(max_examples=25, **SETTINGS)
-@given(pts=st.lists(st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000),
-                              st.integers(0, 100)), min_size=1, max_size=60),
-       off=offsets, r1=radii, r2=radii)
+@given(
+    pts=st.lists(
+        st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000), st.integers(0, 100)),
+        min_size=1,
+        max_size=60,
+    ),
+    off=offsets,
+    r1=radii,
+    r2=radii,
+)
 def test_estimate_never_decreases_with_radius_points(pts, off, r1, r2):
     lo, hi = sorted((r1, r2))
     lay = point_layer([(x, y) for x, y, _ in pts], [v for *_, v in pts])
@@ -143,8 +184,15 @@ def test_estimate_never_decreases_with_radius_scotland(scotland, venue, r1, r2):
 
 # -- 2. a zone outside the catchment changes nothing --------------------------------------------
 @settings(max_examples=25, **SETTINGS)
-@given(values=counts, off=offsets, r=radii, angle=st.floats(0, 2 * np.pi),
-       gap=st.floats(1.0, 8000.0), size=st.floats(5.0, 3000.0), extra=st.integers(0, 10**6))
+@given(
+    values=counts,
+    off=offsets,
+    r=radii,
+    angle=st.floats(0, 2 * np.pi),
+    gap=st.floats(1.0, 8000.0),
+    size=st.floats(5.0, 3000.0),
+    extra=st.integers(0, 10**6),
+)
 def test_zone_outside_catchment_changes_nothing(values, off, r, angle, gap, size, extra):
     boxes = [shapely.box(*b) for b in _grid_boxes()]
     venue = _to_wgs84(*off)
@@ -163,10 +211,18 @@ def test_zone_outside_catchment_changes_nothing(values, off, r, angle, gap, size
 
 
 @settings(max_examples=25, **SETTINGS)
-@given(pts=st.lists(st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000),
-                              st.integers(0, 100)), min_size=1, max_size=40),
-       off=offsets, r=radii, angle=st.floats(0, 2 * np.pi), gap=st.floats(1.0, 8000.0),
-       extra=st.integers(0, 10**6))
+@given(
+    pts=st.lists(
+        st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000), st.integers(0, 100)),
+        min_size=1,
+        max_size=40,
+    ),
+    off=offsets,
+    r=radii,
+    angle=st.floats(0, 2 * np.pi),
+    gap=st.floats(1.0, 8000.0),
+    extra=st.integers(0, 10**6),
+)
 def test_point_outside_catchment_changes_nothing(pts, off, r, angle, gap, extra):
     venue = _to_wgs84(*off)
     d = r * 1.05 + gap
@@ -180,8 +236,14 @@ def test_point_outside_catchment_changes_nothing(pts, off, r, angle, gap, extra)
 
 # -- 3. splitting a zone in proportion to area --------------------------------------------------
 @settings(max_examples=25, **SETTINGS)
-@given(values=counts, off=offsets, r=radii, which=st.integers(0, NCELL * NCELL - 1),
-       t=st.floats(0.02, 0.98), vertical=st.booleans())
+@given(
+    values=counts,
+    off=offsets,
+    r=radii,
+    which=st.integers(0, NCELL * NCELL - 1),
+    t=st.floats(0.02, 0.98),
+    vertical=st.booleans(),
+)
 def test_splitting_a_zone_leaves_areal_answer_unchanged(values, off, r, which, t, vertical):
     boxes = [shapely.box(*b) for b in _grid_boxes()]
     x0, y0, x1, y1 = boxes[which].bounds
@@ -193,8 +255,8 @@ def test_splitting_a_zone_leaves_areal_answer_unchanged(values, off, r, which, t
         parts = [shapely.box(x0, y0, x1, ys), shapely.box(x0, ys, x1, y1)]
     v = values[which]
     share = [p.area / boxes[which].area for p in parts]
-    split_geoms = boxes[:which] + parts + boxes[which + 1:]
-    split_vals = values[:which] + [v * share[0], v * share[1]] + values[which + 1:]
+    split_geoms = boxes[:which] + parts + boxes[which + 1 :]
+    split_vals = values[:which] + [v * share[0], v * share[1]] + values[which + 1 :]
     venue = _to_wgs84(*off)
     a = residents(venue, r, layer=zone_layer(boxes, values), method="areal").estimate
     b = residents(venue, r, layer=zone_layer(split_geoms, split_vals), method="areal").estimate
@@ -202,10 +264,14 @@ def test_splitting_a_zone_leaves_areal_answer_unchanged(values, off, r, which, t
 
 
 @settings(max_examples=8, **SETTINGS)
-@given(venue=edinburgh, r=st.floats(200.0, 3000.0), t=st.floats(0.05, 0.95),
-       vertical=st.booleans(), pick=st.integers(0, 10**6))
-def test_splitting_a_real_zone_leaves_areal_answer_unchanged(scotland, venue, r, t, vertical,
-                                                              pick):
+@given(
+    venue=edinburgh,
+    r=st.floats(200.0, 3000.0),
+    t=st.floats(0.05, 0.95),
+    vertical=st.booleans(),
+    pick=st.integers(0, 10**6),
+)
+def test_splitting_a_real_zone_leaves_areal_answer_unchanged(scotland, venue, r, t, vertical, pick):
     s = scotland.residents
     catch = geotarget.catchment.circle(geotarget.venue.Venue(*venue), r)
     poly = catch.to_crs(scotland.crs)
@@ -224,15 +290,30 @@ def test_splitting_a_real_zone_leaves_areal_answer_unchanged(scotland, venue, r,
     assume(all(p.area > 1.0 for p in parts))
     share = [p.area / z.area for p in parts]
     geoms = np.concatenate([np.delete(s.geoms, i), np.array(parts, dtype=object)])
-    vals = np.concatenate([np.delete(s.values, i), [s.values[i] * share[0],
-                                                   s.values[i] * share[1]]])
-    split = CountSurface(kind="zones", unit=s.unit, ids=np.arange(len(vals)).astype(str),
-                         geoms=geoms, values=vals, definition=s.definition,
-                         clusters_per_zone=s.clusters_per_zone)
-    lay = PopulationLayer(name="split", title="t", source="t", licence="t", vintage="t",
-                          crs=scotland.crs, coverage=scotland.coverage,
-                          coverage_pieces=scotland._coverage_parts[0], residents=split,
-                          workers_unavailable="none")
+    vals = np.concatenate(
+        [np.delete(s.values, i), [s.values[i] * share[0], s.values[i] * share[1]]]
+    )
+    split = CountSurface(
+        kind="zones",
+        unit=s.unit,
+        ids=np.arange(len(vals)).astype(str),
+        geoms=geoms,
+        values=vals,
+        definition=s.definition,
+        clusters_per_zone=s.clusters_per_zone,
+    )
+    lay = PopulationLayer(
+        name="split",
+        title="t",
+        source="t",
+        licence="t",
+        vintage="t",
+        crs=scotland.crs,
+        coverage=scotland.coverage,
+        coverage_pieces=scotland._coverage_parts[0],
+        residents=split,
+        workers_unavailable="none",
+    )
     a = residents(venue, r, layer=scotland).estimate
     b = residents(venue, r, layer=lay).estimate
     assert close(a, b, rel=1e-7, abs_=1e-4), (i, a, b)
@@ -261,8 +342,16 @@ def test_catchment_file_crs_does_not_change_the_answer(tmp_path_factory, scotlan
     wgs = d / "area_wgs84.geojson"
     t = transformer("EPSG:27700", "EPSG:4326")
     ll = shapely.transform(dense, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
-    wgs.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(ll)}]}))
+    wgs.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(ll)}
+                ],
+            }
+        )
+    )
     a = geotarget.analyse(catchment=bng, layer=scotland)
     b = geotarget.analyse(catchment=wgs, layer=scotland)
     assert a.catchment["area_km2"] == pytest.approx(b.catchment["area_km2"], rel=1e-5)
@@ -276,23 +365,40 @@ def test_catchment_file_crs_does_not_change_the_answer(tmp_path_factory, scotlan
 
 
 def _user_zones_geojson(path, boxes_ll, values, order):
-    feats = [{"type": "Feature", "properties": {"pop": float(values[i]), "name": f"z{i}"},
-              "geometry": shapely.geometry.mapping(boxes_ll[i])} for i in order]
+    feats = [
+        {
+            "type": "Feature",
+            "properties": {"pop": float(values[i]), "name": f"z{i}"},
+            "geometry": shapely.geometry.mapping(boxes_ll[i]),
+        }
+        for i in order
+    ]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
 
 
 @settings(max_examples=8, **SETTINGS)
-@given(values=st.lists(st.integers(0, 5000), min_size=36, max_size=36),
-       perm=st.permutations(range(36)), off=offsets, r=st.floats(100.0, 2500.0))
-def test_user_zone_layer_row_order_does_not_change_the_answer(tmp_path_factory, values, perm,
-                                                              off, r):
+@given(
+    values=st.lists(st.integers(0, 5000), min_size=36, max_size=36),
+    perm=st.permutations(range(36)),
+    off=offsets,
+    r=st.floats(100.0, 2500.0),
+)
+def test_user_zone_layer_row_order_does_not_change_the_answer(
+    tmp_path_factory, values, perm, off, r
+):
     d = tmp_path_factory.mktemp("order")
     t = transformer(LAEA, "EPSG:4326")
-    boxes = [shapely.box(-1500 + i * 500, -1500 + j * 500, -1000 + i * 500, -1000 + j * 500)
-             for j in range(6) for i in range(6)]
-    ll = [shapely.transform(shapely.segmentize(b, 25.0),
-                            lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
-          for b in boxes]
+    boxes = [
+        shapely.box(-1500 + i * 500, -1500 + j * 500, -1000 + i * 500, -1000 + j * 500)
+        for j in range(6)
+        for i in range(6)
+    ]
+    ll = [
+        shapely.transform(
+            shapely.segmentize(b, 25.0), lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
+        )
+        for b in boxes
+    ]
     p1, p2 = d / f"zones_a{next(_uid)}.geojson", d / f"zones_b{next(_uid)}.geojson"
     _user_zones_geojson(p1, ll, values, range(36))
     _user_zones_geojson(p2, ll, values, perm)
@@ -301,9 +407,14 @@ def test_user_zone_layer_row_order_does_not_change_the_answer(tmp_path_factory, 
 
     p3 = d / f"zones_c{next(_uid)}.gpkg"
     tb = transformer("EPSG:4326", "EPSG:27700")
-    gpd.GeoDataFrame({"pop": [float(v) for v in values]}, geometry=[
-        shapely.transform(g, lambda xy: np.column_stack(tb.transform(xy[:, 0], xy[:, 1])))
-        for g in ll], crs=27700).to_file(p3, layer="zones")
+    gpd.GeoDataFrame(
+        {"pop": [float(v) for v in values]},
+        geometry=[
+            shapely.transform(g, lambda xy: np.column_stack(tb.transform(xy[:, 0], xy[:, 1])))
+            for g in ll
+        ],
+        crs=27700,
+    ).to_file(p3, layer="zones")
     venue = _to_wgs84(*off)
     a = geotarget.analyse(venue, r, layer=str(p1), residents_col="pop")
     b = geotarget.analyse(venue, r, layer=str(p2), residents_col="pop")
@@ -319,12 +430,18 @@ def test_user_zone_layer_row_order_does_not_change_the_answer(tmp_path_factory, 
 
 
 @settings(max_examples=8, **SETTINGS)
-@given(pts=st.lists(st.tuples(st.floats(-2500, 2500), st.floats(-2500, 2500),
-                              st.integers(0, 100)), min_size=3, max_size=40,
-                    unique_by=lambda p: (round(p[0], 3), round(p[1], 3))),
-       data=st.data(), off=offsets, r=st.floats(100.0, 2500.0))
-def test_user_point_layer_row_order_does_not_change_the_answer(tmp_path_factory, pts, data,
-                                                               off, r):
+@given(
+    pts=st.lists(
+        st.tuples(st.floats(-2500, 2500), st.floats(-2500, 2500), st.integers(0, 100)),
+        min_size=3,
+        max_size=40,
+        unique_by=lambda p: (round(p[0], 3), round(p[1], 3)),
+    ),
+    data=st.data(),
+    off=offsets,
+    r=st.floats(100.0, 2500.0),
+)
+def test_user_point_layer_row_order_does_not_change_the_answer(tmp_path_factory, pts, data, off, r):
     import pandas as pd
 
     d = tmp_path_factory.mktemp("order")
@@ -349,9 +466,12 @@ def test_user_point_layer_row_order_does_not_change_the_answer(tmp_path_factory,
 
 # -- 5. additive over disjoint catchments --------------------------------------------------------
 @settings(max_examples=25, **SETTINGS)
-@given(values=counts, x=st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000)).map(sorted),
-       y=st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000)).map(sorted),
-       cuts=st.lists(st.floats(0.01, 0.99), min_size=1, max_size=5, unique=True))
+@given(
+    values=counts,
+    x=st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000)).map(sorted),
+    y=st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000)).map(sorted),
+    cuts=st.lists(st.floats(0.01, 0.99), min_size=1, max_size=5, unique=True),
+)
 def test_disjoint_catchments_add_up_areal(values, x, y, cuts):
     assume(x[1] - x[0] > 10 and y[1] - y[0] > 10)
     lay = zone_layer([shapely.box(*b) for b in _grid_boxes()], values)
@@ -364,11 +484,20 @@ def test_disjoint_catchments_add_up_areal(values, x, y, cuts):
 
 
 @settings(max_examples=25, **SETTINGS)
-@given(pts=st.lists(st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000),
-                              st.integers(0, 100)), min_size=1, max_size=60),
-       boxes=st.lists(st.tuples(st.floats(-3000, 2900), st.floats(-3000, 2900),
-                                st.floats(10, 1500), st.floats(10, 1500)),
-                      min_size=2, max_size=5))
+@given(
+    pts=st.lists(
+        st.tuples(st.floats(-3000, 3000), st.floats(-3000, 3000), st.integers(0, 100)),
+        min_size=1,
+        max_size=60,
+    ),
+    boxes=st.lists(
+        st.tuples(
+            st.floats(-3000, 2900), st.floats(-3000, 2900), st.floats(10, 1500), st.floats(10, 1500)
+        ),
+        min_size=2,
+        max_size=5,
+    ),
+)
 def test_disjoint_catchments_add_up_points(pts, boxes):
     lay = point_layer([(x, y) for x, y, _ in pts], [v for *_, v in pts])
     geoms = [shapely.box(x, y, x + w, y + h) for x, y, w, h in boxes]
@@ -381,10 +510,14 @@ def test_disjoint_catchments_add_up_points(pts, boxes):
 
 
 @settings(max_examples=10, **SETTINGS)
-@given(venue=edinburgh, n=st.integers(2, 5), r=st.floats(100.0, 1500.0),
-       bearing=st.floats(0, 360), spacing=st.floats(2.2, 4.0))
-def test_disjoint_circles_add_up_to_their_union_scotland(scotland, venue, n, r, bearing,
-                                                           spacing):
+@given(
+    venue=edinburgh,
+    n=st.integers(2, 5),
+    r=st.floats(100.0, 1500.0),
+    bearing=st.floats(0, 360),
+    spacing=st.floats(2.2, 4.0),
+)
+def test_disjoint_circles_add_up_to_their_union_scotland(scotland, venue, n, r, bearing, spacing):
     """Batch path: the residents of disjoint circles (analyse_many) sum to the residents of
     their union (chain_overlap), and no pair is reported as overlapping."""
     import pandas as pd
@@ -393,8 +526,9 @@ def test_disjoint_circles_add_up_to_their_union_scotland(scotland, venue, n, r, 
     from geotarget.batch import analyse_many, chain_overlap
 
     g = Geod(ellps="WGS84")
-    lons, lats, _ = g.fwd([venue[1]] * n, [venue[0]] * n, [bearing] * n,
-                          [i * spacing * r for i in range(n)])
+    lons, lats, _ = g.fwd(
+        [venue[1]] * n, [venue[0]] * n, [bearing] * n, [i * spacing * r for i in range(n)]
+    )
     df = pd.DataFrame({"id": [f"v{i}" for i in range(n)], "lat": lats, "lon": lons})
     out = analyse_many(df, r, layer=scotland)
     assert out["error"].isna().all(), out["error"].tolist()
@@ -405,18 +539,25 @@ def test_disjoint_circles_add_up_to_their_union_scotland(scotland, venue, n, r, 
 
 
 @settings(max_examples=10, **SETTINGS)
-@given(venue=edinburgh, n=st.integers(2, 4), r=st.floats(100.0, 1500.0),
-       bearing=st.floats(0, 360), spacing=st.floats(0.2, 1.8))
-def test_overlapping_circles_union_is_at_most_the_sum_scotland(scotland, venue, n, r, bearing,
-                                                                 spacing):
+@given(
+    venue=edinburgh,
+    n=st.integers(2, 4),
+    r=st.floats(100.0, 1500.0),
+    bearing=st.floats(0, 360),
+    spacing=st.floats(0.2, 1.8),
+)
+def test_overlapping_circles_union_is_at_most_the_sum_scotland(
+    scotland, venue, n, r, bearing, spacing
+):
     import pandas as pd
     from pyproj import Geod
 
     from geotarget.batch import analyse_many, chain_overlap
 
     g = Geod(ellps="WGS84")
-    lons, lats, _ = g.fwd([venue[1]] * n, [venue[0]] * n, [bearing] * n,
-                          [i * spacing * r for i in range(n)])
+    lons, lats, _ = g.fwd(
+        [venue[1]] * n, [venue[0]] * n, [bearing] * n, [i * spacing * r for i in range(n)]
+    )
     df = pd.DataFrame({"id": [f"v{i}" for i in range(n)], "lat": lats, "lon": lons})
     out = analyse_many(df, r, layer=scotland)
     assume(out["residents"].notna().all())  # not wholly in the sea
@@ -432,8 +573,9 @@ def test_overlapping_circles_union_is_at_most_the_sum_scotland(scotland, venue, 
 
 # -- 6. the footprint holds at least the catchment's people --------------------------------------
 @settings(max_examples=5, **SETTINGS)
-@given(venue=st.tuples(st.floats(55.92, 55.97), st.floats(-3.28, -3.13)),
-       r=st.floats(150.0, 4000.0))
+@given(
+    venue=st.tuples(st.floats(55.92, 55.97), st.floats(-3.28, -3.13)), r=st.floats(150.0, 4000.0)
+)
 def test_footprint_people_at_least_catchment_people(venue, r):
     from geotarget.errors import NoCoverageError
 
@@ -452,8 +594,7 @@ def test_footprint_people_at_least_catchment_people(venue, r):
         assert ppl["total"] >= ppl["in_catchment"], row["id"]
         assert ppl["in_catchment"] <= round(catchment_people) + 1, row["id"]
         if row["footprint"]["kind"] != "postcode":  # the others contain the catchment
-            assert ppl["total"] >= round(catchment_people) - 1, (row["id"], ppl,
-                                                                  catchment_people)
+            assert ppl["total"] >= round(catchment_people) - 1, (row["id"], ppl, catchment_people)
         if row["waste_share"] is not None:
             assert 0.0 <= row["waste_share"] <= 1.0
         for o in row["options"]:
@@ -463,10 +604,15 @@ def test_footprint_people_at_least_catchment_people(venue, r):
 
 # -- 7. anywhere on Earth: containment is exact ------------------------------------------------
 @settings(max_examples=10, **SETTINGS)
-@given(centre=st.tuples(st.floats(-80.0, 80.0), st.floats(-170.0, 170.0)),
-       r=st.floats(100.0, 20_000.0),
-       pts=st.lists(st.tuples(st.floats(0, 360), st.floats(0.0, 2.0), st.integers(0, 100)),
-                    min_size=3, max_size=40))
+@given(
+    centre=st.tuples(st.floats(-80.0, 80.0), st.floats(-170.0, 170.0)),
+    r=st.floats(100.0, 20_000.0),
+    pts=st.lists(
+        st.tuples(st.floats(0, 360), st.floats(0.0, 2.0), st.integers(0, 100)),
+        min_size=3,
+        max_size=40,
+    ),
+)
 def test_user_points_counted_exactly_anywhere(tmp_path_factory, centre, r, pts):
     """A user point file anywhere (away from the antimeridian and the poles, which
     test_bad_inputs covers): the count equals the brute-force geodesic count."""

@@ -13,14 +13,14 @@ import pytest
 from test_maps import PLATFORMS, assert_offline
 
 import geotarget
-from geotarget import report
+from geotarget import files
 from geotarget.errors import GeotargetError, InputError, OutputError
+from geotarget.render import report
 
 
 @pytest.fixture(scope="module")
 def edinburgh():
-    return geotarget.analyse("EH1 1YZ", "0.5mi", platforms=PLATFORMS, budget=500,
-                             currency="GBP")
+    return geotarget.analyse("EH1 1YZ", "0.5mi", platforms=PLATFORMS, budget=500, currency="GBP")
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,9 @@ def ed_report(edinburgh):
 
 @pytest.fixture(scope="module")
 def london_result(london):
-    return geotarget.analyse("EC2Y 8BN", "0.5mi", layer=london, platforms="all", budget=500,
-                             currency="GBP")
+    return geotarget.analyse(
+        "EC2Y 8BN", "0.5mi", layer=london, platforms="all", budget=500, currency="GBP"
+    )
 
 
 def text_of(page: str) -> str:
@@ -42,10 +43,19 @@ def text_of(page: str) -> str:
 
 
 # -- plain words -----------------------------------------------------------------------------
-@pytest.mark.parametrize("share, words", [
-    (0.3411, "about a third"), (0.25, "about a quarter"), (0.5, "about half"),
-    (0.66, "about two thirds"), (0.379, "about 38%"), (0.001, "almost none"), (0.0, "none"),
-    (0.9947, "about 99%")])
+@pytest.mark.parametrize(
+    "share, words",
+    [
+        (0.3411, "about a third"),
+        (0.25, "about a quarter"),
+        (0.5, "about half"),
+        (0.66, "about two thirds"),
+        (0.379, "about 38%"),
+        (0.001, "almost none"),
+        (0.0, "none"),
+        (0.9947, "about 99%"),
+    ],
+)
 def test_share_words(share, words):
     assert report.share_words(share) == words
 
@@ -81,8 +91,10 @@ def test_london_verdict_in_plain_words(london_result):
     assert texts["meta"].startswith("Meta (Facebook, Instagram)")
     assert "can reach this area with a 1 km circle around the venue" in texts["meta"]
     assert report.share_words(meta["waste_share"]) in texts["meta"]
-    assert ("can only target all of Greater London, so over 99% of the spend would miss"
-            in texts["linkedin"])
+    assert (
+        "can only target all of Greater London, so over 99% of the spend would miss"
+        in texts["linkedin"]
+    )
     assert "at least" in texts["meta_special"]  # beyond the layer: a lower bound
 
 
@@ -90,9 +102,16 @@ def test_london_verdict_in_plain_words(london_result):
 def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_report):
     assert_offline(ed_report)
     words = text_of(ed_report)
-    positions = [words.index(h) for h in ("In short", "Platforms, best first", "Map",
-                                          "People in your catchment",
-                                          "Data, sources and caveats")]
+    positions = [
+        words.index(h)
+        for h in (
+            "In short",
+            "Platforms, best first",
+            "Map",
+            "People in your catchment",
+            "Data, sources and caveats",
+        )
+    ]
     assert positions == sorted(positions)
     first = report.summary_sentences(edinburgh)[0]["text"]
     assert words.index(first) < positions[1]
@@ -104,8 +123,13 @@ def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_r
     assert f"range {res.low:,.0f} – {res.high:,.0f}" in words
     assert edinburgh.workers_unavailable in words
     lay = edinburgh.layer
-    for piece in [lay["source"], lay["vintage"], lay["licence"], *lay["attribution"],
-                  *lay["caveats"]]:
+    for piece in [
+        lay["source"],
+        lay["vintage"],
+        lay["licence"],
+        *lay["attribution"],
+        *lay["caveats"],
+    ]:
         assert piece in words, piece
     assert "Leaflet (BSD-2-Clause" in words
 
@@ -124,8 +148,9 @@ def test_report_numbers_all_come_from_the_result(edinburgh, ed_report):
             if n in expected:
                 continue
             pct = [f"{100 * r[k]:.0f}" for k in ("share_inside", "waste_share") if r.get(k)]
-            money = [f"{r['waste_money'][k]:,.0f}" for k in ("amount", "budget")
-                     if r.get("waste_money")]
+            money = [
+                f"{r['waste_money'][k]:,.0f}" for k in ("amount", "budget") if r.get("waste_money")
+            ]
             ma = r["min_audience"].get("required")
             label_nums = re.findall(r"\d[\d,.]*", (r.get("footprint") or {}).get("label", ""))
             assert n in pct + money + label_nums + ([f"{ma:,.0f}"] if ma else []), (pid, n)
@@ -158,12 +183,12 @@ def test_format_from_file_name():
 # -- writing safely --------------------------------------------------------------------------
 def test_write_refuses_to_overwrite_and_leaves_no_temporary(tmp_path):
     out = tmp_path / "report.html"
-    report.write_output(out, "first")
+    files.write_output(out, "first")
     with pytest.raises(OutputError, match="exists already: give --overwrite") as e:
-        report.write_output(out, "second")
+        files.write_output(out, "second")
     assert e.value.exit_code == 9
     assert out.read_text() == "first"
-    report.write_output(out, "third", overwrite=True)
+    files.write_output(out, "third", overwrite=True)
     assert out.read_text() == "third"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
     assert oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
@@ -184,16 +209,16 @@ def test_write_is_atomic_when_the_rename_fails(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OutputError, match="No space left on device"):
-        report.write_output(out, "new", overwrite=True)
+        files.write_output(out, "new", overwrite=True)
     assert out.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
 def test_write_errors_are_one_clear_line(tmp_path):
     with pytest.raises(OutputError, match="folder .*missing does not exist"):
-        report.write_output(tmp_path / "missing" / "r.html", "x")
+        files.write_output(tmp_path / "missing" / "r.html", "x")
     with pytest.raises(OutputError, match="it is a folder"):
-        report.write_output(tmp_path, "x")
+        files.write_output(tmp_path, "x")
 
 
 def test_write_report(tmp_path, edinburgh):
@@ -215,7 +240,8 @@ def run_cli(argv: list[str]) -> int:
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     if "report" in sub.choices:
         return cli.main(argv)
-    from geotarget.cli_report import add_report_parser, run_report
+    from geotarget.cli.report import add_parser as add_report_parser
+    from geotarget.cli.report import run as run_report
 
     add_report_parser(sub)
     args = parser.parse_args(argv)
@@ -228,9 +254,28 @@ def run_cli(argv: list[str]) -> int:
 
 def test_cli_report_html_png_and_map(tmp_path, capsys):
     out, png, mp = tmp_path / "report.html", tmp_path / "map.png", tmp_path / "map.html"
-    rc = run_cli(["report", "EH1 1YZ", "--radius", "0.5mi", "--platforms", PLATFORMS,
-                  "--budget", "500", "--currency", "GBP", "-o", str(out), "--png", str(png),
-                  "--map", str(mp), "--tiles", "none"])
+    rc = run_cli(
+        [
+            "report",
+            "EH1 1YZ",
+            "--radius",
+            "0.5mi",
+            "--platforms",
+            PLATFORMS,
+            "--budget",
+            "500",
+            "--currency",
+            "GBP",
+            "-o",
+            str(out),
+            "--png",
+            str(png),
+            "--map",
+            str(mp),
+            "--tiles",
+            "none",
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert f"wrote {out}" in captured.out and f"wrote {png}" in captured.out
@@ -243,17 +288,21 @@ def test_cli_report_html_png_and_map(tmp_path, capsys):
     rc = run_cli(["report", "EH1 1YZ", "-r", "0.5mi", "-o", str(out)])
     err = capsys.readouterr().err
     assert rc == 9
-    assert err.strip() == (f"geotarget: error: {out} exists already: give --overwrite to "
-                           "replace it, or another file name")
-    rc = run_cli(["report", "EH1 1YZ", "-r", "0.5mi", "-o", str(out), "--overwrite",
-                  "--platforms", "meta"])
+    assert err.strip() == (
+        f"geotarget: error: {out} exists already: give --overwrite to "
+        "replace it, or another file name"
+    )
+    rc = run_cli(
+        ["report", "EH1 1YZ", "-r", "0.5mi", "-o", str(out), "--overwrite", "--platforms", "meta"]
+    )
     assert rc == 0
     assert "Google Ads" not in out.read_text(encoding="utf-8")
 
 
 def test_cli_report_to_stdout_and_errors(tmp_path, capsys):
-    rc = run_cli(["report", "EH1 1YZ", "-r", "500m", "--platforms", "meta", "-o", "-",
-                  "--format", "json"])
+    rc = run_cli(
+        ["report", "EH1 1YZ", "-r", "500m", "--platforms", "meta", "-o", "-", "--format", "json"]
+    )
     captured = capsys.readouterr()
     assert rc == 0
     d = json.loads(captured.out)
@@ -261,11 +310,13 @@ def test_cli_report_to_stdout_and_errors(tmp_path, capsys):
     for argv, code, msg in [
         (["-o", str(tmp_path / "r.html"), "--tiles", "satellite"], 2, "tile URL template"),
         (["-o", str(tmp_path / "nope" / "r.html")], 9, "does not exist"),
-        (["-o", str(tmp_path / "a.html"), "--png", str(tmp_path / "a.html")], 2,
-         "different files"),
+        (["-o", str(tmp_path / "a.html"), "--png", str(tmp_path / "a.html")], 2, "different files"),
         (["-o", str(tmp_path / "r.html"), "--png", str(tmp_path / "m.jpg")], 2, "ending in .png"),
-        (["-o", str(tmp_path / "r.html"), "--budget", "lots"], 2,
-         "--budget 'lots' is not a number"),
+        (
+            ["-o", str(tmp_path / "r.html"), "--budget", "lots"],
+            2,
+            "--budget 'lots' is not a number",
+        ),
     ]:
         rc = run_cli(["report", "EH1 1YZ", "-r", "500m", *argv])
         err = capsys.readouterr().err
@@ -276,16 +327,34 @@ def test_cli_report_to_stdout_and_errors(tmp_path, capsys):
 
 def test_cli_report_markdown_from_file_name(tmp_path, capsys):
     out = tmp_path / "r.md"
-    assert run_cli(["report", "55.9503,-3.1930", "-r", "400m", "--platforms", "meta",
-                    "-o", str(out)]) == 0
+    assert (
+        run_cli(["report", "55.9503,-3.1930", "-r", "400m", "--platforms", "meta", "-o", str(out)])
+        == 0
+    )
     assert out.read_text(encoding="utf-8").startswith("# Local advertising")
 
 
 @pytest.mark.shared_data
 def test_cli_report_london(tmp_path, capsys, london_dir):
     out = tmp_path / "report.html"
-    rc = run_cli(["report", "EC2Y 8BN", "--radius", "0.5mi", "--data-dir", str(london_dir),
-                  "--budget", "500", "--currency", "GBP", "-o", str(out), "--tiles", "none"])
+    rc = run_cli(
+        [
+            "report",
+            "EC2Y 8BN",
+            "--radius",
+            "0.5mi",
+            "--data-dir",
+            str(london_dir),
+            "--budget",
+            "500",
+            "--currency",
+            "GBP",
+            "-o",
+            str(out),
+            "--tiles",
+            "none",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     words = text_of(out.read_text(encoding="utf-8"))
     assert "can only target all of Greater London, so over 99% of the spend would miss" in words

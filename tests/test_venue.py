@@ -22,12 +22,21 @@ def test_postcode_venue():
     assert v.source == "postcode" and v.label == "EH1 1YZ"
 
 
-@pytest.mark.parametrize("bad,fragment", [
-    ("91,0", "latitude '91' is outside"), ("-91,0", "outside -90..90"),
-    ("0,181", "longitude '181' is outside"), ("nan,0", "not finite"), ("0,NaN", "not finite"),
-    ((float("nan"), 1.0), "not finite"), (("a", "b"), "not numbers"), ("", "empty"),
-    ("somewhere nice", "add --geocode"), ((1.0, 2.0, 3.0), "pair"),
-])
+@pytest.mark.parametrize(
+    "bad,fragment",
+    [
+        ("91,0", "latitude '91' is outside"),
+        ("-91,0", "outside -90..90"),
+        ("0,181", "longitude '181' is outside"),
+        ("nan,0", "not finite"),
+        ("0,NaN", "not finite"),
+        ((float("nan"), 1.0), "not finite"),
+        (("a", "b"), "not numbers"),
+        ("", "empty"),
+        ("somewhere nice", "add --geocode"),
+        ((1.0, 2.0, 3.0), "pair"),
+    ],
+)
 def test_bad_coordinates_repeat_value(bad, fragment):
     with pytest.raises(VenueError, match=fragment):
         locate(bad)
@@ -40,8 +49,17 @@ def test_venue_object_validates_itself():
 
 class _Nominatim(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
-        body = json.dumps([{"lat": "51.5202", "lon": "-0.0937", "display_name": "Barbican, London",
-                            "place_id": 1, "boundingbox": ["51.5", "51.6", "-0.1", "-0.09"]}])
+        body = json.dumps(
+            [
+                {
+                    "lat": "51.5202",
+                    "lon": "-0.0937",
+                    "display_name": "Barbican, London",
+                    "place_id": 1,
+                    "boundingbox": ["51.5", "51.6", "-0.1", "-0.09"],
+                }
+            ]
+        )
         if "nowhere" in self.path:
             body = "[]"
         data = body.encode()
@@ -88,7 +106,8 @@ def test_geocode_times_out_instead_of_hanging():
     s.listen(1)  # accepts, never answers
     try:
         with pytest.raises(GeocodingError, match="(?i)timed out|time"):
-            geocode_address("Barbican", domain=f"127.0.0.1:{s.getsockname()[1]}", scheme="http",
-                            timeout=0.5)
+            geocode_address(
+                "Barbican", domain=f"127.0.0.1:{s.getsockname()[1]}", scheme="http", timeout=0.5
+            )
     finally:
         s.close()

@@ -1,106 +1,24 @@
 """Population layers: where the counts come from.
 
-* :func:`load_layer` reads a layer by built-in name or from a data folder (``--data-dir``).
-* :func:`choose_layer` picks the built-in layer whose coverage contains the venue.
+* :func:`load_layer` reads a layer by built-in name or from a data folder (``--data-dir``);
+* :func:`choose_layer` picks the built-in layer whose coverage contains the venue;
+* :func:`resolve_layer` turns the user's choice (layer, data folder, counts) into a layer.
+
+One module per source: :mod:`.ew_census2021`, :mod:`.scotland_census`, :mod:`.us_blocks2020`,
+:mod:`.eurostat_grid`, :mod:`.raster`, :mod:`.userfile`; the shipped files in :mod:`.builtin`,
+the on-disk cache of built layers in :mod:`.cache`, the data model in :mod:`.base`.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-from ..errors import DataError, InputError, NoCoverageError
-from ..projections import transformer
 from .base import CountSurface, PopulationLayer
-from . import builtin
+from .registry import builtin_names, choose_layer, load_layer, resolve_layer
 
-__all__ = ["CountSurface", "PopulationLayer", "load_layer", "choose_layer", "builtin_names"]
-
-
-def builtin_names() -> list[str]:
-    return sorted(builtin.BUILTIN)
-
-
-@lru_cache(maxsize=8)
-def _load_path(path: str, counts: str | None, residents_col: str | None,
-               workers_col: str | None, _stamp: tuple = ()) -> PopulationLayer:
-    from . import grid, london, points, userfile
-
-    p = Path(path)
-    suffix = p.suffix.lower()
-    ew_only = counts is not None
-    if p.is_dir():
-        if (p / "boundaries").is_dir() and (p / "residents").is_dir():
-            return london.load(p, counts=counts or "oa")
-        if ew_only:
-            raise InputError(f"--counts applies to England & Wales data folders; {path!r} is not "
-                             "one")
-        if list(p.glob("*blocks*population*.csv")):
-            return points.load_us_blocks(p)
-        if list(p.glob("tile_*.parquet")):
-            return grid.load_eurostat(p)
-        raise DataError(f"{path!r} is not a recognised data folder: expected the England & Wales "
-                        "layout (boundaries/, residents/, workers/), a US block table "
-                        "(*blocks*population*.csv) or Eurostat grid tiles (tile_*.parquet); "
-                        "see README 'Data'")
-    if ew_only:
-        raise InputError("--counts applies to England & Wales data folders only")
-    if residents_col is None and workers_col is None:
-        if suffix == ".csv" and "blocks" in p.name:
-            return points.load_us_blocks(p)
-        if suffix == ".parquet" and p.name.startswith("tile_"):
-            return grid.load_eurostat(p)
-    if suffix in (".tif", ".tiff"):
-        return grid.load_raster(p)
-    return userfile.load_user_file(p, residents_col=residents_col, workers_col=workers_col)
-
-
-def load_layer(name_or_path: str | Path, *, counts: str | None = None,
-               residents_col: str | None = None, workers_col: str | None = None
-               ) -> PopulationLayer:
-    """A population layer: a built-in name, a data folder or a file.
-
-    * built-in: ``"scotland-dz2011"``;
-    * a folder: England & Wales census layout (``counts`` = ``"oa"`` or ``"lsoa"``), a US block
-      table, or Eurostat grid tiles;
-    * a file: a US block CSV, a Eurostat tile, a population GeoTIFF, or any GeoPackage /
-      GeoParquet / GeoJSON / Shapefile / CSV with a count column (``residents_col``,
-      ``workers_col``).
-    """
-    key = str(name_or_path)
-    if key in builtin.BUILTIN:
-        if counts is not None or residents_col is not None or workers_col is not None:
-            raise InputError(f"--counts / --residents-col apply to data folders and files, not to "
-                             f"the built-in layer {key}")
-        return builtin.load(key)
-    p = Path(key).expanduser()
-    if p.exists():
-        # the in-memory cache is keyed on the path and, for a file, its size and time: a changed
-        # file is read again
-        st = p.stat()
-        stamp = () if p.is_dir() else (st.st_size, st.st_mtime_ns)
-        return _load_path(str(p.resolve()), counts, residents_col, workers_col, stamp)
-    raise DataError(f"{key!r} is neither a built-in layer ({', '.join(builtin_names())}) nor an "
-                    "existing folder or file: give --data-dir PATH or --layer FILE (see README)")
-
-
-def choose_layer(lat: float, lon: float) -> PopulationLayer:
-    """The built-in layer whose coverage contains (lat, lon)."""
-    import shapely
-
-    for name, (crs, cov, _) in builtin.coverage_index().items():
-        x, y = transformer("EPSG:4326", crs).transform(lon, lat)
-        if cov.covers(shapely.Point(x, y)):
-            return builtin.load(name)
-    swapped = ""
-    if -90 <= lon <= 90:
-        for name, (crs, cov, _) in builtin.coverage_index().items():
-            x, y = transformer("EPSG:4326", crs).transform(lat, lon)
-            if cov.covers(shapely.Point(x, y)):
-                swapped = (f" (latitude and longitude look swapped: {lon},{lat} is inside "
-                           f"{name})")
-    raise NoCoverageError(
-        f"no built-in population layer covers the venue at {lat},{lon}{swapped}: the built-in "
-        f"data is {', '.join(builtin_names())} (Scotland); for England & Wales pass --data-dir "
-        "with the ONS census files (see README, 'Data')"
-    )
+__all__ = [
+    "CountSurface",
+    "PopulationLayer",
+    "builtin_names",
+    "choose_layer",
+    "load_layer",
+    "resolve_layer",
+]

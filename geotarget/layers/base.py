@@ -64,8 +64,10 @@ class CountSurface:
         self.values = np.asarray(self.values, dtype="float64")
         n = len(self.values)
         if len(self.geoms) != n or len(self.ids) != n:
-            raise DataError(f"{self.unit}: {len(self.geoms)} geometries, {len(self.ids)} ids and "
-                            f"{n} counts do not match")
+            raise DataError(
+                f"{self.unit}: {len(self.geoms)} geometries, {len(self.ids)} ids and "
+                f"{n} counts do not match"
+            )
         if not np.isfinite(self.values).all():
             raise DataError(f"{self.unit}: counts must be finite numbers")
         if (self.values < 0).any():
@@ -139,7 +141,7 @@ class PlaceSet:
             self.polygons[key] = shapely.union_all(shapely.set_precision(sel, 0.01))
         return self.polygons[key]
 
-    def precompute(self) -> "PlaceSet":
+    def precompute(self) -> PlaceSet:
         """Dissolve every place now (done once when a layer is built and cached)."""
         for lv in self.levels:
             for code in np.unique(self.codes[lv]):
@@ -197,8 +199,10 @@ class PopulationLayer:
             return default
         available = self.methods(population)
         if method not in available:
-            raise InputError(f"method {method!r} is not available for {population} in layer "
-                             f"{self.name}: choose one of {', '.join(sorted(available))}")
+            raise InputError(
+                f"method {method!r} is not available for {population} in layer "
+                f"{self.name}: choose one of {', '.join(sorted(available))}"
+            )
         return available[method]
 
     @cached_property

@@ -1,4 +1,5 @@
-"""Layers shipped inside the package (built by the scripts in ``data/``)."""
+"""The layers shipped inside the package (built by the scripts in ``data/``): their files,
+metadata and coverage polygons; each is read by its source's module."""
 
 from __future__ import annotations
 
@@ -9,25 +10,24 @@ from importlib import resources
 import numpy as np
 
 from ..errors import DataError
-from .base import CountSurface, PopulationLayer
+from .base import PopulationLayer
 
 #: name -> (zones file, coverage file, metadata file)
 BUILTIN = {
-    "scotland-dz2011": ("scotland-dz2011.parquet", "scotland-dz2011-coverage.parquet",
-                        "scotland-dz2011.json"),
+    "scotland-dz2011": (
+        "scotland-dz2011.parquet",
+        "scotland-dz2011-coverage.parquet",
+        "scotland-dz2011.json",
+    ),
 }
 
-#: clusters per Data Zone for the range (see geotarget.estimate): the value calibrated for
-#: London LSOAs (similar size, ~5-7 Output Areas each), as no finer Scottish reference ships.
-DZ_CLUSTERS = 4.0
 
-
-def _file(name: str):
+def file(name: str):
     return resources.files("geotarget.data").joinpath(name)
 
 
 def metadata(name: str) -> dict:
-    return json.loads(_file(BUILTIN[name][2]).read_text(encoding="utf-8"))
+    return json.loads(file(BUILTIN[name][2]).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +37,7 @@ def coverage_index() -> dict:
 
     out = {}
     for name, (_, cov, _) in BUILTIN.items():
-        with resources.as_file(_file(cov)) as p:
+        with resources.as_file(file(cov)) as p:
             g = gpd.read_parquet(p)
         piece = g["piece"].to_numpy() if "piece" in g.columns else np.zeros(len(g), bool)
         geoms = np.asarray(g.geometry.values, dtype=object)
@@ -47,50 +47,9 @@ def coverage_index() -> dict:
 
 @lru_cache(maxsize=4)
 def load(name: str) -> PopulationLayer:
-    import geopandas as gpd
-
+    """The built-in layer ``name`` (read once per process)."""
     if name not in BUILTIN:
         raise DataError(f"no built-in layer {name!r}: choose one of {sorted(BUILTIN)}")
-    zones_file, _, _ = BUILTIN[name]
-    meta = metadata(name)
-    try:
-        with resources.as_file(_file(zones_file)) as p:
-            zones = gpd.read_parquet(p)
-    except (OSError, ValueError) as e:
-        raise DataError(f"built-in layer {name!r} cannot be read ({e}): reinstall geotarget") from e
-    crs, coverage, pieces = coverage_index()[name]
-    residents = CountSurface(
-        kind="zones", unit=meta.get("zones", "zone"), ids=zones["zone_id"].to_numpy(),
-        geoms=zones.geometry.values, values=zones["residents"].to_numpy(float),
-        definition="usual residents", clusters_per_zone=DZ_CLUSTERS,
-        range_note="k transferred from the London LSOA calibration (similar zones); not "
-                   "calibrated on Scottish data")
-    from .base import PlaceSet
+    from . import scotland_census
 
-    places = None
-    if "council_code" in zones.columns:
-        council = zones["council_code"].to_numpy(dtype=object)
-        cname = zones["council_name"].to_numpy(dtype=object)
-        scot = np.full(len(zones), "S92000003", dtype=object)
-        places = PlaceSet(
-            geoms=zones.geometry.values,
-            codes={"county": council, "city": council, "region": scot},
-            names={"county": cname, "city": cname,
-                   "region": np.full(len(zones), "Scotland", dtype=object)},
-            note={"county": "council area (majority council of each Data Zone's postcodes, ONS "
-                            "postcode lookup May 2022)",
-                  "city": "council area (e.g. City of Edinburgh)",
-                  "region": "Scotland (the whole layer)"})
-        places.polygons[("region", "S92000003")] = coverage
-        councils_file = _file(name.replace(".parquet", "") + "-councils.parquet")
-        if councils_file.is_file():
-            with resources.as_file(councils_file) as p:
-                cdf = gpd.read_parquet(p)
-            for code, geom in zip(cdf["council_code"], cdf.geometry.values):
-                places.polygons[("county", code)] = geom
-                places.polygons[("city", code)] = geom
-    return PopulationLayer(
-        name=name, country="GB", places=places, coverage_pieces=pieces, title=meta["title"], source=meta["source"], licence=meta["licence"],
-        vintage=meta["vintage"], crs=crs, coverage=coverage, residents=residents,
-        workers=None, workers_unavailable=meta["workers_unavailable"],
-        attribution=meta["attribution"], caveats=meta["caveats"], origin="built-in")
+    return scotland_census.load_builtin(name)

@@ -26,16 +26,36 @@ from .base import CountSurface, PlaceSet, PopulationLayer
 log = logging.getLogger(__name__)
 FORMAT = 10  # bump when the layout or the way layers are built changes
 
-_LAYER_FIELDS = ("name", "title", "source", "licence", "vintage", "crs", "residents_unavailable",
-                 "workers_unavailable", "attribution", "caveats", "workers_caveats", "origin",
-                 "country")
-_SURFACE_FIELDS = ("kind", "unit", "definition", "clusters_per_zone", "method", "group_unit",
-                   "description", "range_note")
+_LAYER_FIELDS = (
+    "name",
+    "title",
+    "source",
+    "licence",
+    "vintage",
+    "crs",
+    "residents_unavailable",
+    "workers_unavailable",
+    "attribution",
+    "caveats",
+    "workers_caveats",
+    "origin",
+    "country",
+)
+_SURFACE_FIELDS = (
+    "kind",
+    "unit",
+    "definition",
+    "clusters_per_zone",
+    "method",
+    "group_unit",
+    "description",
+    "range_note",
+)
 
 
 def cache_root() -> Path:
     """The cache root shared with downloads: ``$GEOTARGET_CACHE_DIR`` or the user cache."""
-    from ..download import cache_dir
+    from ..settings import cache_dir
 
     return cache_dir()
 
@@ -54,7 +74,7 @@ def key_for(inputs: list[Path], **options) -> str:
 
 
 def _sha256(path: Path) -> str:
-    from ..download import sha256_of
+    from ..files import sha256_of
 
     return sha256_of(path)
 
@@ -80,8 +100,12 @@ def write(layer: PopulationLayer, folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
     try:
-        meta: dict = {"format": FORMAT, "layer": {f: getattr(layer, f) for f in _LAYER_FIELDS},
-                      "surfaces": [], "files": {}}
+        meta: dict = {
+            "format": FORMAT,
+            "layer": {f: getattr(layer, f) for f in _LAYER_FIELDS},
+            "surfaces": [],
+            "files": {},
+        }
         surfaces = []
         for pop in ("residents", "workers"):
             for method, s in layer.methods(pop).items():
@@ -90,17 +114,25 @@ def write(layer: PopulationLayer, folder: Path) -> None:
         for i, (pop, method, default, s) in enumerate(surfaces):
             fname = f"surface{i}.parquet"
             _surface_frame(s).to_parquet(tmp / fname, compression="zstd", index=False)
-            entry = {"population": pop, "method": method, "default": default, "file": fname,
-                     **{f: getattr(s, f) for f in _SURFACE_FIELDS}}
+            entry = {
+                "population": pop,
+                "method": method,
+                "default": default,
+                "file": fname,
+                **{f: getattr(s, f) for f in _SURFACE_FIELDS},
+            }
             if s.group_k is not None:
                 kname = f"surface{i}-groups.parquet"
                 pd.DataFrame({"k": s.group_k}).to_parquet(tmp / kname, index=False)
                 entry["groups_file"] = kname
             meta["surfaces"].append(entry)
         pieces = layer._coverage_parts[0]  # computed now, once, and stored
-        pd.DataFrame({"wkb": [shapely.to_wkb(layer.coverage)] + list(shapely.to_wkb(pieces)),
-                      "piece": [False] + [True] * len(pieces)}).to_parquet(
-            tmp / "coverage.parquet", index=False)
+        pd.DataFrame(
+            {
+                "wkb": [shapely.to_wkb(layer.coverage)] + list(shapely.to_wkb(pieces)),
+                "piece": [False] + [True] * len(pieces),
+            }
+        ).to_parquet(tmp / "coverage.parquet", index=False)
         if layer.places is not None:
             pl = layer.places
             d = {"wkb": shapely.to_wkb(pl.geoms)}
@@ -110,10 +142,15 @@ def write(layer: PopulationLayer, folder: Path) -> None:
             pd.DataFrame(d).to_parquet(tmp / "places.parquet", compression="zstd", index=False)
             if pl.polygons:
                 keys = list(pl.polygons)
-                pd.DataFrame({"level": [k[0] for k in keys], "code": [k[1] for k in keys],
-                              "wkb": shapely.to_wkb(np.array([pl.polygons[k] for k in keys],
-                                                             dtype=object))}).to_parquet(
-                    tmp / "place-polygons.parquet", compression="zstd", index=False)
+                pd.DataFrame(
+                    {
+                        "level": [k[0] for k in keys],
+                        "code": [k[1] for k in keys],
+                        "wkb": shapely.to_wkb(
+                            np.array([pl.polygons[k] for k in keys], dtype=object)
+                        ),
+                    }
+                ).to_parquet(tmp / "place-polygons.parquet", compression="zstd", index=False)
             meta["places_note"] = pl.note
             meta["places_complete"] = pl.complete
         for p in tmp.iterdir():
@@ -138,8 +175,10 @@ def read(folder: Path) -> PopulationLayer | None:
     try:
         text = meta_path.read_text()
         sum_path = folder / "layer.json.sha256"
-        if not sum_path.exists() or sum_path.read_text().strip() != hashlib.sha256(
-                text.encode()).hexdigest():
+        if (
+            not sum_path.exists()
+            or sum_path.read_text().strip() != hashlib.sha256(text.encode()).hexdigest()
+        ):
             log.warning("cached layer %s: layer.json fails its checksum: rebuilding", folder)
             return None
         meta = json.loads(text)
@@ -147,8 +186,10 @@ def read(folder: Path) -> PopulationLayer | None:
             return None
         for name, digest in meta["files"].items():
             if _sha256(folder / name) != digest:
-                log.warning("cached layer file %s is corrupted (checksum mismatch): rebuilding",
-                            folder / name)
+                log.warning(
+                    "cached layer file %s is corrupted (checksum mismatch): rebuilding",
+                    folder / name,
+                )
                 return None
         by_pop: dict[str, dict] = {"residents": {}, "workers": {}}
         defaults: dict[str, CountSurface] = {}
@@ -159,14 +200,23 @@ def read(folder: Path) -> PopulationLayer | None:
             else:
                 geoms = shapely.from_wkb(df["wkb"].to_numpy())
             s = CountSurface(
-                ids=df["id"].to_numpy(), geoms=geoms, values=df["value"].to_numpy(),
-                extra={c.split(":", 1)[1]: df[c].to_numpy() for c in df.columns
-                       if c.startswith("extra:")},
+                ids=df["id"].to_numpy(),
+                geoms=geoms,
+                values=df["value"].to_numpy(),
+                extra={
+                    c.split(":", 1)[1]: df[c].to_numpy()
+                    for c in df.columns
+                    if c.startswith("extra:")
+                },
                 group=df["group"].to_numpy() if "group" in df else None,
-                group_k=(pd.read_parquet(folder / e["groups_file"])["k"].to_numpy()
-                         if "groups_file" in e else None),
+                group_k=(
+                    pd.read_parquet(folder / e["groups_file"])["k"].to_numpy()
+                    if "groups_file" in e
+                    else None
+                ),
                 edge_m=df["edge_m"].to_numpy() if "edge_m" in df else None,
-                **{f: e[f] for f in _SURFACE_FIELDS})
+                **{f: e[f] for f in _SURFACE_FIELDS},
+            )
             by_pop[e["population"]][e["method"]] = s
             if e["default"]:
                 defaults[e["population"]] = s
@@ -178,29 +228,39 @@ def read(folder: Path) -> PopulationLayer | None:
         if (folder / "places.parquet").exists():
             pdf = pd.read_parquet(folder / "places.parquet")
             levels = [c.split(":", 1)[1] for c in pdf.columns if c.startswith("code:")]
-            places = PlaceSet(geoms=shapely.from_wkb(pdf["wkb"].to_numpy()),
-                              codes={lv: pdf[f"code:{lv}"].to_numpy(dtype=object) for lv in levels},
-                              names={lv: pdf[f"name:{lv}"].to_numpy(dtype=object) for lv in levels},
-                              note=meta.get("places_note", {}),
-                              complete=meta.get("places_complete", True))
+            places = PlaceSet(
+                geoms=shapely.from_wkb(pdf["wkb"].to_numpy()),
+                codes={lv: pdf[f"code:{lv}"].to_numpy(dtype=object) for lv in levels},
+                names={lv: pdf[f"name:{lv}"].to_numpy(dtype=object) for lv in levels},
+                note=meta.get("places_note", {}),
+                complete=meta.get("places_complete", True),
+            )
             if (folder / "place-polygons.parquet").exists():
                 pp = pd.read_parquet(folder / "place-polygons.parquet")
                 geoms = shapely.from_wkb(pp["wkb"].to_numpy())
-                places.polygons = {(lv, c): g for lv, c, g in
-                                   zip(pp["level"], pp["code"], geoms)}
-        alternatives = {pop: {m: s for m, s in d.items() if s is not defaults.get(pop)}
-                        for pop, d in by_pop.items()}
+                places.polygons = {(lv, c): g for lv, c, g in zip(pp["level"], pp["code"], geoms)}
+        alternatives = {
+            pop: {m: s for m, s in d.items() if s is not defaults.get(pop)}
+            for pop, d in by_pop.items()
+        }
         layer_kwargs = dict(meta["layer"])
-        return PopulationLayer(coverage=coverage, residents=defaults.get("residents"),
-                               workers=defaults.get("workers"), alternatives=alternatives,
-                               places=places, coverage_pieces=pieces, **layer_kwargs)
+        return PopulationLayer(
+            coverage=coverage,
+            residents=defaults.get("residents"),
+            workers=defaults.get("workers"),
+            alternatives=alternatives,
+            places=places,
+            coverage_pieces=pieces,
+            **layer_kwargs,
+        )
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         log.warning("cached layer in %s is unreadable (%s): rebuilding", folder, e)
         return None
 
 
-def cached(build, inputs: list[Path], *, name: str, use_cache: bool = True, signature=(),
-           **options):
+def cached(
+    build, inputs: list[Path], *, name: str, use_cache: bool = True, signature=(), **options
+):
     """``build(**options)``, or its cached result for the same inputs, options and
     ``signature`` (whatever else decides the result: calibration constants, ancillary files)."""
     if not use_cache:

@@ -16,10 +16,10 @@ import pandas as pd
 import shapely
 
 from ..errors import DataError
-from ..projections import transformer
+from ..projections import laea_for, transformer
 from . import cache
 from .base import CountSurface, PopulationLayer
-from .points import half_spacing, laea_for, point_coverage
+from .geometry import half_spacing, point_coverage
 
 #: clusters per zone for the range of a user's zones: the London LSOA calibration, transferred
 USER_ZONE_CLUSTERS = 4.0
@@ -27,16 +27,29 @@ _LAT = ("lat", "latitude", "y")
 _LON = ("lon", "lng", "long", "longitude", "x")
 
 
-def load_user_file(path: str | Path, *, residents_col: str | None = None,
-                   workers_col: str | None = None, use_cache: bool = True) -> PopulationLayer:
+def load_user_file(
+    path: str | Path,
+    *,
+    residents_col: str | None = None,
+    workers_col: str | None = None,
+    use_cache: bool = True,
+) -> PopulationLayer:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"layer file {str(path)!r} does not exist")
     if residents_col is None and workers_col is None:
-        raise DataError(f"name the count column of {path.name!r}: --residents-col COLUMN "
-                        "(and/or --workers-col COLUMN)")
-    return cache.cached(lambda **kw: _build(path, **kw), [path], name=f"user-{path.stem}",
-                        use_cache=use_cache, residents_col=residents_col, workers_col=workers_col)
+        raise DataError(
+            f"name the count column of {path.name!r}: --residents-col COLUMN "
+            "(and/or --workers-col COLUMN)"
+        )
+    return cache.cached(
+        lambda **kw: _build(path, **kw),
+        [path],
+        name=f"user-{path.stem}",
+        use_cache=use_cache,
+        residents_col=residents_col,
+        workers_col=workers_col,
+    )
 
 
 def _read(path: Path):
@@ -49,28 +62,39 @@ def _read(path: Path):
                 df = pd.read_csv(path)
             except UnicodeDecodeError:
                 raise DataError(f"{str(path)!r} is not UTF-8 text: save the CSV as UTF-8") from None
-            dup = [c for c in df.columns if re.fullmatch(r".+\.\d+", str(c))
-                   and re.sub(r"\.\d+$", "", str(c)) in df.columns]
+            dup = [
+                c
+                for c in df.columns
+                if re.fullmatch(r".+\.\d+", str(c)) and re.sub(r"\.\d+$", "", str(c)) in df.columns
+            ]
             if dup:
-                raise DataError(f"{str(path)!r} has a duplicate column "
-                                f"{re.sub(r'.[0-9]+$', '', str(dup[0]))!r}: keep one column of "
-                                "each name")
+                raise DataError(
+                    f"{str(path)!r} has a duplicate column "
+                    f"{re.sub(r'.[0-9]+$', '', str(dup[0]))!r}: keep one column of "
+                    "each name"
+                )
             cols = {c.lower(): c for c in df.columns}
             lat = next((cols[c] for c in _LAT if c in cols), None)
             lon = next((cols[c] for c in _LON if c in cols), None)
             if "wkt" in cols:
-                raise DataError(f"{str(path)!r}: WKT columns need a CRS; save the file as "
-                                "GeoPackage or GeoJSON instead")
+                raise DataError(
+                    f"{str(path)!r}: WKT columns need a CRS; save the file as "
+                    "GeoPackage or GeoJSON instead"
+                )
             if lat is None or lon is None:
-                raise DataError(f"{str(path)!r} has no coordinate columns: a CSV layer needs "
-                                "lat and lon (WGS84 degrees); found columns "
-                                f"{list(df.columns)[:12]}")
+                raise DataError(
+                    f"{str(path)!r} has no coordinate columns: a CSV layer needs "
+                    "lat and lon (WGS84 degrees); found columns "
+                    f"{list(df.columns)[:12]}"
+                )
             la = pd.to_numeric(df[lat], errors="coerce")
             lo = pd.to_numeric(df[lon], errors="coerce")
             bad = la.isna() | lo.isna() | (la.abs() > 90) | (lo.abs() > 180)
             if bad.any():
-                raise DataError(f"{str(path)!r}: {int(bad.sum())} rows have missing or "
-                                f"out-of-range coordinates (first at row {int(np.argmax(bad)) + 2})")
+                raise DataError(
+                    f"{str(path)!r}: {int(bad.sum())} rows have missing or "
+                    f"out-of-range coordinates (first at row {int(np.argmax(bad)) + 2})"
+                )
             return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(lo, la), crs=4326)
         if suffix == ".parquet":
             return gpd.read_parquet(path)
@@ -78,9 +102,11 @@ def _read(path: Path):
 
         layers = pyogrio.list_layers(path)
         if len(layers) > 1:
-            raise DataError(f"layer file {str(path)!r} holds {len(layers)} layers "
-                            f"({', '.join(str(n) for n in layers[:, 0][:6])}): save the one to "
-                            "use in a file of its own")
+            raise DataError(
+                f"layer file {str(path)!r} holds {len(layers)} layers "
+                f"({', '.join(str(n) for n in layers[:, 0][:6])}): save the one to "
+                "use in a file of its own"
+            )
         return gpd.read_file(path, engine="pyogrio")
     except DataError:
         raise
@@ -90,22 +116,29 @@ def _read(path: Path):
 
 def _counts(gdf, col: str, path: Path) -> np.ndarray:
     if col not in gdf.columns:
-        raise DataError(f"{path.name!r} has no column {col!r}: its columns are "
-                        f"{[c for c in gdf.columns if c != 'geometry'][:15]}")
+        raise DataError(
+            f"{path.name!r} has no column {col!r}: its columns are "
+            f"{[c for c in gdf.columns if c != 'geometry'][:15]}"
+        )
     if pd.api.types.is_bool_dtype(gdf[col]):
         raise DataError(f"{path.name!r} column {col!r} holds true/false values, not counts")
     vals = pd.to_numeric(gdf[col], errors="coerce")
     bad = vals.isna() & gdf[col].notna()
     if bad.any():
         i = int(np.argmax(bad.to_numpy()))
-        raise DataError(f"{path.name!r} column {col!r} is not numeric (row {i}: "
-                        f"{gdf[col].iloc[i]!r}): counts must be numbers")
+        raise DataError(
+            f"{path.name!r} column {col!r} is not numeric (row {i}: "
+            f"{gdf[col].iloc[i]!r}): counts must be numbers"
+        )
     if vals.isna().any():
-        raise DataError(f"{path.name!r} column {col!r} has {int(vals.isna().sum())} empty "
-                        "values: fill them (0 if there are no people)")
+        raise DataError(
+            f"{path.name!r} column {col!r} has {int(vals.isna().sum())} empty "
+            "values: fill them (0 if there are no people)"
+        )
     if not np.isfinite(vals).all() or (vals < 0).any():
-        raise DataError(f"{path.name!r} column {col!r} has negative or infinite counts: counts "
-                        "must be >= 0")
+        raise DataError(
+            f"{path.name!r} column {col!r} has negative or infinite counts: counts must be >= 0"
+        )
     return vals.to_numpy(float)
 
 
@@ -114,12 +147,15 @@ def _build(path: Path, *, residents_col: str | None, workers_col: str | None) ->
     if len(gdf) == 0:
         raise DataError(f"layer file {str(path)!r} has no features")
     if gdf.crs is None:
-        raise DataError(f"layer file {str(path)!r} has no CRS: save it with its coordinate "
-                        "reference system")
+        raise DataError(
+            f"layer file {str(path)!r} has no CRS: save it with its coordinate reference system"
+        )
     geoms = gdf.geometry.values
     if shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any():
-        raise DataError(f"{path.name!r}: {int((shapely.is_missing(geoms) | shapely.is_empty(geoms)).sum())} "
-                        "features have no geometry")
+        raise DataError(
+            f"{path.name!r}: {int((shapely.is_missing(geoms) | shapely.is_empty(geoms)).sum())} "
+            "features have no geometry"
+        )
     types = set(shapely.get_type_id(geoms).tolist())
     if types <= {0}:
         kind = "points"
@@ -128,28 +164,41 @@ def _build(path: Path, *, residents_col: str | None, workers_col: str | None) ->
         bad = ~shapely.is_valid(geoms)
         if bad.any():
             i = int(np.argmax(bad))
-            raise DataError(f"{path.name!r}: feature {i} is not a valid polygon "
-                            f"({shapely.is_valid_reason(geoms[i])}); repair it (shapely.make_valid, "
-                            "QGIS 'Fix geometries') and try again")
+            raise DataError(
+                f"{path.name!r}: feature {i} is not a valid polygon "
+                f"({shapely.is_valid_reason(geoms[i])}); repair it (shapely.make_valid, "
+                "QGIS 'Fix geometries') and try again"
+            )
     else:
-        raise DataError(f"{path.name!r} mixes geometry types {sorted(set(gdf.geom_type))}: a "
-                        "layer holds either points or polygons")
+        raise DataError(
+            f"{path.name!r} mixes geometry types {sorted(set(gdf.geom_type))}: a "
+            "layer holds either points or polygons"
+        )
     warnings_ = []
     dup = shapely.to_wkb(geoms)
     ndup = int(pd.Series(dup).duplicated().sum())
     if ndup:
-        warnings_.append(f"{ndup} features repeat another's geometry exactly: check for "
-                         "duplicated rows (each is counted)")
+        warnings_.append(
+            f"{ndup} features repeat another's geometry exactly: check for "
+            "duplicated rows (each is counted)"
+        )
     if gdf.crs.is_geographic:
         b = gdf.total_bounds
         if b[1] < -90 or b[3] > 90 or b[0] < -180 or b[2] > 180:
-            raise DataError(f"{path.name!r} says {gdf.crs.to_string()} but its coordinates "
-                            f"{[round(float(v), 3) for v in b]} are not degrees: fix its CRS")
+            raise DataError(
+                f"{path.name!r} says {gdf.crs.to_string()} but its coordinates "
+                f"{[round(float(v), 3) for v in b]} are not degrees: fix its CRS"
+            )
     # centre of the equal-area projection: the circular mean of the vertices' longitudes (safe
     # across the antimeridian) and their mean latitude
-    ll = shapely.get_coordinates(shapely.transform(
-        geoms, lambda xy: np.column_stack(transformer(gdf.crs.to_string(), "EPSG:4326")
-                                          .transform(xy[:, 0], xy[:, 1]))))
+    ll = shapely.get_coordinates(
+        shapely.transform(
+            geoms,
+            lambda xy: np.column_stack(
+                transformer(gdf.crs.to_string(), "EPSG:4326").transform(xy[:, 0], xy[:, 1])
+            ),
+        )
+    )
     lam = np.radians(ll[:, 0])
     lon_c = float(np.degrees(np.arctan2(np.sin(lam).mean(), np.cos(lam).mean())))
     ea = laea_for(lon_c, float(ll[:, 1].mean()))
@@ -162,27 +211,50 @@ def _build(path: Path, *, residents_col: str | None, workers_col: str | None) ->
             continue
         vals = _counts(gdf, col, path)
         if kind == "points":
-            s = CountSurface(kind="points", unit=f"point of {path.name}", ids=ids, geoms=g,
-                             values=vals, definition=f"{pop} (column {col!r})",
-                             edge_m=half_spacing(g), description="user points, containment")
+            s = CountSurface(
+                kind="points",
+                unit=f"point of {path.name}",
+                ids=ids,
+                geoms=g,
+                values=vals,
+                definition=f"{pop} (column {col!r})",
+                edge_m=half_spacing(g),
+                description="user points, containment",
+            )
         else:
-            s = CountSurface(kind="zones", unit=f"zone of {path.name}", ids=ids, geoms=g,
-                             values=vals, definition=f"{pop} (column {col!r})",
-                             clusters_per_zone=USER_ZONE_CLUSTERS,
-                             description="user zones, areal weighting")
+            s = CountSurface(
+                kind="zones",
+                unit=f"zone of {path.name}",
+                ids=ids,
+                geoms=g,
+                values=vals,
+                definition=f"{pop} (column {col!r})",
+                clusters_per_zone=USER_ZONE_CLUSTERS,
+                description="user zones, areal weighting",
+            )
         surfaces[pop] = s
     if kind == "points":
         first = next(iter(surfaces.values()))
         coverage = point_coverage(g, first.edge_m)
-        cov_note = ("Coverage is the concave hull of the points widened by their typical "
-                    "spacing (approximate).")
+        cov_note = (
+            "Coverage is the concave hull of the points widened by their typical "
+            "spacing (approximate)."
+        )
     else:
         coverage = shapely.union_all(g, grid_size=0.01)
         cov_note = "Coverage is the union of the file's polygons."
     return PopulationLayer(
-        name=f"user:{path.name}", title=f"User layer {path.name}", source=f"user file {path}",
-        licence="as supplied by the user", vintage="unknown (user file)", crs=ea,
-        coverage=coverage, residents=surfaces.get("residents"), workers=surfaces.get("workers"),
+        name=f"user:{path.name}",
+        title=f"User layer {path.name}",
+        source=f"user file {path}",
+        licence="as supplied by the user",
+        vintage="unknown (user file)",
+        crs=ea,
+        coverage=coverage,
+        residents=surfaces.get("residents"),
+        workers=surfaces.get("workers"),
         residents_unavailable=None if "residents" in surfaces else "no --residents-col given",
         workers_unavailable=None if "workers" in surfaces else "no --workers-col given",
-        caveats=[cov_note] + warnings_, origin=str(path))
+        caveats=[cov_note] + warnings_,
+        origin=str(path),
+    )

@@ -36,21 +36,28 @@ def _units() -> pd.DataFrame:
 
     f = resources.files("geotarget.data").joinpath("postcodes_gb.parquet")
     with resources.as_file(f) as p:
-        t = pq.read_table(p, columns=["outward", "easting", "northing", "terminated",
-                                      "large_user"]).to_pandas()
+        t = pq.read_table(
+            p, columns=["outward", "easting", "northing", "terminated", "large_user"]
+        ).to_pandas()
     t = t[t["terminated"].isna() & t["easting"].notna()]
     small = t.groupby("outward", observed=True)["large_user"].transform("min")
     t = t[~small.astype(bool)]  # districts whose every unit is a large user: non-geographic
-    return pd.DataFrame({"district": t["outward"].astype(str).to_numpy(),
-                         "x": t["easting"].to_numpy(float), "y": t["northing"].to_numpy(float)})
+    return pd.DataFrame(
+        {
+            "district": t["outward"].astype(str).to_numpy(),
+            "x": t["easting"].to_numpy(float),
+            "y": t["northing"].to_numpy(float),
+        }
+    )
 
 
 #: how far a district reaches from its nearest postcode unit, at most (metres)
 REACH_M = 10_000.0
 
 
-def districts_in(bounds_bng: tuple[float, float, float, float], crs: str
-                 ) -> tuple[list[str], np.ndarray, np.ndarray]:
+def districts_in(
+    bounds_bng: tuple[float, float, float, float], crs: str
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """District codes, polygons (in ``crs``) and a flag per district: cut by the edge of
     ``bounds_bng`` (the area the Voronoi cells were built in)."""
     u = _units()
@@ -61,19 +68,24 @@ def districts_in(bounds_bng: tuple[float, float, float, float], crs: str
         return [], np.array([], dtype=object), np.array([], dtype=bool)
     box = shapely.box(xmin, ymin, xmax, ymax)
     pts = shapely.points(sel["x"].to_numpy(), sel["y"].to_numpy())
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box,
-                                                       ordered=True))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=box, ordered=True)
+    )
     cells = shapely.intersection(cells, box)
     # no district where no postcode unit is near: a cell reaches at most REACH_M from its unit
     # (sea, Northern Ireland, abroad and empty moors stay outside every district)
     xy, which = shapely.get_coordinates(cells, return_index=True)
     far = np.zeros(len(cells))
-    np.maximum.at(far, which, np.hypot(xy[:, 0] - sel["x"].to_numpy()[which],
-                                       xy[:, 1] - sel["y"].to_numpy()[which]))
+    np.maximum.at(
+        far,
+        which,
+        np.hypot(xy[:, 0] - sel["x"].to_numpy()[which], xy[:, 1] - sel["y"].to_numpy()[which]),
+    )
     wide = np.nonzero(far > REACH_M)[0]
     if len(wide):
-        cells[wide] = shapely.intersection(cells[wide], shapely.buffer(pts[wide], REACH_M,
-                                                                       quad_segs=16))
+        cells[wide] = shapely.intersection(
+            cells[wide], shapely.buffer(pts[wide], REACH_M, quad_segs=16)
+        )
     codes, inv = np.unique(sel["district"].to_numpy(), return_inverse=True)
     clipped = np.zeros(len(cells), bool)
     clipped[wide] = True
@@ -138,37 +150,48 @@ def _postcodes_file_stamp() -> str:
 def _key(layer) -> str:
     from .. import __version__
 
-    h = hashlib.sha256(f"districts={FORMAT}|geotarget={__version__}|{layer.crs}|{PAD_M}|{REACH_M}|"
-                       f"{_postcodes_file_stamp()}|".encode())
+    h = hashlib.sha256(
+        f"districts={FORMAT}|geotarget={__version__}|{layer.crs}|{PAD_M}|{REACH_M}|"
+        f"{_postcodes_file_stamp()}|".encode()
+    )
     h.update(shapely.to_wkb(layer.coverage))
     return h.hexdigest()[:24]
 
 
 def _read(path: Path) -> DistrictSet | None:
-    from ..download import sha256_of
+    from ..files import sha256_of
 
     sums = path.with_name(path.name + ".sha256")
     try:
         if not path.exists() or not sums.exists() or sums.read_text().strip() != sha256_of(path):
             return None
         df = pd.read_parquet(path)
-        return DistrictSet(codes=df["code"].to_numpy(dtype=object),
-                           polygons=shapely.from_wkb(df["wkb"].to_numpy()),
-                           cut=df["cut"].to_numpy(bool), coverage=df["coverage"].to_numpy(float))
+        return DistrictSet(
+            codes=df["code"].to_numpy(dtype=object),
+            polygons=shapely.from_wkb(df["wkb"].to_numpy()),
+            cut=df["cut"].to_numpy(bool),
+            coverage=df["coverage"].to_numpy(float),
+        )
     except (OSError, ValueError, KeyError) as e:
         log.warning("cached postcode districts %s are unreadable (%s): rebuilding", path, e)
         return None
 
 
 def _write(ds: DistrictSet, path: Path) -> None:
-    from ..download import sha256_of
+    from ..files import sha256_of
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
     os.close(fd)
     try:
-        pd.DataFrame({"code": ds.codes.astype(str), "wkb": shapely.to_wkb(ds.polygons),
-                      "cut": ds.cut, "coverage": ds.coverage}).to_parquet(tmp, index=False)
+        pd.DataFrame(
+            {
+                "code": ds.codes.astype(str),
+                "wkb": shapely.to_wkb(ds.polygons),
+                "cut": ds.cut,
+                "coverage": ds.coverage,
+            }
+        ).to_parquet(tmp, index=False)
         digest = sha256_of(Path(tmp))
         os.replace(tmp, path)
         path.with_name(path.name + ".sha256").write_text(digest)
@@ -187,13 +210,19 @@ def for_layer(layer) -> DistrictSet:
     ds = _read(path)
     if ds is None:
         to_bng = transformer(layer.crs, BNG)
-        cov = shapely.transform(layer.coverage, lambda xy: np.column_stack(
-            to_bng.transform(xy[:, 0], xy[:, 1])))
+        cov = shapely.transform(
+            layer.coverage, lambda xy: np.column_stack(to_bng.transform(xy[:, 0], xy[:, 1]))
+        )
         xmin, ymin, xmax, ymax = cov.bounds
-        codes, polys, cut = districts_in((xmin - PAD_M, ymin - PAD_M, xmax + PAD_M,
-                                          ymax + PAD_M), layer.crs)
-        ds = DistrictSet(codes=np.asarray(codes, dtype=object), polygons=polys, cut=cut,
-                         coverage=layer.coverage_fraction(polys) if len(polys) else np.zeros(0))
+        codes, polys, cut = districts_in(
+            (xmin - PAD_M, ymin - PAD_M, xmax + PAD_M, ymax + PAD_M), layer.crs
+        )
+        ds = DistrictSet(
+            codes=np.asarray(codes, dtype=object),
+            polygons=polys,
+            cut=cut,
+            coverage=layer.coverage_fraction(polys) if len(polys) else np.zeros(0),
+        )
         try:
             _write(ds, path)
         except OSError as e:  # a read-only cache is not fatal

@@ -53,7 +53,7 @@ def smallest_radius(fp: Footprint, need_m: float) -> tuple[float, str] | None:
     rounded up to a whole number of the unit where required; None if beyond every maximum."""
     best = None
     max_m = max(fp.max_m)
-    for mn, unit in zip(fp.min_m, fp.units[:len(fp.min_m)]):
+    for mn, unit in zip(fp.min_m, fp.units[: len(fp.min_m)]):
         r = max(need_m, mn)
         if fp.whole_numbers:
             r = math.ceil(r / UNITS[unit] - 1e-9) * UNITS[unit]
@@ -107,15 +107,18 @@ class Facts:
     # -- catchments ---------------------------------------------------------------------------
     def catchment(self, i: int) -> dict:
         """``{pop: (estimate, low, high) or None}`` for venue ``i``'s catchment."""
-        return {pop: None if c is None else (float(c.estimate[i]), float(c.low[i]),
-                                             float(c.high[i])) for pop, c in self.catch.items()}
+        return {
+            pop: None if c is None else (float(c.estimate[i]), float(c.low[i]), float(c.high[i]))
+            for pop, c in self.catch.items()
+        }
 
     # -- circles around the venues ------------------------------------------------------------
     def count_circles(self, idx: np.ndarray, r: np.ndarray) -> None:
         """Count circles of radius ``r[j]`` around venues ``idx[j]`` (those not yet counted)."""
         idx, r = np.asarray(idx, dtype=int), np.asarray(r, dtype=float)
-        todo = np.array([(i, rr) not in self._circle for i, rr in zip(idx.tolist(),
-                                                                       map(_rkey, r))], bool)
+        todo = np.array(
+            [(i, rr) not in self._circle for i, rr in zip(idx.tolist(), map(_rkey, r))], bool
+        )
         if not todo.any():
             return
         idx, r = idx[todo], r[todo]
@@ -134,12 +137,17 @@ class Facts:
             polys = np.full(len(ii), None, dtype=object)
             if any(s is not None and s.kind != "points" for s in self.surfaces.values()):
                 polys = circles_in(self.lat[ii], self.lon[ii], rr, self.layer.crs)
-            counted = {pop: None if s is None else est.count(s, polys, circles=circles)
-                       for pop, s in self.surfaces.items()}
+            counted = {
+                pop: None if s is None else est.count(s, polys, circles=circles)
+                for pop, s in self.surfaces.items()
+            }
             for j, k in enumerate([keys[q] for q in part]):
-                self._circle[k] = {pop: None if c is None else (
-                    float(c.estimate[j]), float(c.low[j]), float(c.high[j]))
-                    for pop, c in counted.items()}
+                self._circle[k] = {
+                    pop: None
+                    if c is None
+                    else (float(c.estimate[j]), float(c.low[j]), float(c.high[j]))
+                    for pop, c in counted.items()
+                }
 
     def _density(self) -> float:
         """Points (or zones) per m² of coverage, the most of any surface: sizes the groups."""
@@ -155,9 +163,15 @@ class Facts:
 
     def circle_totals(self, idx: np.ndarray, r: np.ndarray, basis: str) -> np.ndarray:
         self.count_circles(idx, r)
-        return np.array([basis_total({p: (v[0] if v else None) for p, v in
-                                      self._circle[(i, _rkey(rr))].items()}, basis)
-                         for i, rr in zip(np.asarray(idx).tolist(), np.asarray(r).tolist())])
+        return np.array(
+            [
+                basis_total(
+                    {p: (v[0] if v else None) for p, v in self._circle[(i, _rkey(rr))].items()},
+                    basis,
+                )
+                for i, rr in zip(np.asarray(idx).tolist(), np.asarray(r).tolist())
+            ]
+        )
 
     def circle_coverage(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
         """Share of each circle inside the layer's coverage."""
@@ -170,8 +184,9 @@ class Facts:
             cov = np.ones(len(ti))
             sure = self.layer.surely_covered(shapely.points(x, y), tr)
             if (~sure).any():
-                polys = circles_in(self.lat[ti[~sure]], self.lon[ti[~sure]], tr[~sure],
-                                   self.layer.crs)
+                polys = circles_in(
+                    self.lat[ti[~sure]], self.lon[ti[~sure]], tr[~sure], self.layer.crs
+                )
                 cov[~sure] = self.layer.coverage_fraction(polys)
             for k, c in zip([k for k, t in zip(keys, todo) if t], cov):
                 self._cover[k] = float(c)
@@ -203,8 +218,15 @@ class Facts:
             active[a] = hi[a] - lo[a] >= 1.0
         return hi, enough
 
-    def radius(self, fp: Footprint, basis: str, *, min_audience: float | None = None,
-               conv: float = 1.0, venues: np.ndarray | None = None) -> RadiusPick:
+    def radius(
+        self,
+        fp: Footprint,
+        basis: str,
+        *,
+        min_audience: float | None = None,
+        conv: float = 1.0,
+        venues: np.ndarray | None = None,
+    ) -> RadiusPick:
         """The smallest legal circle of option ``fp`` around each venue, grown as the platform
         grows it (``min_people``) and, where its audience (people x ``conv``) falls below
         ``min_audience`` inside the layer's coverage, widened until it clears it (if any legal
@@ -224,8 +246,10 @@ class Facts:
                 picks[need] = smallest_radius(fp, need)
             got = picks[need]
             if got is None:
-                reason[i] = (f"the catchment needs a {need / 1000:,.1f} km circle, beyond the "
-                             f"platform's maximum of {max_m / 1000:,.0f} km")
+                reason[i] = (
+                    f"the catchment needs a {need / 1000:,.1f} km circle, beyond the "
+                    f"platform's maximum of {max_m / 1000:,.0f} km"
+                )
             else:
                 r[i], unit[i] = got
         grown = np.zeros(n, bool)
@@ -234,8 +258,9 @@ class Facts:
         if fp.min_people and len(ok):
             few = ok[self.circle_totals(ok, r[ok], basis) < fp.min_people]
             if len(few):  # the platform widens the circle (to its maximum, at most)
-                hi, _ = self._widen(few, r[few], max_m, np.full(len(few), float(fp.min_people)),
-                                    basis)
+                hi, _ = self._widen(
+                    few, r[few], max_m, np.full(len(few), float(fp.min_people)), basis
+                )
                 r[few] = np.minimum(np.ceil(hi), max_m)
                 grown[few] = True
         lower = np.zeros(n, bool)
@@ -246,8 +271,9 @@ class Facts:
             fail = ok[(pool < min_audience) & ~lower[ok]]
             need_people = min_audience / conv
             if len(fail):
-                hi, reach = self._widen(fail, r[fail], max_m, np.full(len(fail), need_people),
-                                        basis)
+                hi, reach = self._widen(
+                    fail, r[fail], max_m, np.full(len(fail), need_people), basis
+                )
                 can, hi = fail[reach], hi[reach]
                 if len(can):
                     u = np.array([UNITS[x] for x in unit[can]])
@@ -286,14 +312,14 @@ class Facts:
                     vi, di = ds.tree.query(self.geoms, predicate="intersects")
                     inter = shapely.intersection(self.geoms[vi], ds.polygons[di])
                     keys.append(vi.astype("int64") * nd + di)
-                    weights.append((pop, est.count(s, inter).estimate if len(inter)
-                                    else np.zeros(0)))
+                    weights.append(
+                        (pop, est.count(s, inter).estimate if len(inter) else np.zeros(0))
+                    )
             allk = np.concatenate(keys) if keys else np.zeros(0, "int64")
             uk, inv = np.unique(allk, return_inverse=True)
             gains, start = {}, 0
             for (pop, w), k in zip(weights, keys):
-                gains[pop] = np.bincount(inv[start:start + len(k)], weights=w,
-                                         minlength=len(uk))
+                gains[pop] = np.bincount(inv[start : start + len(k)], weights=w, minlength=len(uk))
                 start += len(k)
             venue_of, dist_of = uk // max(nd, 1), uk % max(nd, 1)
             bounds = np.searchsorted(venue_of, np.arange(self.n + 1))
@@ -319,8 +345,9 @@ class Facts:
         memo = _layer_memo(self.layer, "place_names")
         if level not in memo:
             pl = self.layer.places
-            memo[level] = dict(zip(pl.codes[level].astype(str).tolist(),
-                                   pl.names[level].astype(str).tolist()))
+            memo[level] = dict(
+                zip(pl.codes[level].astype(str).tolist(), pl.names[level].astype(str).tolist())
+            )
         return memo[level][code]
 
     def place_area(self, level: str, codes) -> float:
@@ -337,8 +364,11 @@ class Facts:
     def place_people(self, level: str, codes) -> dict:
         """``{pop: people or None}`` in the union of places ``codes`` at ``level``."""
         tot = _place_totals(self.layer, self.method)
-        return {pop: None if t is None else float(sum(t[level][c] for c in codes))
-                for pop, t in tot.items() if pop in POPS}
+        return {
+            pop: None if t is None else float(sum(t[level][c] for c in codes))
+            for pop, t in tot.items()
+            if pop in POPS
+        }
 
 
 #: (circle, point) pairs counted at once, at most (about 16 bytes each, several arrays)
@@ -384,10 +414,14 @@ class _DistrictCounts:
         self.ds = ds
         self.surfaces = {pop: layer.surface(pop, method) for pop in POPS}
         nd = len(ds.codes)
-        self.tot = {pop: None if s is None else np.full((3, nd), np.nan)
-                    for pop, s in self.surfaces.items()}
-        self._point = {pop: np.full(len(s.geoms), -2, dtype="int64")
-                       for pop, s in self.surfaces.items() if s is not None and s.kind == "points"}
+        self.tot = {
+            pop: None if s is None else np.full((3, nd), np.nan) for pop, s in self.surfaces.items()
+        }
+        self._point = {
+            pop: np.full(len(s.geoms), -2, dtype="int64")
+            for pop, s in self.surfaces.items()
+            if s is not None and s.kind == "points"
+        }
 
     def district_of(self, pop: str, pi: np.ndarray) -> np.ndarray:
         """The district of each point ``pi`` (the first holding it; -1: none)."""
@@ -434,7 +468,7 @@ def _touching(places, geoms: np.ndarray) -> dict[str, list[tuple[str, ...]]]:
         k = np.unique(gi[keep].astype("int64") * len(u) + inv[zi[keep]])
         g, c = k // len(u), k % len(u)
         bounds = np.searchsorted(g, np.arange(n + 1))
-        out[lv] = [tuple(u[c[bounds[i]:bounds[i + 1]]].tolist()) for i in range(n)]
+        out[lv] = [tuple(u[c[bounds[i] : bounds[i + 1]]].tolist()) for i in range(n)]
     return out
 
 
@@ -442,8 +476,9 @@ def _place_zones(places) -> CountSurface:
     """The places' zones as a count surface (no counts), for overlap queries."""
     if "_zones" not in places.__dict__:
         n = len(places.geoms)
-        places.__dict__["_zones"] = CountSurface("zones", "place zone", np.arange(n),
-                                                 places.geoms, np.zeros(n), "zones of places")
+        places.__dict__["_zones"] = CountSurface(
+            "zones", "place zone", np.arange(n), places.geoms, np.zeros(n), "zones of places"
+        )
     return places.__dict__["_zones"]
 
 
@@ -463,15 +498,19 @@ def _place_totals(layer: PopulationLayer, method) -> dict:
     out: dict = {"_area": {}}
     for lv in pl.levels:
         u, inv = np.unique(pl.codes[lv].astype(str), return_inverse=True)
-        out["_area"][lv] = dict(zip(u.tolist(), np.bincount(inv, weights=zone_area,
-                                                             minlength=len(u)).tolist()))
+        out["_area"][lv] = dict(
+            zip(u.tolist(), np.bincount(inv, weights=zone_area, minlength=len(u)).tolist())
+        )
     for pop in POPS:
         s = layer.surface(pop, method)
         if s is None:
             out[pop] = None
             continue
-        same = s.kind != "points" and len(s.geoms) == len(pl.geoms) and (
-            s.geoms is pl.geoms or bool(shapely.equals_exact(s.geoms, pl.geoms, 0.0).all()))
+        same = (
+            s.kind != "points"
+            and len(s.geoms) == len(pl.geoms)
+            and (s.geoms is pl.geoms or bool(shapely.equals_exact(s.geoms, pl.geoms, 0.0).all()))
+        )
         if same:  # the places are unions of this surface's zones: sums, exact
             member_vals = s.values
             zone_of = np.arange(len(pl.geoms))

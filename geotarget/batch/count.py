@@ -1,0 +1,200 @@
+"""Many venues at once: one vectorised query per chunk of venues, layers loaded once.
+
+``analyse_many(df, radius="0.5mi", data_dir=...)`` returns a GeoDataFrame with one row per venue
+(the input's columns kept, then the estimates); rows that cannot be analysed (unknown postcode,
+bad coordinates, no layer) carry the reason in ``error`` and do not stop the run.  Counting is
+the same code as the single-venue path (``geotarget.estimate``), on many catchments at once, so
+the two agree to float rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from .. import estimate as est
+from ..catchment import circles_in
+from ..layers import PopulationLayer, choose_layer, resolve_layer
+from ..settings import CHUNK_SIZE, MAX_RADIUS_M
+from .venues import ID_COLUMN, prepare
+
+RESULT_COLUMNS = [
+    "residents",
+    "residents_low",
+    "residents_high",
+    "workers",
+    "workers_low",
+    "workers_high",
+    "home_workers",
+    "coverage",
+    "radius_m",
+    "layer",
+    "method",
+    "error",
+]
+
+
+def count_chunk(
+    layer: PopulationLayer, lat, lon, radius_m, *, method: str | None = None
+) -> pd.DataFrame:
+    """Residents, workers and coverage for many circular catchments on one layer."""
+    n = len(lat)
+    need_polys = any(
+        s is not None and s.kind != "points"
+        for s in (layer.surface("residents", method), layer.surface("workers", method))
+    )
+    circles = est.Circles(lat, lon, radius_m, layer.crs)
+    # coverage: a circle well inside one coverage piece is fully covered; polygons (geodesic
+    # vertices, the costly part) are built only where needed
+    inside = layer.surely_covered(circles.centres, radius_m)
+    polys = np.full(n, None, dtype=object)
+    build = ~inside if not need_polys else np.ones(n, bool)
+    if build.any():
+        polys[build] = circles_in(lat[build], lon[build], radius_m[build], layer.crs)
+    cov = np.ones(n)
+    if (~inside).any():
+        cov[~inside] = layer.coverage_fraction(polys[~inside])
+    out = {"coverage": cov}
+    for pop in ("residents", "workers"):
+        s = layer.surface(pop, method)
+        if s is None:
+            for suf in ("", "_low", "_high"):
+                out[pop + suf] = np.full(n, np.nan)
+            continue
+        c = est.count(s, polys, circles=circles)
+        out[pop], out[pop + "_low"], out[pop + "_high"] = c.estimate, c.low, c.high
+        for k, v in c.extra.items():
+            out[k] = v
+    res = pd.DataFrame(out)
+    outside = res["coverage"].to_numpy() <= 0
+    for pop in ("residents", "workers"):  # nothing is known outside coverage: not zero
+        for suf in ("", "_low", "_high"):
+            res.loc[outside, pop + suf] = np.nan
+    if "home_workers" in res:
+        res.loc[outside, "home_workers"] = np.nan
+    return res
+
+
+def _count_job(layer, lat, lon, radius_m, method, _idx):
+    return count_chunk(layer, lat, lon, radius_m, method=method)
+
+
+def analyse_many(
+    venues: pd.DataFrame,
+    radius=None,
+    *,
+    data_dir=None,
+    layer=None,
+    method: str | None = None,
+    counts: str | None = None,
+    max_radius=MAX_RADIUS_M,
+    chunk_size: int = CHUNK_SIZE,
+    done: pd.DataFrame | None = None,
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    scheduler: str = "local",
+    dask_address: str | None = None,
+    workers: int | None = None,
+    client=None,
+):
+    """Analyse many venues; returns a GeoDataFrame (venue points, WGS84), one row per venue.
+
+    ``venues`` has ``id`` plus ``lat``/``lon`` or ``postcode`` (and optionally ``radius``).
+    ``done`` holds rows already computed (from a checkpoint): those ids are not recomputed.
+    ``on_chunk`` receives each finished chunk (for checkpointing); ``progress`` the number of
+    venues finished.  ``scheduler="dask"`` spreads chunks over a Dask cluster
+    (``client``, ``dask_address``, or a LocalCluster with ``workers`` workers), the layer sent
+    once per worker.
+    """
+    import geopandas as gpd
+
+    prep = prepare(venues, radius, max_radius=max_radius)
+    if done is not None and len(done):
+        todo_mask = ~prep[ID_COLUMN].astype(str).isin(done[ID_COLUMN].astype(str))
+    else:
+        todo_mask = pd.Series(True, index=prep.index)
+    todo = prep[todo_mask]
+    results = []
+    lay_fixed = resolve_layer(layer, data_dir, counts=counts)
+
+    # group rows by layer (built-in layers are chosen per venue)
+    ok = todo["_error"].isna().to_numpy()
+    layer_of = np.full(len(todo), None, dtype=object)
+    errors = np.array(
+        [None if pd.isna(e) else str(e) for e in todo["_error"].to_numpy(dtype=object)],
+        dtype=object,
+    )
+    layers: dict[str, PopulationLayer] = {}
+    for i in np.nonzero(ok)[0]:
+        if lay_fixed is not None:
+            layer_of[i] = lay_fixed.name
+            layers[lay_fixed.name] = lay_fixed
+            continue
+        try:
+            lay = choose_layer(float(todo["_lat"].iloc[i]), float(todo["_lon"].iloc[i]))
+            layers[lay.name] = lay
+            layer_of[i] = lay.name
+        except Exception as e:  # NoCoverageError: the reason goes to the row
+            errors[i] = str(e)
+    base = todo.drop(columns=["_lat", "_lon", "_radius_m", "_error"])
+    jobs = []
+    for name, lay in layers.items():
+        idx = np.nonzero(layer_of == name)[0]
+        for start in range(0, len(idx), chunk_size):
+            jobs.append((lay, idx[start : start + chunk_size]))
+
+    def emit(idx, columns: dict) -> None:
+        """Rows ``idx`` of the venue table with ``columns`` added: kept, checkpointed, counted."""
+        part = base.iloc[idx].reset_index(drop=True)
+        for c, v in columns.items():
+            part[c] = v
+        part["radius_m"] = todo["_radius_m"].to_numpy()[idx]
+        part["_lat"] = todo["_lat"].to_numpy()[idx]
+        part["_lon"] = todo["_lon"].to_numpy()[idx]
+        results.append(part)
+        if on_chunk is not None:
+            on_chunk(part)
+        if progress is not None:
+            progress(len(idx))
+
+    def finish(lay, idx, counted):
+        s = lay.surface("residents", method)
+        emit(
+            idx,
+            {
+                **{c: counted[c].to_numpy() for c in counted.columns},
+                "layer": lay.name,
+                "method": s.method if s is not None else "",
+                "error": None,
+            },
+        )
+
+    lat_a, lon_a, rad_a = (todo[c].to_numpy() for c in ("_lat", "_lon", "_radius_m"))
+    if scheduler == "dask" and jobs:
+        from .dask import run_dask
+
+        tasks = [(lay, (lat_a[idx], lon_a[idx], rad_a[idx], method, idx)) for lay, idx in jobs]
+        for (lay, args), counted in run_dask(
+            tasks, _count_job, client=client, address=dask_address, workers=workers
+        ):
+            finish(lay, args[-1], counted)
+    else:
+        for lay, idx in jobs:
+            finish(lay, idx, count_chunk(lay, lat_a[idx], lon_a[idx], rad_a[idx], method=method))
+
+    bad = np.nonzero(np.array([e is not None for e in errors], dtype=bool))[0]
+    if len(bad):
+        emit(bad, {"error": errors[bad]})
+    frames = ([done] if done is not None and len(done) else []) + results
+    out = pd.concat(frames, ignore_index=True) if frames else base.iloc[:0].copy()
+    for c in RESULT_COLUMNS:
+        if c not in out.columns:
+            out[c] = np.nan if c not in ("layer", "method", "error") else None
+    order = {v: i for i, v in enumerate(venues[ID_COLUMN].astype(str))}
+    out = out.iloc[np.argsort(out[ID_COLUMN].astype(str).map(order).to_numpy(), kind="stable")]
+    geom = gpd.points_from_xy(out["_lon"], out["_lat"])
+    return gpd.GeoDataFrame(
+        out.drop(columns=["_lat", "_lon"]).reset_index(drop=True), geometry=geom, crs="EPSG:4326"
+    )

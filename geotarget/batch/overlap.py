@@ -1,0 +1,50 @@
+"""Chains of venues: the people reachable by at least one branch, and the people each pair of
+overlapping branches shares."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .. import estimate as est
+from ..catchment import circles_in
+from ..errors import InputError
+from ..layers import load_layer, resolve_layer
+from .venues import ID_COLUMN
+
+
+def chain_overlap(
+    gdf, *, data_dir=None, layer=None, method: str | None = None, population: str = "residents"
+):
+    """People reachable by at least one branch (the union of the catchments, counted once),
+    and, for each pair of branches whose catchments intersect, the people they share.
+
+    Returns ``(union_total, pairs)`` where ``pairs`` is a DataFrame ``id_a, id_b, shared``.
+    """
+    lay = resolve_layer(layer, data_dir)
+    if lay is None:  # the built-in layer the batch chose; one layer only
+        names = sorted(set(gdf.loc[gdf["error"].isna(), "layer"].dropna()))
+        if len(names) != 1:
+            raise InputError(
+                f"overlaps need the venues on one layer; they are on {names or 'none'}"
+                ": give --data-dir or --layer"
+            )
+        lay = load_layer(names[0])
+    ok = gdf["error"].isna().to_numpy()
+    g = gdf[ok]
+    lat, lon = g.geometry.y.to_numpy(), g.geometry.x.to_numpy()
+    r = g["radius_m"].to_numpy(float)
+    polys = circles_in(lat, lon, r, lay.crs)
+    s = lay.surface(population, method)
+    union = shapely.union_all(polys)
+    total = float(est.count(s, np.array([union], dtype=object)).estimate[0])
+    tree = shapely.STRtree(polys)
+    a, b = tree.query(polys, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    inter = shapely.intersection(polys[a], polys[b])
+    shared = est.count(s, inter).estimate if len(inter) else np.array([])
+    ids = g[ID_COLUMN].to_numpy()
+    pairs = pd.DataFrame({"id_a": ids[a], "id_b": ids[b], "shared": shared})
+    return total, pairs.sort_values("shared", ascending=False, ignore_index=True)

@@ -1,0 +1,210 @@
+"""Ad platforms for many venues: one row per venue and platform.
+
+``platforms_many(results, "all", data_dir=...)`` takes the table :func:`geotarget.analyse_many`
+returned and evaluates the platforms for every venue analysed, vectorised over venues
+(:func:`geotarget.platforms.evaluate_many`): the same code as the one-venue path, so each row
+equals ``geotarget.analyse(venue, radius, platforms=...).platforms`` for that venue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import platforms as plat
+from ..errors import InputError
+from ..layers import PopulationLayer, load_layer, resolve_layer
+from ..platforms import PlatformOptions
+from ..result import PLATFORM_COLUMNS, platform_records
+from ..settings import CHUNK_SIZE
+
+
+def platforms_many(
+    results,
+    platforms="all",
+    *,
+    data_dir=None,
+    layer=None,
+    method: str | None = None,
+    counts: str | None = None,
+    options: PlatformOptions | None = None,
+    budget: float | None = None,
+    currency: str = "",
+    segment_share: float | None = None,
+    postcode_coverage: float | None = None,
+    country: str | None = None,
+    rules: str | Path | None = None,
+    rule_overrides: list[str] | tuple[str, ...] | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Callable[[int], None] | None = None,
+    scheduler: str = "local",
+    dask_address: str | None = None,
+    workers: int | None = None,
+    client=None,
+    done: pd.DataFrame | None = None,
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+) -> pd.DataFrame:
+    """The long platform table (``venue_id`` then the columns of ``Result.platforms``) for the
+    rows of ``results`` (the table :func:`geotarget.analyse_many` returned, or its CSV read
+    back) that were analysed (no ``error``) and lie in their layer's coverage.
+
+    The advertiser's options are ``options`` (a :class:`~geotarget.platforms.PlatformOptions`)
+    or the same fields as keywords (``budget``, ``currency``, ...), not both.
+
+    ``method`` defaults to the one the results were counted with.  ``done`` holds rows of this
+    table already made (from a checkpoint): their venues are not evaluated again; ``on_chunk``
+    receives each finished chunk of rows (for checkpointing).  ``scheduler="dask"``
+    evaluates chunks of ``chunk_size`` venues on a Dask cluster (``client``, ``dask_address``
+    or a LocalCluster of ``workers``), as :func:`geotarget.analyse_many` does; the rows are the
+    same."""
+    if scheduler not in ("local", "dask"):
+        raise InputError(f"scheduler {scheduler!r}: use 'local' or 'dask'")
+    if (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, (int, np.integer))
+        or (chunk_size < 1)
+    ):
+        raise InputError(f"chunk size {chunk_size!r} must be a whole number of venues >= 1")
+    lat, lon = _positions(results)
+    fixed = resolve_layer(layer, data_dir, counts=counts)
+    opts = PlatformOptions.from_kwargs(
+        options,
+        budget=budget,
+        currency=currency,
+        segment_share=segment_share,
+        postcode_coverage=postcode_coverage,
+        country=country,
+        rules=rules,
+        rule_overrides=rule_overrides,
+    )
+    opts.check_layer(fixed)
+    cat = plat.load(opts.rules, overrides=opts.rule_overrides)
+    ids = plat.select(cat, platforms)
+    ok = results["error"].isna().to_numpy() & (
+        pd.to_numeric(results["coverage"], errors="coerce").to_numpy(float) > 0
+    )
+    ids_str = results["id"].astype(str).to_numpy()
+    if done is not None and len(done):
+        ok &= ~np.isin(ids_str, done["venue_id"].astype(str).to_numpy())
+    names = results["layer"].astype(str).to_numpy()
+    jobs = []
+    for name in dict.fromkeys(names[ok].tolist()):
+        sel = np.nonzero(ok & (names == name))[0]
+        lay = fixed if fixed is not None else load_layer(name)
+        opts.check_layer(lay)
+        how = {"method": _method_of(results.iloc[sel], lay, method), "options": opts}
+        for s in range(0, len(sel), chunk_size):
+            part = sel[s : s + chunk_size]
+            jobs.append(
+                (
+                    lay,
+                    (
+                        lat[part],
+                        lon[part],
+                        pd.to_numeric(results["radius_m"].iloc[part]).to_numpy(float),
+                        results["id"].iloc[part].to_numpy(),
+                        part,
+                        ids,
+                        cat,
+                        how,
+                    ),
+                )
+            )
+    frames = []
+
+    def finished(frame: pd.DataFrame) -> None:
+        frames.append(frame)
+        if on_chunk is not None:
+            on_chunk(frame.drop(columns="_pos"))
+
+    if scheduler == "dask" and jobs:
+        from .dask import run_dask
+
+        for (_, args), frame in run_dask(
+            jobs, _table_job, client=client, address=dask_address, workers=workers
+        ):
+            finished(frame)
+            if progress is not None:
+                progress(len(args[4]))
+    else:
+        for lay, args in jobs:
+            finished(_table_job(lay, *args, progress=progress))
+    if done is not None and len(done):
+        old = done[["venue_id"] + PLATFORM_COLUMNS].copy()
+        where = {v: i for i, v in enumerate(ids_str.tolist())}
+        old["_pos"] = old["venue_id"].astype(str).map(where).fillna(len(ids_str)).astype(int)
+        frames.insert(0, old)
+    if not frames:
+        return pd.DataFrame(columns=["venue_id"] + PLATFORM_COLUMNS)
+    table = pd.concat(frames, ignore_index=True)
+    # venues in the order of ``results``; within a venue, best platform first
+    order = np.argsort(table.pop("_pos").to_numpy(), kind="stable")
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _positions(results) -> tuple[np.ndarray, np.ndarray]:
+    """Venue latitudes and longitudes of an ``analyse_many`` table (its points, or the
+    ``venue_lat``/``venue_lon`` columns of its CSV)."""
+    need = {"id", "error", "coverage", "radius_m", "layer"}
+    if not isinstance(results, pd.DataFrame) or need - set(results.columns):
+        have = list(results.columns) if isinstance(results, pd.DataFrame) else type(results)
+        raise InputError(
+            f"platforms need the table analyse_many returned (columns "
+            f"{', '.join(sorted(need))} and the venues' positions); got {have}"
+        )
+    if "geometry" in results.columns and hasattr(results, "geometry"):
+        g = results.geometry
+        return g.y.to_numpy(float), g.x.to_numpy(float)
+    if {"venue_lat", "venue_lon"} <= set(results.columns):
+        return (
+            pd.to_numeric(results["venue_lat"], errors="coerce").to_numpy(float),
+            pd.to_numeric(results["venue_lon"], errors="coerce").to_numpy(float),
+        )
+    raise InputError(
+        "platforms need the venues' positions: a GeoDataFrame from analyse_many, "
+        "or its CSV with venue_lat and venue_lon"
+    )
+
+
+def _method_of(rows, lay: PopulationLayer, method: str | None) -> str | None:
+    """The method asked for, else the one the rows were counted with (None: the layer's own)."""
+    if method is not None or "method" not in rows.columns:
+        return method
+    used = set(rows["method"].dropna().astype(str)) - {""}
+    default = lay.residents.method if lay.residents is not None else None
+    if len(used) == 1 and used != {default}:
+        return used.pop()
+    return None
+
+
+#: venues evaluated at once inside a chunk: their row dicts are turned into a compact table
+#: before the next ones are made (1,000 venues make about 11,000 nested dicts)
+SUB_CHUNK = 1000
+
+
+def _table_job(layer, lat, lon, radius_m, vids, part, ids, cat, how, progress=None):
+    """The platform table (with ``venue_id`` and the venue's position ``_pos``) of one chunk."""
+    frames = []
+    for s in range(0, len(lat), SUB_CHUNK):
+        sl = slice(s, s + SUB_CHUNK)
+        rows = plat.evaluate_many(
+            layer,
+            lat[sl],
+            lon[sl],
+            radius_m[sl],
+            ids,
+            cat,
+            progress=progress,
+            chunk_size=SUB_CHUNK,
+            **how,
+        )
+        recs = [
+            {"venue_id": vid, "_pos": pos, **rec}
+            for vid, pos, venue_rows in zip(vids[sl], part[sl], rows)
+            for rec in platform_records(venue_rows)
+        ]
+        frames.append(pd.DataFrame(recs, columns=["venue_id", "_pos"] + PLATFORM_COLUMNS))
+    return pd.concat(frames, ignore_index=True)

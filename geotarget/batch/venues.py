@@ -1,0 +1,142 @@
+"""The venue table of a batch: reading it (CSV, Parquet) and checking every row (``id`` plus
+``lat``/``lon`` or ``postcode``, optionally ``radius``), each bad row kept with its reason."""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..settings import MAX_RADIUS_M
+from ..units import parse_distance
+
+ID_COLUMN = "id"
+
+
+def prepare(df: pd.DataFrame, radius=None, *, max_radius=MAX_RADIUS_M) -> pd.DataFrame:
+    """Validate the venue table: ``id`` plus ``lat``/``lon`` or ``postcode`` (and optionally a
+    ``radius`` column).  Returns columns ``_lat``, ``_lon``, ``_radius_m``, ``_error``."""
+    from ..venue.postcodes import lookup_many
+
+    if len(df) == 0:
+        raise InputError("the venue table has no rows: add one venue per row")
+    if ID_COLUMN not in df.columns:
+        raise InputError(
+            f"the venue table needs an '{ID_COLUMN}' column (found: "
+            f"{', '.join(map(str, df.columns[:10]))})"
+        )
+    if df[ID_COLUMN].duplicated().any():
+        dup = df.loc[df[ID_COLUMN].duplicated(), ID_COLUMN].head(3).tolist()
+        raise InputError(
+            f"duplicate ids in the venue table, e.g. {dup}: each venue needs its own id"
+        )
+    has_ll = {"lat", "lon"} <= set(df.columns)
+    if not has_ll and "postcode" not in df.columns:
+        raise InputError("the venue table needs 'lat' and 'lon' columns or a 'postcode' column")
+    n = len(df)
+    lat = np.full(n, np.nan)
+    lon = np.full(n, np.nan)
+    err = np.full(n, None, dtype=object)
+    if has_ll:
+        la = pd.to_numeric(df["lat"], errors="coerce").to_numpy(float)
+        lo = pd.to_numeric(df["lon"], errors="coerce").to_numpy(float)
+        lat, lon = la.copy(), lo.copy()
+    use_pc = np.zeros(n, bool)
+    if "postcode" in df.columns:
+        pcs = df["postcode"]
+        use_pc = pcs.notna().to_numpy() & (pcs.astype(str).str.strip() != "").to_numpy()
+        if has_ll:
+            use_pc &= ~(np.isfinite(lat) & np.isfinite(lon))
+        if use_pc.any():
+            found = lookup_many(pcs[use_pc].to_numpy())
+            lat[use_pc] = found["lat"].to_numpy()
+            lon[use_pc] = found["lon"].to_numpy()
+            err[use_pc] = found["error"].to_numpy()
+    plausible = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    for i in np.nonzero(~use_pc & ~plausible)[0]:  # only the bad rows, one by one
+        if err[i] is not None:
+            continue
+        a, o = lat[i], lon[i]
+        raw = (str(df["lat"].iloc[i]), str(df["lon"].iloc[i])) if has_ll else (None, None)
+        if not (np.isfinite(a) and np.isfinite(o)):
+            err[i] = (
+                f"coordinates ({raw[0]}, {raw[1]}) are not numbers: give lat and lon "
+                "in decimal degrees, or a postcode"
+            )
+        elif not -90 <= a <= 90:
+            err[i] = f"latitude {raw[0]} is outside -90..90 (lat and lon swapped?)"
+        elif not -180 <= o <= 180:
+            err[i] = f"longitude {raw[1]} is outside -180..180"
+    if "radius" in df.columns:
+        rad = np.full(n, np.nan)
+        for i, v in enumerate(df["radius"].to_numpy()):
+            if isinstance(v, str) and not v.strip():
+                v = None
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                if radius is None:
+                    err[i] = err[i] or "no radius: fill the radius column or give --radius"
+                    continue
+                v = radius
+            if not isinstance(v, str):  # a bare number in a file: which unit? ask
+                v = str(v.item() if hasattr(v, "item") else v)
+            try:
+                rad[i] = parse_distance(
+                    v, max_m=None if max_radius is None else parse_distance(max_radius, max_m=None)
+                )
+            except InputError as e:
+                err[i] = err[i] or str(e)
+    else:
+        if radius is None:
+            raise InputError("give a radius (--radius 0.5mi) or a 'radius' column")
+        r = parse_distance(
+            radius, max_m=None if max_radius is None else parse_distance(max_radius, max_m=None)
+        )
+        rad = np.full(n, r)
+    out = df.copy()
+    out["_lat"], out["_lon"], out["_radius_m"], out["_error"] = lat, lon, rad, err
+    return out
+
+
+def read_venues(path: str | Path) -> pd.DataFrame:
+    """Read a venue table (CSV, Parquet)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"venue file {str(p)!r} does not exist")
+    try:
+        if p.suffix.lower() == ".parquet":
+            return pd.read_parquet(p)
+        # all text first (ids such as 'NA' stay ids), numbers parsed later; index_col=False:
+        # a row with extra fields is an error, not a silent shift
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(p, dtype=str, keep_default_na=False, index_col=False)
+    except pd.errors.ParserWarning:
+        raise InputError(
+            f"venue file {str(p)!r} has rows with more fields than its header: "
+            "check for unquoted commas"
+        ) from None
+    except pd.errors.ParserError as e:
+        raise InputError(
+            f"venue file {str(p)!r} is not a regular CSV ({' '.join(str(e).split())}):"
+            " every row needs the header's number of fields"
+        ) from e
+    except UnicodeDecodeError:
+        raise InputError(f"venue file {str(p)!r} is not UTF-8 text: save it as UTF-8") from None
+    except (ValueError, OSError) as e:
+        raise InputError(f"cannot read venue file {str(p)!r}: {' '.join(str(e).split())}") from e
+    dup = [
+        c
+        for c in df.columns
+        if re.fullmatch(r".+\.\d+", str(c)) and re.sub(r"\.\d+$", "", str(c)) in df.columns
+    ]
+    if dup:
+        raise InputError(
+            f"venue file {str(p)!r} has a duplicate column "
+            f"{re.sub(r'.[0-9]+$', '', str(dup[0]))!r}: keep one column of each name"
+        )
+    return df

@@ -1,0 +1,183 @@
+"""What every command shares: the parser class (one-line errors), the option groups with their
+help texts, and turning parsed options into the library's arguments."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from typing import TYPE_CHECKING, NoReturn
+
+from ..errors import InputError
+from ..settings import CHUNK_SIZE
+
+if TYPE_CHECKING:
+    from ..platforms.options import PlatformOptions
+
+METHODS = ("dasymetric", "areal", "points")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line ending in "(see --help)", exit code 2,
+    and which takes "-0.09,51.5" and "-1mi" as values, not options."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse on its own only knows "-1" and "-.5" as negative numbers
+        self._negative_number_matcher = re.compile(r"^-[\d.]")
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def add_verbose(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more detail (-vv: debugging); tracebacks on error",
+    )
+
+
+def add_radius_limit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-radius",
+        default="100km",
+        metavar="DISTANCE",
+        help="largest radius accepted (default 100km)",
+    )
+
+
+def add_layer_options(parser: argparse.ArgumentParser) -> None:
+    """Where the counts come from: ``--data-dir``, ``--layer``, ``--method``, ``--counts``."""
+    parser.add_argument(
+        "--data-dir",
+        metavar="PATH",
+        help="folder of census files (England & "
+        "Wales layout, US blocks or Eurostat tiles; see docs/data.md); default: "
+        "the built-in layer covering the venue",
+    )
+    parser.add_argument(
+        "--layer",
+        metavar="NAME|FILE",
+        help="built-in layer name (see "
+        "'geotarget layers') or a layer file: GeoPackage/GeoParquet/GeoJSON/CSV "
+        "with a count column, a population GeoTIFF, a US block table or a "
+        "Eurostat tile",
+    )
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        help="estimation method (default: the "
+        "layer's best: dasymetric for England & Wales, areal for zones and "
+        "grids, points for point layers)",
+    )
+    parser.add_argument(
+        "--counts",
+        choices=["oa", "lsoa"],
+        help="England & Wales: census counts "
+        "to spread (default oa: Output Area totals; lsoa: LSOA totals only)",
+    )
+
+
+def add_platform_options(g: argparse._ActionsContainer) -> None:
+    """The platform options shared by ``analyse``, ``report`` and ``batch`` (after
+    ``--platforms``)."""
+    g.add_argument("--budget", type=str, help="spend, to show the money wasted (e.g. 500)")
+    g.add_argument("--currency", default="", help="currency of --budget (e.g. GBP)")
+    g.add_argument(
+        "--segment-share",
+        type=str,
+        metavar="SHARE",
+        help="share of people in your "
+        "audience segment (e.g. 0.004), for the minimum-audience check",
+    )
+    g.add_argument(
+        "--rules",
+        metavar="FILE",
+        help="a platform rules file (TOML) extending the built-in catalogue",
+    )
+    g.add_argument(
+        "--rule",
+        action="append",
+        default=[],
+        metavar="ID.FIELD=VALUE",
+        help="override one rule, e.g. meta.radius_min=1km (repeatable)",
+    )
+    g.add_argument(
+        "--country",
+        help="ISO country code for the platforms' rules when the layer does not say (e.g. FR)",
+    )
+    g.add_argument(
+        "--postcode-coverage",
+        type=str,
+        metavar="SHARE",
+        help="share of the catchment's people postcode districts must cover (default 0.95)",
+    )
+
+
+#: the platform options as (option, attribute): those that need ``--platforms`` in a batch
+PLATFORM_FLAGS = (
+    ("--budget", "budget"),
+    ("--currency", "currency"),
+    ("--segment-share", "segment_share"),
+    ("--rules", "rules"),
+    ("--rule", "rule"),
+    ("--country", "country"),
+    ("--postcode-coverage", "postcode_coverage"),
+)
+
+
+def platform_options(args: argparse.Namespace) -> PlatformOptions:
+    """The platform options of parsed ``args``, numbers checked, as one validated object."""
+    from ..platforms.options import PlatformOptions
+
+    return PlatformOptions(
+        budget=number(args.budget, "--budget"),
+        currency=args.currency,
+        segment_share=number(args.segment_share, "--segment-share"),
+        rules=args.rules,
+        rule_overrides=tuple(args.rule),
+        country=args.country,
+        postcode_coverage=number(args.postcode_coverage, "--postcode-coverage"),
+    )
+
+
+def number(text: str | None, option: str) -> float | None:
+    """``text`` as a finite number (``None`` stays ``None``); an InputError naming ``option``."""
+    if text is None:
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise InputError(f"{option} {text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise InputError(f"{option} {text!r} must be a finite number")
+    return v
+
+
+def add_chunking(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=CHUNK_SIZE,
+        metavar="N",
+        help=f"venues per chunk: the unit of checkpointing, progress and Dask "
+        f"tasks (default {CHUNK_SIZE})",
+    )
+    parser.add_argument(
+        "--scheduler",
+        choices=["local", "dask"],
+        default="local",
+        help="run the chunks here (local, default) or on a Dask cluster",
+    )
+    parser.add_argument(
+        "--dask-address",
+        metavar="tcp://HOST:PORT",
+        help="with --scheduler dask: the scheduler of a running cluster "
+        "(default: a LocalCluster on this machine)",
+    )
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="with --scheduler dask: LocalCluster workers"
+    )

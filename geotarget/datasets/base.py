@@ -1,0 +1,186 @@
+"""What a dataset is (:class:`Dataset`, its official files as :class:`Source`, what a build
+wrote as :class:`BuildResult`) and the helpers the builders share (reading zips and CSV headers,
+finding columns, writing gzipped CSV)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import DataError
+
+log = logging.getLogger(__name__)
+
+#: bump when a build's output changes, so cached builds are redone
+BUILD_VERSION = 1
+BUILD_MANIFEST = "geotarget-build.json"
+
+
+# =========================================================================== registry types
+
+
+@dataclass(frozen=True)
+class Source:
+    """One official file.  ``url`` and ``filename`` may hold ``{placeholders}`` filled from the
+    dataset's options (see :meth:`Dataset.sources_for`)."""
+
+    key: str
+    url: str
+    filename: str
+    description: str
+    landing: str = ""
+    size: int | None = None
+    sha256: str | None = None
+    required: bool = True
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote (paths relative to the output folder) and what it could not do."""
+
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    title: str
+    publisher: str
+    licence: str
+    attribution: tuple[str, ...]
+    vintage: str
+    description: str
+    sources: tuple[Source, ...] = ()
+    builder: Callable[..., BuildResult] | None = None
+    #: how ``area`` is given; ``None`` when the dataset takes no options
+    area_help: str | None = None
+    default_area: str | None = None
+    #: how the built folder is used
+    usage: str = ""
+    builtin: bool = False
+    layout: tuple[str, ...] = ()
+    #: the sources for an area, when they depend on it (US states); default: ``sources``
+    sources_fn: Callable[[str | None], list[Source]] | None = None
+    #: rejects a malformed ``area`` (InputError) before anything is downloaded
+    area_check: Callable[[str | None], object] | None = None
+
+    def sources_for(self, area: str | None = None, template: bool = False) -> list[Source]:
+        """The sources with their placeholders filled for ``area`` (``template``: unfilled)."""
+        if self.sources_fn is not None and not template:
+            return self.sources_fn(area)
+        return list(self.sources)
+
+    def build(self, raw_dir, out_dir, **options) -> BuildResult:
+        """Turn the downloads in ``raw_dir`` into geotarget's layout in ``out_dir``."""
+        if self.builder is None:
+            raise DataError(f"{self.name} is built into geotarget: there is nothing to build")
+        return self.builder(Path(raw_dir), Path(out_dir), **options)
+
+    def check_area(self, area: str | None) -> None:
+        """Reject a malformed ``area`` before anything is downloaded (InputError)."""
+        if self.area_check is not None:
+            self.area_check(area)
+
+    def area_slug(self, area: str | None) -> str:
+        return _slug(self.name, area if area is not None else self.default_area)
+
+
+def _slug(name: str, area: str | None) -> str:
+    """A folder-name form of ``area``: 'london', 'E09000001-E09000033', 'TN-157', ..."""
+    if area is None:
+        return "default"
+    a = area.strip()
+    if re.fullmatch(r"[A-Za-z]{3,20}", a):  # a keyword: london, all, england, ...
+        return a.lower()
+    tokens = [t for t in re.split(r"[,;\s]+", a) if t]
+    s = "-".join(t.replace(":", "-") for t in tokens)
+    s = s.upper() if re.search(r"[A-Za-z]", s) else s
+    if re.fullmatch(r"[A-Za-z0-9_.-]{1,60}", s):
+        return s
+    return "area-" + hashlib.sha256(",".join(sorted(tokens)).encode()).hexdigest()[:12]
+
+
+# =========================================================================== helpers
+
+
+def _raw(raw_dir: Path, filename: str, what: str, name: str) -> Path:
+    p = raw_dir / filename
+    if not p.exists():
+        raise DataError(
+            f"{filename} ({what}) is missing from {str(raw_dir)!r}: run "
+            f"'geotarget data fetch {name}' to download it"
+        )
+    return p
+
+
+def _member(
+    zf: zipfile.ZipFile, pattern: str, what: str, zip_path: Path, required: bool = True
+) -> str | None:
+    rx = re.compile(pattern, re.IGNORECASE)
+    names = sorted((n for n in zf.namelist() if rx.search(n)), key=lambda n: (len(n), n))
+    if names:
+        return names[0]
+    if not required:
+        return None
+    some = ", ".join(zf.namelist()[:6]) or "nothing"
+    raise DataError(
+        f"{zip_path.name} holds no {what} (a file matching {pattern!r}; it holds "
+        f"{some}): is it the publisher's original download? Fetch again with --force"
+    )
+
+
+def _open_zip(path: Path, what: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DataError(
+            f"{str(path)!r} ({what}) is not a readable zip file ({e}): fetch again with --force"
+        ) from e
+
+
+def _header(f) -> list[str]:
+    text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
+    return next(csv.reader(text))
+
+
+def _col(columns: Iterable[str], test: Callable[[str], bool], what: str, where: str) -> str:
+    for c in columns:
+        if test(c.strip().lower()):
+            return c
+    raise DataError(
+        f"{where} has no {what} column (columns: {', '.join(list(columns)[:12])}): "
+        "is it the publisher's original file? Fetch again with --force"
+    )
+
+
+def _write_csv_gz(df, path: Path) -> None:
+    """Gzip with a fixed timestamp, so the same input gives the same bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
+        text = io.TextIOWrapper(gz, encoding="utf-8", newline="")
+        df.to_csv(text, index=False, lineterminator="\n")
+        text.flush()
+        text.detach()
+
+
+def _pct_text(part, total):
+    """100 * part / total to 0.1, halves rounded up, '.0' dropped (as the published TS001)."""
+    import numpy as np
+
+    part = np.asarray(part, dtype=np.int64)
+    total = np.asarray(total, dtype=np.int64)
+    out = np.full(len(part), "", dtype=object)
+    ok = total > 0
+    q = (2 * part[ok] * 1000 + total[ok]) // (2 * total[ok])
+    out[ok] = [f"{v // 10}" if v % 10 == 0 else f"{v // 10}.{v % 10}" for v in q.tolist()]
+    return out

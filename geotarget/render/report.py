@@ -1,0 +1,582 @@
+"""A report a small business can read: one self-contained HTML page (or Markdown, or JSON).
+
+``render_report(result)`` puts the verdict first, in plain words generated from the platform
+rows; then the platform table, the interactive map (Leaflet inlined: the page works offline),
+the population figures with their ranges, and the data's sources, vintages, caveats, licences and
+attributions.  Every number in it comes from the :class:`~geotarget.result.Result`.
+
+``write_report`` writes the file atomically (:func:`geotarget.files.write_output`: a temporary
+file in the same folder, then a rename) and refuses to replace an existing file unless
+``overwrite=True`` (:class:`~geotarget.errors.OutputError` otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+from pathlib import Path
+
+from .. import __version__
+from ..errors import InputError
+from ..files import write_output
+from .style import VERDICT_COLOURS, VERDICT_WORDS, fmt_int, fmt_money, fmt_share
+
+FORMATS = ("html", "md", "json")
+FRACTIONS = (
+    (1 / 4, "a quarter"),
+    (1 / 3, "a third"),
+    (1 / 2, "half"),
+    (2 / 3, "two thirds"),
+    (3 / 4, "three quarters"),
+)
+
+
+def format_for(path: str | Path | None, fmt: str | None) -> str:
+    """The report format: ``fmt`` if given, else from the file name (.md, .json; else html)."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise InputError(
+                f"report format {fmt!r} is unknown: choose one of {', '.join(FORMATS)}"
+            )
+        return fmt
+    suffix = Path(str(path)).suffix.lower() if path not in (None, "-") else ""
+    return {".md": "md", ".markdown": "md", ".json": "json"}.get(suffix, "html")
+
+
+# -- the words -------------------------------------------------------------------------------
+def share_words(s: float) -> str:
+    """0.341 -> 'about a third'; 0.379 -> 'about 38%'; 0 -> 'none'."""
+    for f, w in FRACTIONS:
+        if abs(s - f) <= 0.015:
+            return f"about {w}"
+    if s <= 0:
+        return "none"
+    if s < 0.005:
+        return "almost none"
+    return f"about {100 * s:.0f}%"
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _footprint_phrase(fp: dict) -> str:
+    label = fp.get("label", "")
+    kind = fp.get("kind")
+    if kind == "radius":
+        return f"a {label} around the venue"
+    if label.lower().startswith("all of ") or kind in ("postcode",):
+        return label
+    return f"all of {label}" if kind in ("place", "country") else label
+
+
+def summary_sentences(result) -> list[dict]:
+    """The verdict in plain words: one sentence per group of platforms sharing a verdict,
+    footprint and waste, best first.  Each item: ``{"verdict", "platforms", "text"}``."""
+    rows = result.platform_rows or []
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        fp = r.get("footprint") or {}
+        key = (
+            r.get("verdict"),
+            fp.get("kind"),
+            fp.get("label"),
+            None if r.get("waste_share") is None else round(float(r["waste_share"]), 3),
+            bool(r.get("waste_lower_bound")),
+            (r.get("waste_money") or {}).get("amount"),
+        )
+        groups.setdefault(key, []).append(r)
+    out = []
+    for (verdict, _kind, _label, waste, lb, _m), members in groups.items():
+        r = members[0]
+        names = _names([m.get("name", m["id"]) for m in members])
+        fp = r.get("footprint") or {}
+        if verdict == "cannot_run" or not fp or waste is None:
+            reason = next(iter(r.get("advice") or []), "")
+            text = reason if len(members) == 1 else f"{names}: " + reason.split(": ", 1)[-1]
+            text = text or f"{names} cannot run here."
+        else:
+            waste = float(r["waste_share"])  # the key above is rounded, the words are not
+            money = fmt_money(r.get("waste_money"))
+            money_txt = (
+                f" (about {money})" if money and not lb else (f" ({money})" if money else "")
+            )
+            where = _footprint_phrase(fp)
+            if waste >= 0.99:
+                amount = f"at least {fmt_share(waste)}" if lb else "over 99%"
+                text = (
+                    f"{names} can only target {where}, so {amount} of the spend would miss "
+                    f"your catchment{money_txt}."
+                )
+            elif verdict == "poor":
+                amount = f"at least {fmt_share(waste)}" if lb else share_words(waste)
+                text = (
+                    f"{names} can only target {where}, so {amount} of the spend would land "
+                    f"outside your catchment{money_txt}."
+                )
+            else:
+                amount = f"at least {fmt_share(waste)}" if lb else share_words(waste)
+                text = (
+                    f"{names} can reach this area with {where}, with {amount} of the spend "
+                    f"landing outside it{money_txt}."
+                )
+        out.append({"verdict": verdict, "platforms": [m["id"] for m in members], "text": text})
+    return out
+
+
+def people_lines(result) -> list[tuple[str, str, str]]:
+    """(what, estimate, detail) rows of the catchment's people, ranges included."""
+    out = []
+    for label, est, why in (
+        ("Residents", result.residents, result.residents_unavailable),
+        ("People who travel in to work", result.workers, result.workers_unavailable),
+    ):
+        if est is None:
+            out.append((label, "unavailable", why or ""))
+            continue
+        out.append(
+            (
+                label,
+                f"about {est.estimate:,.0f}",
+                f"range {est.low:,.0f} – {est.high:,.0f} ({est.range_method}); "
+                f"{est.zones:,} × {est.unit}; method {est.method}"
+                + (f": {est.description}" if est.description else "")
+                + f"; counts {est.definition}",
+            )
+        )
+        if "home_workers" in est.extra:
+            out.append(
+                (
+                    "Home-workers",
+                    f"about {est.extra['home_workers']:,.0f}",
+                    "people working at or from home there (already counted as residents)",
+                )
+            )
+    out.append(
+        (
+            "Coverage",
+            f"{result.coverage_fraction:.0%}",
+            "of the catchment lies inside the area the data describes",
+        )
+    )
+    return out
+
+
+def _headline(result) -> str:
+    v, c = result.venue, result.catchment
+    where = (
+        f"within your catchment, a {c.get('description', '')} around "
+        f"{v.get('label') or 'the venue'} ({c.get('area_km2', 0):.2f} km²)"
+    )
+    res, wrk = result.residents, result.workers
+    if res is not None and wrk is not None:
+        return (
+            f"About {res.estimate:,.0f} residents live and about {wrk.estimate:,.0f} people "
+            f"travel in to work {where}."
+        )
+    if res is not None:
+        return f"About {res.estimate:,.0f} residents live {where}."
+    if wrk is not None:
+        return f"About {wrk.estimate:,.0f} people travel in to work {where}."
+    return f"No people could be counted {where}."
+
+
+def _table_rows(result) -> list[dict]:
+    rows = []
+    for r in result.platform_rows or []:
+        fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r.get("min_audience") or {}
+        if ma.get("required") is None:
+            mtxt = "none documented"
+        else:
+            met = {True: "met", False: "NOT met"}.get(ma.get("met"), "unknown")
+            mtxt = f"{fmt_int(ma['required'])} ({met})"
+        rows.append(
+            {
+                "id": r["id"],
+                "Platform": r.get("name", r["id"]),
+                "Verdict": VERDICT_WORDS.get(r.get("verdict"), r.get("verdict", "")),
+                "verdict": r.get("verdict", ""),
+                "Smallest footprint": fp.get("label", "none"),
+                "People reached": fmt_int(pe.get("total")) if pe else "–",
+                "In your catchment": fmt_int(pe.get("in_catchment")) if pe else "–",
+                "Share inside": fmt_share(r.get("share_inside")),
+                "Wasted": fmt_share(r.get("waste_share"), bool(r.get("waste_lower_bound"))),
+                "Money wasted": fmt_money(r.get("waste_money")) or "–",
+                "Minimum audience": mtxt,
+            }
+        )
+    return rows
+
+
+COLUMNS = (
+    "Platform",
+    "Verdict",
+    "Smallest footprint",
+    "People reached",
+    "In your catchment",
+    "Share inside",
+    "Wasted",
+    "Money wasted",
+    "Minimum audience",
+)
+
+
+def _rules_sources(result) -> list[tuple[str, str, str, str, str]]:
+    """(platform, what, source, read, confidence) of the platform rules used."""
+    out = []
+    for r in result.platform_rows or []:
+        rules = r.get("rules") or {}
+        seen = set()
+        for f in rules.get("footprints") or []:
+            key = (f.get("source"), f.get("read"), f.get("confidence"))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(
+                (
+                    r.get("name", r["id"]),
+                    f"footprints ({f.get('kind', '')})",
+                    str(f.get("source", "")),
+                    str(f.get("read", "")),
+                    str(f.get("confidence", "")),
+                )
+            )
+        for what in ("location_meaning", "min_audience", "usage"):
+            f = rules.get(what)
+            if isinstance(f, dict) and f.get("source"):
+                out.append(
+                    (
+                        r.get("name", r["id"]),
+                        what.replace("_", " "),
+                        str(f["source"]),
+                        str(f.get("read", "")),
+                        str(f.get("confidence", "")),
+                    )
+                )
+    return out
+
+
+def _tiles_note(tiles: str) -> str:
+    if tiles == "osm":
+        return (
+            "Background map: © OpenStreetMap contributors (tiles load only when this file "
+            "is opened online)."
+        )
+    if tiles == "none":
+        return "No background map; census zone outlines drawn for context."
+    return f"Background map tiles: {tiles} (load only when this file is opened online)."
+
+
+# -- HTML ------------------------------------------------------------------------------------
+REPORT_CSS = """
+body{margin:0;background:#f4f5f7;color:#1d1f23;font:15px/1.5 system-ui,-apple-system,"Segoe UI",
+ Roboto,Arial,sans-serif}
+.geotarget-report{max-width:1100px;margin:0 auto;padding:18px 22px 40px;background:#fff}
+.geotarget-report h1{font-size:26px;margin:6px 0 2px}
+.geotarget-report h2{font-size:19px;margin:26px 0 8px;border-bottom:1px solid #e3e5e8;
+ padding-bottom:3px}
+.geotarget-report .sub{color:#555;margin:0 0 10px}
+.geotarget-report .verdicts{list-style:none;padding:0;margin:8px 0}
+.geotarget-report .verdicts li{margin:6px 0;padding:8px 12px;border-left:6px solid #999;
+ background:#fafafa;border-radius:3px}
+.geotarget-report .badge{display:inline-block;min-width:70px;text-align:center;color:#fff;
+ border-radius:3px;padding:0 6px;font-size:13px;margin-right:8px;white-space:nowrap}
+.geotarget-report table{border-collapse:collapse;width:100%;font-size:13.5px}
+.geotarget-report th,.geotarget-report td{border-bottom:1px solid #e6e7ea;padding:5px 7px;
+ text-align:left;vertical-align:top}
+.geotarget-report th{background:#f0f2f5}
+.geotarget-report td.num{text-align:right;white-space:nowrap}
+.geotarget-report .small{font-size:13px;color:#444}
+.geotarget-report .mapbox{height:680px;border:1px solid #cfd3d8;border-radius:4px;
+ overflow:hidden;position:relative}
+.geotarget-report .warn{color:#9c1c1c}
+.geotarget-report a{color:#1f5fa8}
+@media print{body{background:#fff}.geotarget-report{padding:0}.mapbox{break-inside:avoid}}
+"""
+
+
+def _html_sections(result, tiles: str) -> tuple[str, str]:
+    """(the HTML before the map, the HTML after it)."""
+    e = html.escape
+    v, c, lay = result.venue, result.catchment, result.layer
+    top = [
+        "<div class='geotarget-report'>",
+        f"<h1>Local advertising around {e(str(v.get('label') or 'your venue'))}</h1>",
+        f"<p class='sub'>{e(c.get('description', ''))}, {c.get('area_km2', 0):.2f} km² · "
+        f"venue at {float(v['lat']):.5f}, {float(v['lon']):.5f}"
+        + (f" (from {e(str(v['source']))})" if v.get("source") else "")
+        + f" · data: {e(lay.get('title', lay.get('name', '')))}</p>",
+        "<h2>In short</h2>",
+        f"<p>{e(_headline(result))}</p>",
+    ]
+    sentences = summary_sentences(result)
+    if sentences:
+        top.append("<ul class='verdicts'>")
+        for s in sentences:
+            colour = VERDICT_COLOURS.get(s["verdict"], "#999")
+            top.append(
+                f"<li style='border-left-color:{colour}'><span class='badge' "
+                f"style='background:{colour}'>{e(VERDICT_WORDS.get(s['verdict'], ''))}"
+                f"</span>{e(s['text'])}</li>"
+            )
+        top.append("</ul>")
+        bases = sorted({r.get("basis_label", "") for r in result.platform_rows or []} - {""})
+        if bases:
+            top.append(
+                "<p class='small'>“Spend landing outside” is the share of the people a "
+                "platform would reach who are not in your catchment, applied to the "
+                "budget. People counted: " + e("; ".join(bases)) + ".</p>"
+            )
+    else:
+        top.append(
+            "<p>No ad platform was evaluated (or the catchment lies outside the data's "
+            "coverage).</p>"
+        )
+    for w in result.warnings:
+        top.append(f"<p class='warn'><b>Warning:</b> {e(w)}</p>")
+
+    if result.platform_rows:
+        top.append(
+            "<h2>Platforms, best first</h2><table class='platforms'><thead><tr>"
+            + "".join(f"<th>{e(h)}</th>" for h in COLUMNS)
+            + "</tr></thead><tbody>"
+        )
+        for row in _table_rows(result):
+            colour = VERDICT_COLOURS.get(row["verdict"], "#999")
+            cells = []
+            for h in COLUMNS:
+                val = e(row[h])
+                if h == "Verdict":
+                    val = f"<span class='badge' style='background:{colour}'>{val}</span>"
+                num = h in (
+                    "People reached",
+                    "In your catchment",
+                    "Share inside",
+                    "Wasted",
+                    "Money wasted",
+                )
+                cells.append(f"<td{' class=num' if num else ''}>{val}</td>")
+            top.append(f"<tr data-platform='{e(row['id'])}'>" + "".join(cells) + "</tr>")
+        top.append("</tbody></table>")
+        advice = [a for r in result.platform_rows for a in r.get("advice", [])]
+        if advice:
+            top.append(
+                "<details><summary>Advice per platform</summary><ul class='small'>"
+                + "".join(f"<li>{e(a)}</li>" for a in advice)
+                + "</ul></details>"
+            )
+    top.append(
+        "<h2>Map</h2><p class='small'>Each platform's smallest footprint is a layer (tick "
+        "it in the list); the wasted area, outside your catchment, is shaded by how many "
+        "people live or work there per km². Click a shape for its figures. "
+        + e(_tiles_note(tiles))
+        + "</p><div class='mapbox'>"
+    )
+    top = ["\n".join(top)]
+
+    bottom = ["</div>", "<h2>People in your catchment</h2><table class='people'><tbody>"]
+    for what, val, detail in people_lines(result):
+        bottom.append(
+            f"<tr><th>{e(what)}</th><td class='num'>{e(val)}</td>"
+            f"<td class='small'>{e(detail)}</td></tr>"
+        )
+    bottom.append("</tbody></table>")
+    bottom.append("<h2>Data, sources and caveats</h2><table class='sources'><tbody>")
+    for k, label in (
+        ("title", "Data"),
+        ("source", "Source"),
+        ("vintage", "Vintage"),
+        ("licence", "Licence"),
+        ("chosen", "Chosen because"),
+    ):
+        if lay.get(k):
+            bottom.append(f"<tr><th>{label}</th><td>{e(str(lay[k]))}</td></tr>")
+    if lay.get("attribution"):
+        bottom.append(
+            "<tr><th>Attribution</th><td>"
+            + "<br>".join(e(a) for a in lay["attribution"])
+            + "</td></tr>"
+        )
+    if v.get("postcode_source"):
+        bottom.append(f"<tr><th>Venue position</th><td>{e(str(v['postcode_source']))}</td></tr>")
+    bottom.append(
+        f"<tr><th>Map</th><td>{e(_tiles_note(tiles))} Drawn with Leaflet "
+        "(BSD-2-Clause, © Volodymyr Agafonkin, CloudMade), inlined in this file."
+        "</td></tr>"
+    )
+    bottom.append("</tbody></table>")
+    if lay.get("caveats"):
+        bottom.append(
+            "<h3>Caveats</h3><ul class='small'>"
+            + "".join(f"<li>{e(x)}</li>" for x in lay["caveats"])
+            + "</ul>"
+        )
+    sources = _rules_sources(result)
+    if sources:
+        bottom.append(
+            "<details><summary>Platform rules: where each came from</summary>"
+            "<table class='small'><thead><tr><th>Platform</th><th>Rule</th>"
+            "<th>Source</th><th>Read</th><th>Confidence</th></tr></thead><tbody>"
+        )
+        for p, what, src, read, conf in sources:
+            src_html = (
+                f"<a href='{e(src)}' rel='noreferrer'>{e(src)}</a>"
+                if src.startswith(("https://", "http://"))
+                else e(src)
+            )
+            bottom.append(
+                f"<tr><td>{e(p)}</td><td>{e(what)}</td><td>{src_html}</td>"
+                f"<td>{e(read)}</td><td>{e(conf)}</td></tr>"
+            )
+        bottom.append("</tbody></table></details>")
+    bottom.append(
+        f"<p class='small'>Made by geotarget {e(__version__)} on "
+        f"{_dt.date.today().isoformat()}. Figures are estimates from census data; "
+        "platforms' own audience estimates will differ.</p></div>"
+    )
+    return "\n".join(top), "\n".join(bottom)
+
+
+def _report_figure(result, tiles: str, attribution: str | None, pic=None):
+    from branca.element import Element, Figure, MacroElement
+    from jinja2 import Template
+
+    from .webmap import interactive_map
+
+    m = interactive_map(result, tiles=tiles, attribution=attribution, height="100%", pic=pic)
+    before, after = _html_sections(result, tiles)
+    fig = Figure(title=f"geotarget report: {result.venue.get('label') or ''}")
+
+    def html_block(text: str) -> MacroElement:
+        el = MacroElement()
+        el._template = Template(
+            "{% macro html(this, kwargs) %}" + "{{ this.text }}" + "{% endmacro %}"
+        )
+        el.text = text
+        return el
+
+    fig.add_child(html_block(before))
+    fig.add_child(m)
+    fig.add_child(html_block(after))
+    fig.header.add_child(Element(f"<style>{REPORT_CSS}</style>"), name="geotarget_report_css")
+    return fig, m
+
+
+def render_report(
+    result, fmt: str = "html", *, tiles: str = "osm", attribution: str | None = None, pic=None
+) -> str:
+    """The report as text: ``"html"`` (one self-contained page, map included), ``"md"`` or
+    ``"json"`` (the result's JSON contract plus ``"report": {"summary": [...]}``).
+
+    ``tiles`` / ``attribution``: the map's background (see
+    :func:`geotarget.render.webmap.interactive_map`); ``pic``: shapes already computed by
+    :func:`geotarget.render.webmap.picture`, to reuse them."""
+    fmt = format_for(None, fmt)
+    if fmt == "json":
+        d = result.to_dict()
+        d["report"] = {
+            "summary": [s["text"] for s in summary_sentences(result)],
+            "headline": _headline(result),
+            "generated_by": f"geotarget {__version__}",
+        }
+        return json.dumps(d, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "md":
+        return _markdown(result, tiles)
+    fig, _ = _report_figure(result, tiles, attribution, pic=pic)
+    return fig.render()
+
+
+def _md_cell(x: str) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def _markdown(result, tiles: str) -> str:
+    v, c, lay = result.venue, result.catchment, result.layer
+    out = [
+        f"# Local advertising around {v.get('label') or 'your venue'}",
+        "",
+        (
+            f"{c.get('description', '')}, {c.get('area_km2', 0):.2f} km²; venue at "
+            f"{float(v['lat']):.5f}, {float(v['lon']):.5f}; data: {lay.get('title', '')}"
+        ),
+        "",
+        "## In short",
+        "",
+        _headline(result),
+        "",
+    ]
+    for s in summary_sentences(result):
+        out.append(f"- **{VERDICT_WORDS.get(s['verdict'], s['verdict'])}**: {s['text']}")
+    for w in result.warnings:
+        out.append(f"\n> **Warning:** {w}")
+    rows = _table_rows(result)
+    if rows:
+        out += [
+            "",
+            "## Platforms, best first",
+            "",
+            "| " + " | ".join(COLUMNS) + " |",
+            "|" + "|".join("---" for _ in COLUMNS) + "|",
+        ]
+        out += ["| " + " | ".join(_md_cell(r[h]) for h in COLUMNS) + " |" for r in rows]
+        bases = sorted({r.get("basis_label", "") for r in result.platform_rows or []} - {""})
+        if bases:
+            out += ["", "People counted: " + "; ".join(bases) + "."]
+        advice = [a for r in result.platform_rows for a in r.get("advice", [])]
+        if advice:
+            out += ["", "### Advice", ""] + [f"- {a}" for a in advice]
+    out += ["", "## People in your catchment", "", "| | estimate | detail |", "|---|---|---|"]
+    out += [
+        f"| {_md_cell(a)} | {_md_cell(b)} | {_md_cell(d)} |" for a, b, d in people_lines(result)
+    ]
+    out += ["", "## Data, sources and caveats", ""]
+    for k, label in (
+        ("title", "Data"),
+        ("source", "Source"),
+        ("vintage", "Vintage"),
+        ("licence", "Licence"),
+        ("chosen", "Chosen because"),
+    ):
+        if lay.get(k):
+            out.append(f"- **{label}:** {lay[k]}")
+    for a in lay.get("attribution", []):
+        out.append(f"- {a}")
+    if v.get("postcode_source"):
+        out.append(f"- **Venue position:** {v['postcode_source']}")
+    if lay.get("caveats"):
+        out += ["", "### Caveats", ""] + [f"- {x}" for x in lay["caveats"]]
+    sources = _rules_sources(result)
+    if sources:
+        out += [
+            "",
+            "### Platform rules",
+            "",
+            "| Platform | Rule | Source | Read | Confidence |",
+            "|---|---|---|---|---|",
+        ]
+        out += ["| " + " | ".join(_md_cell(x) for x in s) + " |" for s in sources]
+    out += [
+        "",
+        (
+            f"Made by geotarget {__version__} on {_dt.date.today().isoformat()}. Figures "
+            "are estimates from census data; platforms' own audience estimates will "
+            "differ."
+        ),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def write_report(
+    result,
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    tiles: str = "osm",
+    attribution: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Render and write the report (format from ``fmt`` or the file name) atomically."""
+    text = render_report(result, format_for(path, fmt), tiles=tiles, attribution=attribution)
+    return write_output(path, text, overwrite=overwrite)

@@ -1,0 +1,75 @@
+"""What every output shares: the colours, the verdict words and how numbers, shares and money
+are written (the web map, the PNG and the report all use these)."""
+
+from __future__ import annotations
+
+#: density classes (ColorBrewer RdPu, 6 classes): stands out on OpenStreetMap's palette
+DENSITY_COLOURS = ("#feebe2", "#fcc5c0", "#fa9fb5", "#f768a1", "#c51b8a", "#7a0177")
+NO_DATA_COLOUR = "#9e9e9e"
+CATCHMENT_COLOUR = "#2166ac"
+VENUE_COLOUR = "#111111"
+ZONE_COLOUR = "#555555"
+WASTE_EDGE_COLOUR = "#7a0177"
+VERDICT_COLOURS = {
+    "good": "#1a9850",
+    "workable": "#e08214",
+    "poor": "#b2182b",
+    "cannot_run": "#777777",
+}
+VERDICT_WORDS = {"good": "good", "workable": "workable", "poor": "poor", "cannot_run": "cannot run"}
+CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€"}
+
+
+TILES_OSM = "osm"
+TILES_NONE = "none"
+
+
+# -- numbers in words ------------------------------------------------------------------------
+def fmt_int(x) -> str:
+    return "–" if x is None else f"{float(x):,.0f}"
+
+
+def fmt_share(s: float | None, lower_bound: bool = False) -> str:
+    """0.3793 -> '38%'; 0.9947 -> '99.5%'; shares above 99% keep a decimal."""
+    if s is None:
+        return "–"
+    pct = 100 * float(s)
+    txt = f"{pct:.1f}%" if 99 < pct < 100 or 0 < pct < 1 else f"{pct:.0f}%"
+    return ("at least " if lower_bound else "") + txt
+
+
+def fmt_money(money: dict | None) -> str:
+    """{'amount': 189.67, 'budget': 500, 'currency': 'GBP'} -> '£190 of £500'."""
+    if not money or money.get("amount") is None:
+        return ""
+    cur = str(money.get("currency") or "")
+    sym = CURRENCY_SYMBOLS.get(cur.upper())
+
+    def m(x: float) -> str:
+        v = f"{float(x):,.0f}"
+        return f"{sym}{v}" if sym else (f"{v} {cur}" if cur else v)
+
+    lb = "at least " if money.get("lower_bound") else ""
+    budget = money.get("budget")
+    return f"{lb}{m(money['amount'])}" + (f" of {m(budget)}" if budget is not None else "")
+
+
+def basis_words(basis: str | None) -> str:
+    return {
+        "residents": "residents",
+        "workers": "workers",
+        "residents+workers": "residents + people who travel in to work",
+    }.get(basis or "", basis or "people")
+
+
+# -- the picture: shapes in the layer CRS, shared by the map, the PNG and the report ---------
+
+
+def density_labels(breaks: list[float]) -> list[str]:
+    """Words for the density classes: 'under 2,500', '2,500 – 5,000', ..., '25,000 and more'."""
+    b = breaks
+    return (
+        [f"under {b[0]:,.0f}"]
+        + [f"{b[i]:,.0f} – {b[i + 1]:,.0f}" for i in range(len(b) - 1)]
+        + [f"{b[-1]:,.0f} and more"]
+    )

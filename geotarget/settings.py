@@ -1,0 +1,48 @@
+"""Settings that more than one stage reads, in one place: the cache folder, the download mirror,
+time-outs, the batch chunk size and the limits on what a user may ask for.
+
+Environment variables are read here and nowhere else:
+
+``GEOTARGET_CACHE_DIR``
+    the cache root (downloads, built datasets, built layers, postcode districts); default the
+    user cache folder (``platformdirs.user_cache_dir("geotarget")``).
+``GEOTARGET_MIRROR``
+    a base address that replaces the publishers' hosts (``<mirror>/<host>/<path>``).
+
+Each function reads the environment when called, so a change (a test, a notebook cell) is seen.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CACHE_ENV = "GEOTARGET_CACHE_DIR"
+MIRROR_ENV = "GEOTARGET_MIRROR"
+
+#: seconds a download may wait for the server before giving up
+DOWNLOAD_TIMEOUT_S = 60.0
+#: seconds to wait for the online geocoder (Nominatim) before giving up
+GEOCODE_TIMEOUT_S = 5.0
+#: venues counted (and platform rows evaluated) per chunk in a batch: the unit of checkpointing,
+#: progress and Dask tasks
+CHUNK_SIZE = 5000
+#: the largest radius accepted unless the user raises it (``--max-radius``), in metres
+MAX_RADIUS_M = 100_000.0
+
+
+def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The cache root: ``cache_dir``, else ``$GEOTARGET_CACHE_DIR``, else the user cache folder."""
+    if cache_dir is not None and str(cache_dir) != "":
+        return Path(cache_dir).expanduser()
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("geotarget"))
+
+
+def mirror() -> str | None:
+    """The mirror named by ``$GEOTARGET_MIRROR`` (unchecked), or ``None``."""
+    return os.environ.get(MIRROR_ENV) or None

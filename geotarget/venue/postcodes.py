@@ -1,0 +1,174 @@
+"""Offline GB postcode look-up (OS Code-Point Open + ONS postcode lookup, shipped with geotarget).
+
+The table is built by ``data/build_postcodes.py``: every live GB postcode unit with its British
+National Grid position, units Code-Point Open lists without a position, and units the ONS
+lookup of May 2022 marks as terminated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+from ..errors import PostcodeNotFoundError, VenueError
+
+_UNIT = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+_OUTSIDE_GB = {
+    "BT": "Northern Ireland",
+    "GY": "Guernsey",
+    "JE": "Jersey",
+    "IM": "the Isle of Man",
+}
+ACCEPTED = "a full GB postcode unit such as 'EC2Y 8BN' (any case, spaces optional)"
+
+
+def normalise(postcode: str) -> str:
+    """Canonical form of a GB postcode unit: ``"ec2y8bn"`` -> ``"EC2Y 8BN"``.
+
+    Raises :class:`~geotarget.errors.VenueError` if the text is not shaped like a postcode unit.
+    """
+    compact = re.sub(r"\s+", "", str(postcode)).upper()
+    m = _UNIT.match(compact)
+    if not m:
+        raise VenueError(f"{postcode!r} is not a valid postcode: give {ACCEPTED}")
+    return f"{m.group(1)} {m.group(2)}"
+
+
+def looks_like_postcode(text: str) -> bool:
+    return bool(_UNIT.match(re.sub(r"\s+", "", str(text)).upper()))
+
+
+@dataclass(frozen=True)
+class PostcodeLocation:
+    postcode: str
+    easting: int
+    northing: int
+    lat: float
+    lon: float
+
+
+@lru_cache(maxsize=1)
+def metadata() -> dict:
+    """Provenance and attribution of the postcode table."""
+    return json.loads(resources.files("geotarget.data").joinpath("postcodes_gb.json").read_text())
+
+
+def _pack(inward: str) -> int:
+    return int(inward[0]) * 676 + (ord(inward[1]) - 65) * 26 + (ord(inward[2]) - 65)
+
+
+@lru_cache(maxsize=256)
+def _district(outward: str):
+    import pyarrow.parquet as pq
+
+    path = resources.files("geotarget.data").joinpath("postcodes_gb.parquet")
+    with resources.as_file(path) as p:
+        table = pq.read_table(
+            p,
+            filters=[("outward", "==", outward)],
+            columns=["inward", "easting", "northing", "terminated"],
+        )
+    return table.to_pandas().set_index("inward")
+
+
+def lookup(postcode: str) -> PostcodeLocation:
+    """Locate a GB postcode unit.
+
+    Raises
+    ------
+    VenueError
+        The text is not shaped like a postcode unit.
+    PostcodeNotFoundError
+        The postcode is unknown, terminated, outside GB, or has no coordinates.
+    """
+    pcd = normalise(postcode)
+    outward, inward = pcd.split(" ")
+    area = re.match(r"[A-Z]+", outward).group(0)
+    if area in _OUTSIDE_GB:
+        raise PostcodeNotFoundError(
+            f"postcode {pcd!r} is in {_OUTSIDE_GB[area]}, outside Great Britain, which the built-in "
+            "Code-Point Open table does not cover: give the venue as 'lat,lon' instead"
+        )
+    table = _district(outward)
+    key = _pack(inward)
+    if key not in table.index:
+        raise PostcodeNotFoundError(
+            f"postcode {pcd!r} is unknown: it is not a live GB postcode in OS Code-Point Open "
+            f"({metadata()['source'].split(' and ')[0]}) nor one terminated before May 2022 in the "
+            "ONS lookup (postcodes ended since then are not told apart from unknown ones); "
+            "check it, or give the venue as 'lat,lon'"
+        )
+    row = table.loc[key]
+    term = row["terminated"]
+    if not pd.isna(term):
+        t = int(term)
+        raise PostcodeNotFoundError(
+            f"postcode {pcd!r} was terminated in {t // 100}-{t % 100:02d} (ONS postcode lookup, "
+            "May 2022) and has no current location: give a live postcode nearby or 'lat,lon'"
+        )
+    e, n = row["easting"], row["northing"]
+    if pd.isna(e) or pd.isna(n):
+        raise PostcodeNotFoundError(
+            f"postcode {pcd!r} has no location in OS Code-Point Open (positional quality 90, "
+            "no coordinates): give the venue as 'lat,lon' instead"
+        )
+    from ..projections import bng_to_wgs84
+
+    lon, lat = bng_to_wgs84(float(e), float(n))
+    return PostcodeLocation(pcd, int(e), int(n), lat, lon)
+
+
+@lru_cache(maxsize=1)
+def _table():
+    import pyarrow.parquet as pq
+
+    path = resources.files("geotarget.data").joinpath("postcodes_gb.parquet")
+    with resources.as_file(path) as p:
+        t = pq.read_table(
+            p, columns=["outward", "inward", "easting", "northing", "terminated"]
+        ).to_pandas()
+    inward = t["inward"].astype(int)
+    t["pcd"] = (
+        t["outward"].astype(str)
+        + " "
+        + (inward // 676).astype(str)
+        + ((inward // 26) % 26 + 65).map(chr)
+        + (inward % 26 + 65).map(chr)
+    )
+    return t.set_index("pcd")
+
+
+def lookup_many(values) -> pd.DataFrame:
+    """Vectorised :func:`lookup`: columns ``postcode``, ``lat``, ``lon`` and ``error`` (the same
+    one-line message :func:`lookup` would raise, or None)."""
+    from ..projections import BNG, WGS84, transformer
+
+    raw = pd.Series(list(values), dtype=object)
+    compact = raw.astype(str).str.replace(r"\s+", "", regex=True).str.upper()
+    ok = compact.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")
+    norm = compact.str[:-3] + " " + compact.str[-3:]
+    out = pd.DataFrame(
+        {"postcode": norm.where(ok), "lat": np.nan, "lon": np.nan, "error": None}, index=raw.index
+    )
+    t = _table()
+    hit = t.reindex(norm.where(ok, "").to_numpy())
+    e = hit["easting"].to_numpy(dtype=float, na_value=np.nan)
+    n = hit["northing"].to_numpy(dtype=float, na_value=np.nan)
+    good = ok.to_numpy() & np.isfinite(e) & np.isfinite(n)
+    if good.any():
+        lon, lat = transformer(BNG, WGS84).transform(e[good], n[good])
+        out.loc[good, "lon"] = lon
+        out.loc[good, "lat"] = lat
+    for i in np.nonzero(~good)[0]:  # the rare bad rows: the single look-up says why
+        try:
+            lookup(raw.iloc[i])
+            out.iloc[i, out.columns.get_loc("error")] = "postcode could not be placed"
+        except (VenueError, PostcodeNotFoundError) as exc:
+            out.iloc[i, out.columns.get_loc("error")] = str(exc)
+    return out
