@@ -12,7 +12,7 @@ from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
 from .errors import CatchmentError
-from .projections import WGS84, transformer
+from .projections import WGS84, reproject, transformer
 from .settings import MAX_RADIUS_M
 from .units import format_distance, parse_distance
 from .venue import Venue
@@ -44,10 +44,7 @@ class Catchment:
             if crs == self.crs:
                 self._cache[crs] = self.geometry
             else:
-                t = transformer(self.crs, crs)
-                self._cache[crs] = shapely.transform(
-                    self.geometry, lambda xy: _stack(t.transform(xy[:, 0], xy[:, 1]))
-                )
+                self._cache[crs] = reproject(self.geometry, self.crs, crs)
         return self._cache[crs]
 
     @property

@@ -10,16 +10,37 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TypeVar
 
+import numpy as np
+import shapely
+from numpy.typing import NDArray
 from pyproj import CRS, Transformer
+from shapely.geometry.base import BaseGeometry
 
 WGS84 = "EPSG:4326"
 BNG = "EPSG:27700"
+
+GeomT = TypeVar("GeomT", BaseGeometry, "NDArray[np.object_]")
 
 
 @lru_cache(maxsize=64)
 def transformer(src: str, dst: str) -> Transformer:
     return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+
+
+def reproject(geoms: GeomT, src: str, dst: str) -> GeomT:
+    """``geoms`` (one geometry or an array of them) from CRS ``src`` to ``dst``: every vertex
+    transformed by pyproj (always x, y order), the shapes otherwise unchanged."""
+    if src == dst:
+        return geoms
+    t = transformer(src, dst)
+
+    def move(xy: NDArray[np.float64]) -> NDArray[np.float64]:
+        x, y = t.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, move)  # type: ignore[no-any-return]
 
 
 def bng_to_wgs84(easting: float, northing: float) -> tuple[float, float]:

@@ -88,20 +88,15 @@ class Result:
         """Each evaluated platform's recommended footprint in WGS84, by platform id."""
         if not self.platform_rows or self.layer_obj is None:
             return {}
-        import numpy as np
-        import shapely
 
         from .platforms.feasibility import footprint_geometry
-        from .projections import transformer
+        from .projections import reproject
 
-        t = transformer(self.layer_obj.crs, "EPSG:4326")
         out = {}
         for r in self.platform_rows:
             g = footprint_geometry(r)
             if g is not None:
-                out[r["id"]] = shapely.transform(
-                    g, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1]))
-                )
+                out[r["id"]] = reproject(g, self.layer_obj.crs, "EPSG:4326")
         return out
 
     @property

@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from ..errors import DataError
-from ..projections import laea_for, transformer
+from ..projections import laea_for, reproject
 from . import cache
 from .base import CountSurface, PopulationLayer
 from .geometry import half_spacing, point_coverage
@@ -191,19 +191,11 @@ def _build(path: Path, *, residents_col: str | None, workers_col: str | None) ->
             )
     # centre of the equal-area projection: the circular mean of the vertices' longitudes (safe
     # across the antimeridian) and their mean latitude
-    ll = shapely.get_coordinates(
-        shapely.transform(
-            geoms,
-            lambda xy: np.column_stack(
-                transformer(gdf.crs.to_string(), "EPSG:4326").transform(xy[:, 0], xy[:, 1])
-            ),
-        )
-    )
+    ll = shapely.get_coordinates(reproject(geoms, gdf.crs.to_string(), "EPSG:4326"))
     lam = np.radians(ll[:, 0])
     lon_c = float(np.degrees(np.arctan2(np.sin(lam).mean(), np.cos(lam).mean())))
     ea = laea_for(lon_c, float(ll[:, 1].mean()))
-    t = transformer(gdf.crs.to_string(), ea)
-    g = shapely.transform(geoms, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    g = reproject(geoms, gdf.crs.to_string(), ea)
     ids = np.asarray(gdf.index.astype(str))
     surfaces = {}
     for pop, col in (("residents", residents_col), ("workers", workers_col)):

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..projections import BNG, transformer
+from ..projections import BNG, reproject
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +97,7 @@ def districts_in(
         polys.append(union(cells[mine]))
     polys = np.array(polys, dtype=object)
     cut = shapely.intersects(polys, shapely.boundary(box))
-    t = transformer(BNG, crs)
-    polys = shapely.transform(polys, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    polys = reproject(polys, BNG, crs)
     return codes.tolist(), polys, cut
 
 
@@ -209,10 +208,7 @@ def for_layer(layer) -> DistrictSet:
     path = cache_root() / "districts" / f"{_key(layer)}.parquet"
     ds = _read(path)
     if ds is None:
-        to_bng = transformer(layer.crs, BNG)
-        cov = shapely.transform(
-            layer.coverage, lambda xy: np.column_stack(to_bng.transform(xy[:, 0], xy[:, 1]))
-        )
+        cov = reproject(layer.coverage, layer.crs, BNG)
         xmin, ymin, xmax, ymax = cov.bounds
         codes, polys, cut = districts_in(
             (xmin - PAD_M, ymin - PAD_M, xmax + PAD_M, ymax + PAD_M), layer.crs

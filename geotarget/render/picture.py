@@ -19,7 +19,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
-from ..projections import transformer
+from ..projections import reproject, transformer
 from .style import DENSITY_COLOURS
 
 #: at most this many density cells per wasted area (the quadtree coarsens to stay below)
@@ -88,8 +88,7 @@ class Picture:
         return np.searchsorted(np.asarray(self.breaks), density, side="right")
 
     def to_wgs84(self, geom):
-        t = transformer(self.crs, "EPSG:4326")
-        return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+        return reproject(geom, self.crs, "EPSG:4326")
 
 
 def _footprint_in_layer_crs(result, row) -> BaseGeometry | None:
@@ -101,8 +100,7 @@ def _footprint_in_layer_crs(result, row) -> BaseGeometry | None:
     fp = result.footprint_geometries().get(row["id"])
     if fp is None:
         return None
-    t = transformer("EPSG:4326", result.layer_obj.crs)
-    return shapely.transform(fp, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+    return reproject(fp, "EPSG:4326", result.layer_obj.crs)
 
 
 NICE = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
