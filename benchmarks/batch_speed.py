@@ -9,10 +9,15 @@ Times, on random half-mile catchments in London (residents and workers):
     10,000 and 100,000 venues; counts plus all platforms except Meta's Special Ad Categories
     circle on the same sizes, against the one-venue path in a loop; ``meta_special`` (15-mile
     circles) on a sample;
-(d) one venue end to end from the command line (start-up included).
+(d) one venue end to end from the command line (start-up included);
+(e) ``geotarget batch`` from the command line, counts only, start-up, reading the venue CSV,
+    checkpointing and writing the output included, with the child's peak memory; with
+    ``--baseline-src DIR`` the same command on another source tree (e.g. a checkout of the
+    previous commit) in the same run, and the ratio between the two.
 
 Prints venues/second, speed-up ratios over (a) and (b), and peak memory (max RSS so far).
 Needs ``pip install tobler`` and ../shared/data.  Run:  python benchmarks/batch_speed.py [--quick]
+[--cli-only] [--baseline-src DIR]
 """
 
 from __future__ import annotations
@@ -48,7 +53,13 @@ def venues(layer, n, seed):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller sizes (1k/10k)")
+    ap.add_argument("--cli-only", action="store_true", help="only (e), the batch command line")
+    ap.add_argument("--baseline-src", metavar="DIR", help="(e) also on this source tree")
+    ap.add_argument("--cli-venues", type=int, default=100_000, help="(e) venues (default 100k)")
     args = ap.parse_args()
+    if args.cli_only:
+        cli_batch(load_layer(SHARED), args.cli_venues, args.baseline_src)
+        return
     import geopandas as gpd
 
     layer = load_layer(SHARED)
@@ -205,6 +216,77 @@ def main() -> None:
         capture_output=True,
     )
     print(f"(d) one venue end to end from the command line: {time.perf_counter() - t:.2f} s")
+
+    cli_batch(layer, args.cli_venues, args.baseline_src)
+
+
+def _batch_once(src: str | None, csv, out) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of one ``geotarget batch`` process on ``src`` (None: this
+    checkout)."""
+    import os
+    import tempfile
+
+    env = dict(os.environ)
+    cwd = None
+    if src is not None:
+        env["PYTHONPATH"] = src
+        cwd = tempfile.mkdtemp()  # so that this checkout is not on the path
+    cmd = [
+        sys.executable,
+        "-m",
+        "geotarget",
+        "batch",
+        str(csv),
+        "-r",
+        "0.5mi",
+        "-o",
+        str(out),
+        "--data-dir",
+        str(SHARED),
+        "--overwrite",
+    ]
+    code = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "dt = time.perf_counter() - t\n"
+        "assert p.returncode == 0, p.stderr\n"
+        "print(dt, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code, *cmd],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        check=True,
+    )
+    dt, mb = (float(x) for x in p.stdout.split())
+    return dt, mb
+
+
+def cli_batch(layer, n: int, baseline_src: str | None) -> None:
+    import tempfile
+    from pathlib import Path
+
+    tmp = Path(tempfile.mkdtemp())
+    csv = tmp / "venues.csv"
+    venues(layer, n, seed=5).to_csv(csv, index=False)
+    _batch_once(None, csv, tmp / "warm.parquet")  # layer cache warm for both
+    runs = {"this checkout": None}
+    if baseline_src:
+        runs[f"baseline {baseline_src}"] = baseline_src
+    times = {}
+    for name, src in runs.items():
+        dt, mb = _batch_once(src, csv, tmp / "out.parquet")
+        times[name] = dt
+        print(
+            f"(e) geotarget batch, {n:,} venues, counts only, from the command line "
+            f"({name}): {dt:.2f} s = {n / dt:,.0f} venues/s; peak RSS {mb:,.0f} MB"
+        )
+    if baseline_src:
+        base = times[f"baseline {baseline_src}"]
+        print(f"(e) this checkout / baseline: {base / times['this checkout']:.2f}x the speed")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ the two agree to float rounding.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,9 @@ from ..catchment import circles_in
 from ..layers import PopulationLayer, choose_layer, resolve_layer
 from ..settings import CHUNK_SIZE, MAX_RADIUS_M
 from .venues import ID_COLUMN, prepare
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 RESULT_COLUMNS = [
     "residents",
@@ -83,13 +88,13 @@ def _count_job(layer, lat, lon, radius_m, method, _idx):
 
 def analyse_many(
     venues: pd.DataFrame,
-    radius=None,
+    radius: str | float | None = None,
     *,
-    data_dir=None,
-    layer=None,
+    data_dir: str | Path | None = None,
+    layer: str | Path | PopulationLayer | None = None,
     method: str | None = None,
     counts: str | None = None,
-    max_radius=MAX_RADIUS_M,
+    max_radius: str | float | None = MAX_RADIUS_M,
     chunk_size: int = CHUNK_SIZE,
     done: pd.DataFrame | None = None,
     on_chunk: Callable[[pd.DataFrame], None] | None = None,
@@ -97,16 +102,46 @@ def analyse_many(
     scheduler: str = "local",
     dask_address: str | None = None,
     workers: int | None = None,
-    client=None,
-):
-    """Analyse many venues; returns a GeoDataFrame (venue points, WGS84), one row per venue.
+    client: Any = None,
+) -> gpd.GeoDataFrame:
+    """Analyse many venues at once: one row per venue, counted chunk by chunk.
 
-    ``venues`` has ``id`` plus ``lat``/``lon`` or ``postcode`` (and optionally ``radius``).
-    ``done`` holds rows already computed (from a checkpoint): those ids are not recomputed.
-    ``on_chunk`` receives each finished chunk (for checkpointing); ``progress`` the number of
-    venues finished.  ``scheduler="dask"`` spreads chunks over a Dask cluster
-    (``client``, ``dask_address``, or a LocalCluster with ``workers`` workers), the layer sent
-    once per worker.
+    Parameters
+    ----------
+    venues
+        A table with ``id`` plus ``lat``/``lon`` (WGS84) or ``postcode``, and optionally a
+        ``radius`` column (with unit, e.g. ``"800m"``); other columns are kept.
+    radius
+        The radius for rows without one (``"0.5mi"``, ``"800m"``).
+    data_dir, layer, method, counts
+        As for :func:`geotarget.analyse`; by default each venue gets the built-in layer that
+        covers it.
+    max_radius
+        The largest radius accepted (default 100 km); ``None`` for no limit.
+    chunk_size
+        Venues per chunk: the unit of ``on_chunk``, ``progress`` and Dask tasks.
+    done
+        Rows already computed (from a checkpoint): those ids are not counted again.
+    on_chunk
+        Receives each finished chunk of rows (for checkpointing).
+    progress
+        Receives the number of venues just finished.
+    scheduler, dask_address, workers, client
+        ``scheduler="dask"`` spreads the chunks over a Dask cluster (``client``,
+        ``dask_address``, or a LocalCluster of ``workers``), the layer sent once per worker.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The venue points (WGS84) in the input's order, with the input's columns, then
+        ``residents``, ``residents_low``, ``residents_high``, the same for ``workers``,
+        ``home_workers``, ``coverage``, ``radius_m``, ``layer``, ``method`` and ``error`` (why a
+        row could not be analysed; such rows do not stop the run).
+
+    Raises
+    ------
+    InputError
+        For a problem with the whole table (no ``id`` column, duplicate ids, no radius at all).
     """
     import geopandas as gpd
 
@@ -118,32 +153,14 @@ def analyse_many(
     todo = prep[todo_mask]
     results = []
     lay_fixed = resolve_layer(layer, data_dir, counts=counts)
-
-    # group rows by layer (built-in layers are chosen per venue)
-    ok = todo["_error"].isna().to_numpy()
-    layer_of = np.full(len(todo), None, dtype=object)
-    errors = np.array(
-        [None if pd.isna(e) else str(e) for e in todo["_error"].to_numpy(dtype=object)],
-        dtype=object,
-    )
-    layers: dict[str, PopulationLayer] = {}
-    for i in np.nonzero(ok)[0]:
-        if lay_fixed is not None:
-            layer_of[i] = lay_fixed.name
-            layers[lay_fixed.name] = lay_fixed
-            continue
-        try:
-            lay = choose_layer(float(todo["_lat"].iloc[i]), float(todo["_lon"].iloc[i]))
-            layers[lay.name] = lay
-            layer_of[i] = lay.name
-        except Exception as e:  # NoCoverageError: the reason goes to the row
-            errors[i] = str(e)
+    layer_of, errors, layers = _layers_for(todo, lay_fixed)
     base = todo.drop(columns=["_lat", "_lon", "_radius_m", "_error"])
-    jobs = []
-    for name, lay in layers.items():
-        idx = np.nonzero(layer_of == name)[0]
-        for start in range(0, len(idx), chunk_size):
-            jobs.append((lay, idx[start : start + chunk_size]))
+    jobs = [
+        (lay, idx[start : start + chunk_size])
+        for name, lay in layers.items()
+        for idx in [np.nonzero(layer_of == name)[0]]
+        for start in range(0, len(idx), chunk_size)
+    ]
 
     def emit(idx, columns: dict) -> None:
         """Rows ``idx`` of the venue table with ``columns`` added: kept, checkpointed, counted."""
@@ -198,3 +215,29 @@ def analyse_many(
     return gpd.GeoDataFrame(
         out.drop(columns=["_lat", "_lon"]).reset_index(drop=True), geometry=geom, crs="EPSG:4326"
     )
+
+
+def _layers_for(
+    todo: pd.DataFrame, fixed: PopulationLayer | None
+) -> tuple[np.ndarray, np.ndarray, dict[str, PopulationLayer]]:
+    """Per row: the name of its layer (``fixed``, else the built-in layer covering it) and its
+    error (so far, or why no layer covers it); and the layers by name."""
+    ok = todo["_error"].isna().to_numpy()
+    layer_of = np.full(len(todo), None, dtype=object)
+    errors = np.array(
+        [None if pd.isna(e) else str(e) for e in todo["_error"].to_numpy(dtype=object)],
+        dtype=object,
+    )
+    layers: dict[str, PopulationLayer] = {}
+    for i in np.nonzero(ok)[0]:
+        if fixed is not None:
+            layer_of[i] = fixed.name
+            layers[fixed.name] = fixed
+            continue
+        try:
+            lay = choose_layer(float(todo["_lat"].iloc[i]), float(todo["_lon"].iloc[i]))
+            layers[lay.name] = lay
+            layer_of[i] = lay.name
+        except Exception as e:  # NoCoverageError: the reason goes to the row
+            errors[i] = str(e)
+    return layer_of, errors, layers

@@ -37,6 +37,8 @@ def chain_overlap(
     r = g["radius_m"].to_numpy(float)
     polys = circles_in(lat, lon, r, lay.crs)
     s = lay.surface(population, method)
+    if s is None:
+        raise InputError(f"layer {lay.name} has no {population} counts: no overlap to measure")
     union = shapely.union_all(polys)
     total = float(est.count(s, np.array([union], dtype=object)).estimate[0])
     tree = shapely.STRtree(polys)

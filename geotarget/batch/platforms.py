@@ -47,19 +47,38 @@ def platforms_many(
     done: pd.DataFrame | None = None,
     on_chunk: Callable[[pd.DataFrame], None] | None = None,
 ) -> pd.DataFrame:
-    """The long platform table (``venue_id`` then the columns of ``Result.platforms``) for the
-    rows of ``results`` (the table :func:`geotarget.analyse_many` returned, or its CSV read
-    back) that were analysed (no ``error``) and lie in their layer's coverage.
+    """The ad platforms judged for many venues: one row per venue and platform.
 
-    The advertiser's options are ``options`` (a :class:`~geotarget.platforms.PlatformOptions`)
-    or the same fields as keywords (``budget``, ``currency``, ...), not both.
+    Parameters
+    ----------
+    results
+        The table :func:`geotarget.analyse_many` returned, or its CSV read back (positions in
+        ``venue_lat`` / ``venue_lon``); rows with an ``error`` or outside their layer's
+        coverage are left out.
+    platforms
+        ``"all"``, ``"meta,linkedin"`` or a list of platform ids.
+    data_dir, layer, counts
+        The layer the results were counted on, if not the built-in one each row names.
+    method
+        Defaults to the one the results were counted with.
+    options
+        The advertiser's :class:`~geotarget.platforms.PlatformOptions`; or its fields as
+        keywords (``budget``, ``currency``, ``segment_share``, ``postcode_coverage``,
+        ``country``, ``rules``, ``rule_overrides``), not both.
+    chunk_size, progress, scheduler, dask_address, workers, client
+        As for :func:`geotarget.analyse_many`: chunks of venues, locally or on a Dask cluster;
+        the rows are the same either way.
+    done, on_chunk
+        Rows of this table already made (from a checkpoint), whose venues are not judged
+        again; and a function receiving each finished chunk of rows.
 
-    ``method`` defaults to the one the results were counted with.  ``done`` holds rows of this
-    table already made (from a checkpoint): their venues are not evaluated again; ``on_chunk``
-    receives each finished chunk of rows (for checkpointing).  ``scheduler="dask"``
-    evaluates chunks of ``chunk_size`` venues on a Dask cluster (``client``, ``dask_address``
-    or a LocalCluster of ``workers``), as :func:`geotarget.analyse_many` does; the rows are the
-    same."""
+    Returns
+    -------
+    pandas.DataFrame
+        ``venue_id`` then the columns of ``Result.platforms``, venues in the order of
+        ``results``, each venue's platforms best first; each row equals the one-venue
+        ``geotarget.analyse(...).platforms`` row.
+    """
     if scheduler not in ("local", "dask"):
         raise InputError(f"scheduler {scheduler!r}: use 'local' or 'dask'")
     if (

@@ -18,11 +18,31 @@ from ..units import parse_distance
 ID_COLUMN = "id"
 
 
-def prepare(df: pd.DataFrame, radius=None, *, max_radius=MAX_RADIUS_M) -> pd.DataFrame:
+def prepare(
+    df: pd.DataFrame,
+    radius: str | float | None = None,
+    *,
+    max_radius: str | float | None = MAX_RADIUS_M,
+) -> pd.DataFrame:
     """Validate the venue table: ``id`` plus ``lat``/``lon`` or ``postcode`` (and optionally a
-    ``radius`` column).  Returns columns ``_lat``, ``_lon``, ``_radius_m``, ``_error``."""
-    from ..venue.postcodes import lookup_many
+    ``radius`` column).
 
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` with columns ``_lat``, ``_lon``, ``_radius_m`` and ``_error`` (the reason a row
+        cannot be analysed, else ``None``) added.
+    """
+    _check_table(df)
+    lat, lon, err, use_pc = _positions(df)
+    _explain_bad_positions(df, lat, lon, err, use_pc)
+    rad = _radii(df, radius, max_radius, err)
+    out = df.copy()
+    out["_lat"], out["_lon"], out["_radius_m"], out["_error"] = lat, lon, rad, err
+    return out
+
+
+def _check_table(df: pd.DataFrame) -> None:
     if len(df) == 0:
         raise InputError("the venue table has no rows: add one venue per row")
     if ID_COLUMN not in df.columns:
@@ -35,17 +55,22 @@ def prepare(df: pd.DataFrame, radius=None, *, max_radius=MAX_RADIUS_M) -> pd.Dat
         raise InputError(
             f"duplicate ids in the venue table, e.g. {dup}: each venue needs its own id"
         )
-    has_ll = {"lat", "lon"} <= set(df.columns)
-    if not has_ll and "postcode" not in df.columns:
+    if not {"lat", "lon"} <= set(df.columns) and "postcode" not in df.columns:
         raise InputError("the venue table needs 'lat' and 'lon' columns or a 'postcode' column")
+
+
+def _positions(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Latitudes, longitudes, errors so far and which rows were placed by postcode (a postcode
+    fills in rows without usable coordinates)."""
+    from ..venue.postcodes import lookup_many
+
     n = len(df)
-    lat = np.full(n, np.nan)
-    lon = np.full(n, np.nan)
+    has_ll = {"lat", "lon"} <= set(df.columns)
+    lat, lon = np.full(n, np.nan), np.full(n, np.nan)
     err = np.full(n, None, dtype=object)
     if has_ll:
-        la = pd.to_numeric(df["lat"], errors="coerce").to_numpy(float)
-        lo = pd.to_numeric(df["lon"], errors="coerce").to_numpy(float)
-        lat, lon = la.copy(), lo.copy()
+        lat = pd.to_numeric(df["lat"], errors="coerce").to_numpy(float).copy()
+        lon = pd.to_numeric(df["lon"], errors="coerce").to_numpy(float).copy()
     use_pc = np.zeros(n, bool)
     if "postcode" in df.columns:
         pcs = df["postcode"]
@@ -57,6 +82,14 @@ def prepare(df: pd.DataFrame, radius=None, *, max_radius=MAX_RADIUS_M) -> pd.Dat
             lat[use_pc] = found["lat"].to_numpy()
             lon[use_pc] = found["lon"].to_numpy()
             err[use_pc] = found["error"].to_numpy()
+    return lat, lon, err, use_pc
+
+
+def _explain_bad_positions(
+    df: pd.DataFrame, lat: np.ndarray, lon: np.ndarray, err: np.ndarray, use_pc: np.ndarray
+) -> None:
+    """The reason, per row, that its coordinates cannot be used (written into ``err``)."""
+    has_ll = {"lat", "lon"} <= set(df.columns)
     plausible = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     for i in np.nonzero(~use_pc & ~plausible)[0]:  # only the bad rows, one by one
         if err[i] is not None:
@@ -72,34 +105,34 @@ def prepare(df: pd.DataFrame, radius=None, *, max_radius=MAX_RADIUS_M) -> pd.Dat
             err[i] = f"latitude {raw[0]} is outside -90..90 (lat and lon swapped?)"
         elif not -180 <= o <= 180:
             err[i] = f"longitude {raw[1]} is outside -180..180"
-    if "radius" in df.columns:
-        rad = np.full(n, np.nan)
-        for i, v in enumerate(df["radius"].to_numpy()):
-            if isinstance(v, str) and not v.strip():
-                v = None
-            if v is None or (isinstance(v, float) and math.isnan(v)):
-                if radius is None:
-                    err[i] = err[i] or "no radius: fill the radius column or give --radius"
-                    continue
-                v = radius
-            if not isinstance(v, str):  # a bare number in a file: which unit? ask
-                v = str(v.item() if hasattr(v, "item") else v)
-            try:
-                rad[i] = parse_distance(
-                    v, max_m=None if max_radius is None else parse_distance(max_radius, max_m=None)
-                )
-            except InputError as e:
-                err[i] = err[i] or str(e)
-    else:
+
+
+def _radii(
+    df: pd.DataFrame, radius: str | float | None, max_radius: str | float | None, err: np.ndarray
+) -> np.ndarray:
+    """Each row's radius in metres: its ``radius`` cell, else ``radius`` (errors into ``err``)."""
+    limit = None if max_radius is None else parse_distance(max_radius, max_m=None)
+    n = len(df)
+    if "radius" not in df.columns:
         if radius is None:
             raise InputError("give a radius (--radius 0.5mi) or a 'radius' column")
-        r = parse_distance(
-            radius, max_m=None if max_radius is None else parse_distance(max_radius, max_m=None)
-        )
-        rad = np.full(n, r)
-    out = df.copy()
-    out["_lat"], out["_lon"], out["_radius_m"], out["_error"] = lat, lon, rad, err
-    return out
+        return np.full(n, parse_distance(radius, max_m=limit))
+    rad = np.full(n, np.nan)
+    for i, v in enumerate(df["radius"].to_numpy()):
+        if isinstance(v, str) and not v.strip():
+            v = None
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            if radius is None:
+                err[i] = err[i] or "no radius: fill the radius column or give --radius"
+                continue
+            v = radius
+        if not isinstance(v, str):  # a bare number in a file: which unit? ask
+            v = str(v.item() if hasattr(v, "item") else v)
+        try:
+            rad[i] = parse_distance(v, max_m=limit)
+        except InputError as e:
+            err[i] = err[i] or str(e)
+    return rad
 
 
 def read_venues(path: str | Path) -> pd.DataFrame:

@@ -34,7 +34,8 @@ EPILOG = """examples:
   geotarget batch venues.csv --radius 0.5mi --data-dir DIR --platforms all -o results.csv
   geotarget batch venues.csv --radius 0.5mi --data-dir DIR --overlap overlap.csv -o out.gpkg
   geotarget batch venues.csv --radius 0.5mi --scheduler dask --workers 2 -o out.parquet
-  geotarget batch venues.csv --radius 0.5mi --scheduler dask --dask-address tcp://10.0.0.5:8786 -o out.parquet
+  geotarget batch venues.csv --radius 0.5mi --scheduler dask \\
+      --dask-address tcp://10.0.0.5:8786 -o out.parquet
 
 venues.csv: an 'id' column plus 'lat','lon' (WGS84) or 'postcode', optionally 'radius'
 (e.g. 800m) per row.  Other columns are kept.  exit codes: 0 all rows done; 11 some rows failed

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .options import add_verbose
+
 EPILOG = """examples:
   geotarget data list
   geotarget data info ew-census2021
@@ -32,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     sub = d.add_subparsers(dest="data_command", metavar="{list,info,fetch}", parser_class=type(d))
 
     ls = sub.add_parser("list", help="list the datasets")
-    ls.add_argument("-v", "--verbose", action="count", default=0)
+    add_verbose(ls)
 
     info = sub.add_parser("info", help="publisher, licence, files and layout of a dataset")
     info.add_argument("name", help="dataset name (see 'geotarget data list')")
@@ -41,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="DIR",
         help="cache folder to report on (default: GEOTARGET_CACHE_DIR, else the user cache folder)",
     )
-    info.add_argument("-v", "--verbose", action="count", default=0)
+    add_verbose(info)
 
     f = sub.add_parser(
         "fetch",
@@ -77,7 +79,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="SECONDS",
         help="give up when the server sends nothing for this long (default 60)",
     )
-    f.add_argument("-v", "--verbose", action="count", default=0)
+    add_verbose(f)
     d.set_defaults(_data_parser=d)
     return d
 
