@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike, NDArray
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 
@@ -16,6 +18,9 @@ from .projections import WGS84, reproject, transformer
 from .settings import MAX_RADIUS_M
 from .units import format_distance, parse_distance
 from .venue import Venue
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: vertices per quarter circle (256 in all)
 QUAD_SEGS = 64
@@ -28,6 +33,21 @@ class Catchment:
 
     ``geometry`` is in ``crs`` (for a radius: WGS84, vertices at geodesic distance r from the
     centre).  Use :meth:`to_crs` for any other CRS (vertices are projected exactly).
+
+    Parameters
+    ----------
+    geometry : shapely.geometry.base.BaseGeometry
+        The catchment polygon, in ``crs``.
+    crs : str
+        The CRS of ``geometry`` (any form pyproj reads).
+    kind : str
+        ``"radius"`` or ``"polygon"``.
+    radius_m : float or None
+        The radius in metres of a ``"radius"`` catchment.
+    source : str
+        The file a ``"polygon"`` catchment was read from (its name), or ``""``.
+    centre : tuple of float or None
+        ``(lat, lon)`` of the venue or the polygon's centroid.
     """
 
     geometry: BaseGeometry
@@ -36,24 +56,41 @@ class Catchment:
     radius_m: float | None = None
     source: str = ""
     centre: tuple[float, float] | None = None  # (lat, lon)
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_crs(self, crs: str) -> BaseGeometry:
-        """The catchment polygon in another CRS (cached)."""
+        """The catchment polygon in another CRS (cached).
+
+        Parameters
+        ----------
+        crs : str
+            The CRS wanted (any form pyproj reads).
+
+        Returns
+        -------
+        shapely.geometry.base.BaseGeometry
+            The polygon with every vertex projected to ``crs``.
+        """
         if crs not in self._cache:
             if crs == self.crs:
                 self._cache[crs] = self.geometry
             else:
                 self._cache[crs] = reproject(self.geometry, self.crs, crs)
-        return self._cache[crs]
+        geom: BaseGeometry = self._cache[crs]
+        return geom
 
     @property
     def wgs84(self) -> BaseGeometry:
+        """The catchment polygon in WGS84 longitude/latitude (EPSG:4326)."""
         return self.to_crs(WGS84)
 
     @property
     def area_m2(self) -> float:
-        """Area in a Lambert azimuthal equal-area projection centred on the catchment."""
+        """Area in square metres.
+
+        A polygon's is its geodesic area on the WGS84 ellipsoid; a circle's is measured in a
+        Lambert azimuthal equal-area projection centred on the venue.
+        """
         if "area" not in self._cache and self.kind != "radius":
             # any polygon, however large: the geodesic area on the WGS84 ellipsoid
             a, _ = _GEOD.geometry_area_perimeter(self.wgs84)
@@ -66,15 +103,31 @@ class Catchment:
                 lat0, lon0 = c.y, c.x
             laea = f"+proj=laea +lat_0={lat0:.8f} +lon_0={lon0:.8f} +datum=WGS84 +units=m +no_defs"
             self._cache["area"] = float(self.to_crs(laea).area)
-        return self._cache["area"]
+        area: float = self._cache["area"]
+        return area
 
     def describe(self) -> str:
+        """The catchment in words.
+
+        Returns
+        -------
+        str
+            E.g. ``"circle of radius 804.672 m (0.5 mi)"`` or ``"polygon from shop.geojson"``.
+        """
         if self.kind == "radius" and self.radius_m is not None:
             return f"circle of radius {format_distance(self.radius_m)}"
         return f"polygon from {self.source}" if self.source else "polygon"
 
-    def to_dict(self) -> dict:
-        d: dict = {
+    def to_dict(self) -> dict[str, Any]:
+        """The catchment for the JSON result.
+
+        Returns
+        -------
+        dict
+            ``kind``, ``radius_m`` (None for a polygon), ``area_km2`` and, for a polygon read
+            from a file, ``source``.
+        """
+        d: dict[str, Any] = {
             "kind": self.kind,
             "radius_m": self.radius_m,
             "area_km2": round(self.area_m2 / 1e6, 6),
@@ -84,11 +137,7 @@ class Catchment:
         return d
 
 
-def _stack(xy):
-    return np.column_stack(xy)
-
-
-def _unit_circle() -> tuple[np.ndarray, float]:
+def _unit_circle() -> tuple[NDArray[np.float64], float]:
     """Azimuths (degrees) of the 257 vertices of the circle polygon (closed ring), and the
     scale that makes the 256-gon's area equal to pi*r^2 (its vertices sit 0.005% beyond r)."""
     ring = np.asarray(shapely.Point(0.0, 0.0).buffer(1.0, quad_segs=QUAD_SEGS).exterior.coords)
@@ -100,33 +149,72 @@ def _unit_circle() -> tuple[np.ndarray, float]:
 _AZ, _SCALE = _unit_circle()
 
 
-def circles_in(lats, lons, radii, crs: str = WGS84) -> np.ndarray:
+def circles_in(
+    lats: ArrayLike, lons: ArrayLike, radii: ArrayLike, crs: str = WGS84
+) -> NDArray[np.object_]:
     """True circles around many centres at once, as polygons in ``crs``.
 
     Each vertex is the point at geodesic distance r (times the area scale) along its azimuth
     from the centre (the azimuthal equidistant construction, done by pyproj's geodesic), then
     projected to ``crs``.  The single-venue and batch paths both use this, so they agree to
     float rounding.
+
+    Parameters
+    ----------
+    lats, lons : array_like of float
+        The centres, WGS84 degrees (a scalar is one centre).
+    radii : array_like of float
+        The radius of each circle, in metres.
+    crs : str, default "EPSG:4326"
+        The CRS of the polygons returned.
+
+    Returns
+    -------
+    numpy.ndarray of shapely.Polygon
+        One polygon per centre, 257 vertices each (closed ring).
     """
-    lats, lons, radii = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (lats, lons, radii))
-    n, k = len(lats), len(_AZ)
-    lon0 = np.repeat(lons, k)
-    lat0 = np.repeat(lats, k)
+    la, lo, ra = (np.atleast_1d(np.asarray(a, dtype=float)) for a in (lats, lons, radii))
+    n, k = len(la), len(_AZ)
+    lon0 = np.repeat(lo, k)
+    lat0 = np.repeat(la, k)
     az = np.tile(_AZ, n)
-    dist = np.repeat(radii * _SCALE, k)
+    dist = np.repeat(ra * _SCALE, k)
     x, y, _ = _GEOD.fwd(lon0, lat0, az, dist)
     if crs != WGS84:
         x, y = transformer(WGS84, crs).transform(x, y)
     coords = np.stack([np.asarray(x).reshape(n, k), np.asarray(y).reshape(n, k)], axis=-1)
-    return shapely.polygons(coords)
+    # an (n, k, 2) array of coordinates always gives an array of polygons
+    return cast("NDArray[np.object_]", shapely.polygons(coords))
 
 
 def circle(
     venue: Venue, radius: str | float, *, max_radius: str | float | None = MAX_RADIUS_M
 ) -> Catchment:
-    """A circle of ``radius`` around the venue, true on the ellipsoid (0.5 mi is 804.672 m
-    anywhere on Earth): vertices at geodesic distance r from the venue, 256 of them, the polygon
-    scaled so its area is exactly pi*r^2."""
+    """A circle of ``radius`` around the venue, true on the ellipsoid.
+
+    0.5 mi is 804.672 m anywhere on Earth: vertices at geodesic distance r from the venue, 256
+    of them, the polygon scaled so its area is exactly pi*r^2.
+
+    Parameters
+    ----------
+    venue : Venue
+        The centre.
+    radius : str or float
+        A distance with a unit (``"0.5mi"``, ``"800m"``) or a number of metres.
+    max_radius : str, float or None, default 100 km
+        The largest radius accepted; ``None`` for no limit.
+
+    Returns
+    -------
+    Catchment
+        A ``"radius"`` catchment in WGS84.
+
+    Raises
+    ------
+    CatchmentError
+        ``radius`` or ``max_radius`` is not a positive distance, or ``radius`` is beyond
+        ``max_radius``.
+    """
     max_m = (
         None
         if max_radius is None
@@ -137,15 +225,17 @@ def circle(
     return Catchment(geom, WGS84, "radius", radius_m=r, centre=(venue.lat, venue.lon))
 
 
-def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
-    """A custom catchment polygon from a GeoJSON / GeoPackage / any file GDAL reads.
+def _unreadable(p: Path, e: Exception) -> CatchmentError:
+    return CatchmentError(
+        f"cannot read catchment file {str(p)!r}: "
+        f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
+        "with a polygon"
+    )
 
-    All polygon features are merged.  The file must state its CRS; invalid or empty geometry is
-    refused with the reason.
-    """
-    import geopandas as gpd
 
-    p = Path(path)
+def _check_layers(p: Path, layer: str | None) -> None:
+    """Refuse a file that does not exist, cannot be read or holds several layers (unless one is
+    named)."""
     if not p.exists():
         raise CatchmentError(
             f"catchment file {str(p)!r} does not exist: give a GeoJSON or "
@@ -156,18 +246,21 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
 
         layers = pyogrio.list_layers(p)
     except Exception as e:  # pyogrio raises its own DataSourceError etc.
-        raise CatchmentError(
-            f"cannot read catchment file {str(p)!r}: "
-            f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
-            "with a polygon"
-        ) from e
+        raise _unreadable(p, e) from e
     if layer is None and len(layers) > 1:
         names = ", ".join(str(n) for n in layers[:, 0][:8])
         raise CatchmentError(
             f"catchment file {str(p)!r} has {len(layers)} layers ({names}): "
             "keep the catchment in a file of its own"
         )
+
+
+def _read_frame(p: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """The file's features, refusing unclosed rings and NaN coordinates (which GDAL only warns
+    about)."""
     import warnings
+
+    import geopandas as gpd
 
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -189,11 +282,7 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
     except CatchmentError:
         raise
     except Exception as e:  # pyogrio raises its own DataSourceError etc.
-        raise CatchmentError(
-            f"cannot read catchment file {str(p)!r}: "
-            f"{' '.join(str(e).split())}; give a GeoJSON or GeoPackage file "
-            "with a polygon"
-        ) from e
+        raise _unreadable(p, e) from e
     if not isinstance(gdf, gpd.GeoDataFrame) or "geometry" not in gdf:
         raise CatchmentError(
             f"catchment file {str(p)!r} has no geometry: give a GeoJSON or "
@@ -206,6 +295,11 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
             f"catchment file {str(p)!r} has no CRS: save it with its coordinate "
             "reference system (e.g. EPSG:4326 or EPSG:27700)"
         )
+    return gdf
+
+
+def _merged_polygons(p: Path, gdf: gpd.GeoDataFrame) -> BaseGeometry:
+    """The union of the features, each checked to be a valid, non-empty polygon."""
     geoms = np.asarray(gdf.geometry.values, dtype=object)
     if shapely.is_missing(geoms).any() or shapely.is_empty(geoms).any():
         i = int(np.argmax(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
@@ -230,7 +324,40 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
     geom = shapely.union_all(geoms)
     if geom.is_empty or geom.area <= 0:
         raise CatchmentError(f"catchment file {str(p)!r} has zero area: give a polygon")
-    crs = gdf.crs.to_string()
+    return geom
+
+
+def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
+    """A custom catchment polygon from a GeoJSON / GeoPackage / any file GDAL reads.
+
+    All polygon features are merged.  The file must state its CRS; invalid or empty geometry is
+    refused with the reason.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file.
+    layer : str or None
+        The layer to read from a file with several; ``None`` (a file of one layer) by default.
+
+    Returns
+    -------
+    Catchment
+        A ``"polygon"`` catchment in the file's CRS, densified so that its edges stay faithful
+        when reprojected.
+
+    Raises
+    ------
+    CatchmentError
+        The file does not exist or cannot be read, holds several layers and none is named, has
+        no features, no CRS, features that are not valid polygons, or coordinates that are not
+        degrees under a geographic CRS.
+    """
+    p = Path(path)
+    _check_layers(p, layer)
+    gdf = _read_frame(p, layer)
+    geom = _merged_polygons(p, gdf)
+    crs: str = gdf.crs.to_string()
     if gdf.crs.is_geographic:
         b = gdf.total_bounds
         if b[1] < -90 or b[3] > 90 or b[0] < -180 or b[2] > 180:

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 
 class GeotargetError(Exception):
-    """Base class of every error geotarget raises on purpose."""
+    """Base class of every error geotarget raises on purpose.
+
+    Attributes
+    ----------
+    exit_code : int
+        The command line's exit status for this class of error (1 here; each subclass has its
+        own).
+    """
 
     exit_code = 1
 
@@ -69,6 +76,7 @@ class RulesError(InputError):
     exit_code = 10
 
 
+#: exit status of each error class, by class name
 EXIT_CODES = {
     cls.__name__: cls.exit_code
     for cls in (

@@ -55,13 +55,34 @@ def atomic_path(
     suffix: str | None = None,
     mode: int | None = None,
 ) -> Iterator[Path]:
-    """A temporary file path beside ``path`` (same folder, so the rename is atomic) for the
-    caller to write; when the block ends normally it is moved to ``path``.
+    """A temporary file path beside ``path`` for the caller to write, moved to ``path`` when the
+    block ends normally.
 
-    ``suffix`` defaults to ``path``'s own (writers that pick a format by suffix need it);
-    ``mode`` sets the permissions (default: what a new file gets under the umask).  The
-    temporary file is created empty and exists when the block starts; it is removed if the block
-    raises anything or the move fails.
+    The temporary file is in the same folder, so the rename is atomic.  It is created empty and
+    exists when the block starts; it is removed if the block raises anything or the move fails.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    overwrite : bool, default True
+        Replace an existing ``path``; without it an existing file is never replaced, even one
+        that appears while the block runs.
+    suffix : str or None
+        The temporary file's suffix; ``path``'s own by default (writers that pick a format by
+        suffix need it).
+    mode : int or None
+        The permissions of the file; by default what a new file gets under the umask.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary path to write.
+
+    Raises
+    ------
+    OutputError
+        ``overwrite`` is false and ``path`` exists when the block ends (nothing is moved).
     """
     final = Path(path)
     parent = final.parent if str(final.parent) else Path(".")
@@ -87,8 +108,29 @@ def write_output(
     path: str | os.PathLike[str], data: str | bytes, *, overwrite: bool = False
 ) -> Path:
     """Write ``data`` to ``path`` atomically: a temporary file in the same folder, flushed to
-    disk, then renamed over the target.  Without ``overwrite`` an existing file is never
-    replaced.  Every failure is one :class:`~geotarget.errors.OutputError` line."""
+    disk, then renamed over the target.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output file.
+    data : str or bytes
+        What to write (text as UTF-8).
+    overwrite : bool, default False
+        Replace an existing file; without it an existing file is never replaced.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is a folder, its folder does not exist, it exists and ``overwrite`` is false,
+        or the write fails (a read-only folder, a full disk...): always one line that says what
+        to do.
+    """
     p = Path(path)
     parent = p.parent if str(p.parent) else Path(".")
     if p.is_dir():
@@ -113,7 +155,15 @@ def write_output(
 
 
 def swap_dir(tmp: Path, final: Path) -> None:
-    """Replace the folder ``final`` by ``tmp`` (two renames; the old one is removed after)."""
+    """Replace the folder ``final`` by ``tmp`` (two renames; the old one is removed after).
+
+    Parameters
+    ----------
+    tmp : pathlib.Path
+        The finished folder, on the same file system as ``final``.
+    final : pathlib.Path
+        Where it goes; an existing folder there is moved aside, then deleted.
+    """
     old = None
     if final.exists():
         old = final.with_name(f".{final.name}.old-{os.getpid()}-{time.time_ns()}")
@@ -124,7 +174,18 @@ def swap_dir(tmp: Path, final: Path) -> None:
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes, as hex."""
+    """The SHA-256 of a file's bytes, as hex.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, read in 1 MiB blocks.
+
+    Returns
+    -------
+    str
+        64 lower-case hex digits.
+    """
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):

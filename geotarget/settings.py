@@ -17,7 +17,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: the environment variable naming the cache root
 CACHE_ENV = "GEOTARGET_CACHE_DIR"
+#: the environment variable naming the download mirror
 MIRROR_ENV = "GEOTARGET_MIRROR"
 
 #: seconds a download may wait for the server before giving up
@@ -32,7 +34,18 @@ MAX_RADIUS_M = 100_000.0
 
 
 def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The cache root: ``cache_dir``, else ``$GEOTARGET_CACHE_DIR``, else the user cache folder."""
+    """The cache root: ``cache_dir``, else ``$GEOTARGET_CACHE_DIR``, else the user cache folder.
+
+    Parameters
+    ----------
+    cache_dir : str, os.PathLike or None
+        A folder given by the caller; ``None`` or ``""`` to use the environment or the default.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (``~`` expanded; not created here).
+    """
     if cache_dir is not None and str(cache_dir) != "":
         return Path(cache_dir).expanduser()
     env = os.environ.get(CACHE_ENV)
@@ -44,5 +57,11 @@ def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def mirror() -> str | None:
-    """The mirror named by ``$GEOTARGET_MIRROR`` (unchecked), or ``None``."""
+    """The mirror named by ``$GEOTARGET_MIRROR`` (unchecked), or ``None``.
+
+    Returns
+    -------
+    str or None
+        The base address, or ``None`` when the variable is unset or empty.
+    """
     return os.environ.get(MIRROR_ENV) or None

@@ -34,16 +34,32 @@ _ALIASES = {
 }
 _PATTERN = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$")
 
-#: default largest radius accepted (metres); override with ``max_m`` / ``--max-radius``
-
 
 def parse_distance(
     value: str | float | int, *, what: str = "radius", max_m: float | None = MAX_RADIUS_M
 ) -> float:
     """Return a distance in metres from a string with a unit (``"0.5mi"``) or a number of metres.
 
-    Raises :class:`~geotarget.errors.CatchmentError` for a non-numeric value, an unknown unit,
-    a value <= 0, NaN or infinity, or a value beyond ``max_m``.
+    Parameters
+    ----------
+    value : str, float or int
+        A number with a unit (``"0.5mi"``, ``"800 m"``, ``"1 km"``, ``"2640ft"``; the units of
+        :data:`UNITS` and their names, any case) or a plain number of metres.
+    what : str, default "radius"
+        What the distance is, for the error messages.
+    max_m : float or None, default 100 km
+        The largest distance accepted, in metres; ``None`` for no limit.
+
+    Returns
+    -------
+    float
+        The distance in metres.
+
+    Raises
+    ------
+    CatchmentError
+        A non-numeric value (or a bool), a missing or unknown unit, a value <= 0, NaN or
+        infinity, or a value beyond ``max_m``.
     """
     accepted = "a positive number with a unit: m, km, mi, ft or yd (e.g. 0.5mi, 800m, 1km, 2640ft)"
     if isinstance(value, bool):
@@ -77,7 +93,19 @@ def parse_distance(
 
 
 def format_distance(metres: float) -> str:
-    """Human form of a distance in metres, e.g. ``804.672 m (0.5 mi)``."""
+    """Human form of a distance in metres, e.g. ``804.672 m (0.5 mi)``.
+
+    Parameters
+    ----------
+    metres : float
+        The distance.
+
+    Returns
+    -------
+    str
+        Metres to six significant figures (kilometres to three from 1 km up), then miles to
+        three in brackets.
+    """
     miles = metres / UNITS["mi"]
     if metres >= 1000:
         return f"{metres / 1000:,.3g} km ({miles:,.3g} mi)"

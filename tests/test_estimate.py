@@ -104,3 +104,62 @@ def test_surface_rejects_bad_counts():
             values=np.array([np.nan]),
             definition="t",
         )
+
+
+def _bng_points_surface():
+    """Three points 100 m apart in central London, on the British National Grid."""
+    return CountSurface(
+        kind="points",
+        unit="pt",
+        ids=np.arange(3),
+        geoms=shapely.points([530000.0, 530100.0, 530200.0], [180000.0, 180000.0, 180000.0]),
+        values=np.array([1.0, 2.0, 4.0]),
+        definition="test",
+    )
+
+
+def test_ecef_cache_does_not_keep_a_surface_alive():
+    """The cached ECEF positions are freed with their surface (the cache holds it weakly)."""
+    import gc
+    import weakref
+
+    from geotarget.estimate import circles as circ
+
+    s = _bng_points_surface()
+    ecef = estimate.surface_ecef(s, "EPSG:27700")
+    assert ecef.shape == (3, 3)
+    assert estimate.surface_ecef(s, "EPSG:27700") is ecef  # cached
+    assert s in circ._ECEF_CACHE
+    ref = weakref.ref(s)
+    del s
+    gc.collect()
+    assert ref() is None  # a dict holding the surface (as key or value) would keep it alive
+    assert ecef.shape == (3, 3)  # the positions themselves outlive it, held here
+
+
+def test_point_index_cache_does_not_keep_a_surface_alive():
+    """Nor do the cached point indices: a PointIndex holds no reference back to its surface,
+    even while the index itself is still in use."""
+    import gc
+    import weakref
+
+    from geotarget.catchment import circles_in
+    from geotarget.estimate import circles as circ
+    from geotarget.projections import transformer
+
+    s = _bng_points_surface()
+    index = estimate.point_index(s, "EPSG:27700")
+    assert estimate.point_index(s, "EPSG:27700") is index  # cached
+    assert s in circ._INDEX_CACHE and s in circ._ECEF_CACHE
+    assert not any(v is s for v in vars(index).values())
+    # and through a count with circles (which fills both caches)
+    lon, lat = transformer("EPSG:27700", "EPSG:4326").transform(530100.0, 180000.0)
+    circles = estimate.Circles([lat], [lon], [150.0], "EPSG:27700")
+    polys = circles_in([lat], [lon], [150.0], crs="EPSG:27700")
+    r = estimate.count(s, polys, circles=circles)
+    assert r.estimate.tolist() == [7.0]
+    ref = weakref.ref(s)
+    del s
+    gc.collect()
+    assert ref() is None
+    assert len(index.order) == 3  # the index is still usable by whoever holds it

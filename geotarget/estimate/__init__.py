@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike, NDArray
 
 from ..layers.base import CountSurface
 from .areal import _count_areal, overlap_fractions
 from .circles import Circles, point_index, surface_ecef
-from .counts import Z90, Counts, _concat
+from .counts import Z90, Counts, Pairs, _concat
 from .dasymetric import _count_grouped
 from .points import _count_points
 
@@ -50,23 +51,41 @@ __all__ = [
     "Z90",
 ]
 
+#: the estimation methods, as ``CountSurface.method`` names them
 METHODS = ("areal", "dasymetric", "points")
+
+#: (circle, point) candidate pairs tested at once: more circles are counted in groups
+MAX_PAIRS = 8_000_000
 
 
 def count(
-    surface: CountSurface, catchments: np.ndarray, *, circles: Circles | None = None
+    surface: CountSurface, catchments: ArrayLike, *, circles: Circles | None = None
 ) -> Counts:
-    """Count ``surface`` inside each catchment polygon (same CRS as the surface), by the
-    surface's own method (``surface.method``; pick the surface with ``layer.surface(pop, m)``).
+    """Count ``surface`` inside each catchment polygon, by the surface's own method.
 
-    For point surfaces and circular catchments, pass ``circles`` (centres and radii): a point is
+    The method is ``surface.method`` (pick the surface with ``layer.surface(pop, m)``).  For
+    point surfaces and circular catchments, pass ``circles`` (centres and radii): a point is
     then inside when its distance from the centre is at most the radius (straight-line distance
     between the two positions on the WGS84 ellipsoid, which differs from the geodesic distance by
     under a millimetre at these scales) -- exact, and fast for many catchments.
+
+    Parameters
+    ----------
+    surface : CountSurface
+        What to count.
+    catchments : array_like of shapely geometries
+        The catchment polygons, in the surface's CRS.
+    circles : Circles or None
+        The same catchments as circles (one per polygon, in order), for point surfaces.
+
+    Returns
+    -------
+    Counts
+        The estimate, its 90% range and the contributing zones, per catchment.
     """
-    catchments = np.asarray(catchments, dtype=object)
+    polys: NDArray[np.object_] = np.asarray(catchments, dtype=object)
     if surface.kind != "points":
-        return _count_areal(surface, catchments)
+        return _count_areal(surface, polys)
     if circles is not None and len(circles.radius) > 1:
         # wide circles over many points: in groups of about MAX_PAIRS candidates, so that the
         # pairs fit in memory (each circle's answer is the same whatever its group)
@@ -75,22 +94,24 @@ def count(
             group = np.floor(np.cumsum(per) / MAX_PAIRS).astype(np.int64)
             cuts = np.flatnonzero(np.diff(group)) + 1
             parts = [
-                _count_at_points(surface, catchments[g], circles.take(g))
+                _count_at_points(surface, polys[g], circles.take(g))
                 for g in np.split(np.arange(len(per)), cuts)
             ]
             return _concat(parts)
-    return _count_at_points(surface, catchments, circles)
+    return _count_at_points(surface, polys, circles)
 
 
-def _count_at_points(surface: CountSurface, catchments: np.ndarray, circles) -> Counts:
+def _count_at_points(
+    surface: CountSurface, catchments: NDArray[np.object_], circles: Circles | None
+) -> Counts:
+    """Count a point surface (plain or dasymetric) inside ``catchments``."""
+    pairs: Pairs
     if circles is not None:
         pairs = circles.pairs(surface)
     else:
         shapely.prepare(catchments)
-        pairs = surface.tree.query(catchments, predicate="intersects")
+        ci, pi = surface.tree.query(catchments, predicate="intersects")
+        pairs = (ci, pi)
     if surface.group is not None:
         return _count_grouped(surface, catchments, pairs)
     return _count_points(surface, catchments, pairs, circles)
-
-
-MAX_PAIRS = 8_000_000

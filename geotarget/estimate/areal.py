@@ -7,12 +7,18 @@ import weakref
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 
 from ..layers.base import CountSurface
 from .counts import Counts, _interval, _sum
 
+_F64 = NDArray[np.float64]
+_Idx = NDArray[np.intp]
+#: (catchment, zone, covered fraction) triples
+_Fractions = tuple[_Idx, _Idx, _F64]
 
-def _overlay_fractions(surface: CountSurface, catchments: np.ndarray):
+
+def _overlay_fractions(surface: CountSurface, catchments: NDArray[np.object_]) -> _Fractions:
     """(catchment, zone, covered fraction) by polygon overlay (any catchment polygons)."""
     shapely.prepare(catchments)
     ci, zi = surface.tree.query(catchments, predicate="intersects")
@@ -26,10 +32,26 @@ def _overlay_fractions(surface: CountSurface, catchments: np.ndarray):
     return ci, zi, frac
 
 
-def overlap_fractions(surface: CountSurface, catchments: np.ndarray):
-    """(catchment, zone, share of the zone's area inside the catchment) for every zone of a
-    zones/grid surface meeting each catchment: numpy edge geometry for convex catchments
-    (circles), a polygon overlay for the others."""
+def overlap_fractions(surface: CountSurface, catchments: NDArray[np.object_]) -> _Fractions:
+    """The share of each zone's area inside each catchment it meets.
+
+    Convex catchments (circles) are measured by numpy edge geometry, the others by a polygon
+    overlay.
+
+    Parameters
+    ----------
+    surface : CountSurface
+        A zones or grid surface.
+    catchments : numpy.ndarray of shapely geometries
+        The catchment polygons, in the surface's CRS.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(catchment, zone, fraction)`` for every zone meeting each catchment: indices into
+        ``catchments`` and the surface's zones, and the share (0 to 1) of the zone's area
+        inside the catchment.
+    """
     n = len(catchments)
     simple = np.zeros(n, bool)
     if n:
@@ -39,7 +61,7 @@ def overlap_fractions(surface: CountSurface, catchments: np.ndarray):
             & (shapely.get_num_interior_rings(catchments) == 0)
         )
     fast = np.nonzero(simple)[0]
-    parts = []
+    parts: list[_Fractions] = []
     if len(fast):
         cv = _convex(catchments, fast)
         fast, other = fast[cv.ok], np.r_[np.nonzero(~simple)[0], fast[~cv.ok]]
@@ -59,7 +81,8 @@ def overlap_fractions(surface: CountSurface, catchments: np.ndarray):
     return ci, zi, frac
 
 
-def _count_areal(surface: CountSurface, catchments: np.ndarray) -> Counts:
+def _count_areal(surface: CountSurface, catchments: NDArray[np.object_]) -> Counts:
+    """Count a zones or grid surface inside ``catchments`` by areal weighting."""
     n = len(catchments)
     ci, zi, frac = overlap_fractions(surface, catchments)
     vals = surface.values[zi]
@@ -84,11 +107,13 @@ def _count_areal(surface: CountSurface, catchments: np.ndarray) -> Counts:
 # that cross C's boundary, a clip against the C edges over their angular range (a point on a ray
 # from o is inside C exactly when it is inside the half-plane of the C edge that ray crosses).
 
-_ZONE_EDGES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: (ax, ay, bx, by, start, count): zone edges A->B, and each zone's first edge and edge count
+_Edges = tuple[_F64, _F64, _F64, _F64, _Idx, _Idx]
+_ZONE_EDGES: weakref.WeakKeyDictionary[CountSurface, _Edges] = weakref.WeakKeyDictionary()
 _BLOCK = 1_000_000  # zone edges per block (memory)
 
 
-def _zone_edges(surface: CountSurface):
+def _zone_edges(surface: CountSurface) -> _Edges:
     """Edges (A, B) of every zone's rings, exteriors counter-clockwise and holes clockwise,
     grouped by zone: ``(ax, ay, bx, by, start, count)``."""
     hit = _ZONE_EDGES.get(surface)
@@ -114,7 +139,20 @@ def _zone_edges(surface: CountSurface):
 class _Convex:
     """Convex catchments: vertices relative to an interior point, sorted by angle around it."""
 
-    def __init__(self, polys: np.ndarray) -> None:
+    ox: _F64  # the interior point o of each catchment
+    oy: _F64
+    vx: _F64  # vertices relative to o, by catchment then angle
+    vy: _F64
+    start: _Idx  # each catchment's first vertex
+    n: _Idx  # and its number of vertices
+    nxt: _Idx  # the next vertex counter-clockwise
+    gcum: _F64  # fan area before each vertex
+    area: _F64
+    ok: NDArray[np.bool_]  # convex, usable by the numpy path
+    r_in: _F64  # inscribed and circumscribed radii around o
+    r_out: _F64
+
+    def __init__(self, polys: NDArray[np.object_]) -> None:
         xy, idx = shapely.get_coordinates(shapely.get_exterior_ring(polys), return_index=True)
         n = len(polys)
         cnt = np.bincount(idx, minlength=n)
@@ -144,7 +182,7 @@ class _Convex:
         grid = np.zeros((n, int(cnt.max()) if len(cnt) else 0))
         grid[cat, pos] = fan
         self.gcum = np.cumsum(grid, axis=1)[cat, pos] - fan
-        self.area = np.bincount(cat, weights=fan, minlength=n)
+        self.area = _sum(cat, fan, n)
         elen = np.hypot(ex, ey)
         with np.errstate(invalid="ignore", divide="ignore"):
             dist = np.where(elen > 0, (self.vx * ey - self.vy * ex) / elen, np.inf)
@@ -160,7 +198,7 @@ class _Convex:
             np.minimum.at(self.r_in, cat, dist)
             np.maximum.at(self.r_out, cat, np.hypot(self.vx, self.vy))
 
-    def edge_at(self, c: np.ndarray, px: np.ndarray, py: np.ndarray):
+    def edge_at(self, c: _Idx, px: _F64, py: _F64) -> tuple[_Idx, NDArray[np.bool_]]:
         """Index of the C vertex starting the edge that the ray from o through P crosses, and
         whether P's angle lies before the first vertex (the wrap-around edge)."""
         j = np.searchsorted(self.key, c * 8.0 + np.arctan2(py, px) + 4.0, side="right") - 1
@@ -168,7 +206,7 @@ class _Convex:
         j = np.where(wrap, self.start[c] + self.n[c] - 1, j)
         return j, wrap
 
-    def g(self, c, px, py):
+    def g(self, c: _Idx, px: _F64, py: _F64) -> _F64:
         """Fan area of C from its first vertex's ray counter-clockwise to the ray through P."""
         k, wrap = self.edge_at(c, px, py)
         n_ = self.nxt[k]
@@ -179,7 +217,7 @@ class _Convex:
             part = np.where((px == 0) & (py == 0), 0.0, 0.5 * lam * (vx * py - vy * px))
         return self.gcum[k] + part - np.where(wrap, self.area[c], 0.0)
 
-    def sector(self, c, ax, ay, bx, by):
+    def sector(self, c: _Idx, ax: _F64, ay: _F64, bx: _F64, by: _F64) -> _F64:
         """Signed area of C inside the wedge swept from the ray through A to the ray through B
         (the short way)."""
         cr, dt = ax * by - ay * bx, ax * bx + ay * by
@@ -190,7 +228,9 @@ class _Convex:
         return np.where(zero, 0.0, s)
 
 
-def _clip_near(cv: _Convex, c, ax, ay, dx, dy, ts, te):
+def _clip_near(
+    cv: _Convex, c: _Idx, ax: _F64, ay: _F64, dx: _F64, dy: _F64, ts: _F64, te: _F64
+) -> tuple[_F64, _F64]:
     """The interval [t0, t1] of A + t D inside C, for segments whose part inside C's
     circumscribed disc is t in [ts, te] (a Cyrus-Beck clip against the C edges over that part's
     angular range)."""
@@ -224,10 +264,12 @@ def _clip_near(cv: _Convex, c, ax, ay, dx, dy, ts, te):
     return t0, t1
 
 
-_LAST_CONVEX: list = []  # (catchments array, rows, _Convex): residents and workers share it
+# (catchments array, rows, _Convex): residents and workers share it
+_LAST_CONVEX: list[tuple[weakref.ref[NDArray[np.object_]], _Idx, _Convex]] = []
 
 
-def _convex(catchments: np.ndarray, rows: np.ndarray) -> _Convex:
+def _convex(catchments: NDArray[np.object_], rows: _Idx) -> _Convex:
+    """The :class:`_Convex` of ``catchments[rows]``, reused when asked again for the same."""
     if _LAST_CONVEX:
         ref, r, cv = _LAST_CONVEX[0]
         if ref() is catchments and np.array_equal(r, rows):
@@ -237,12 +279,14 @@ def _convex(catchments: np.ndarray, rows: np.ndarray) -> _Convex:
     return cv
 
 
-def _areal_convex(surface: CountSurface, polys: np.ndarray, cv: _Convex):
+def _areal_convex(surface: CountSurface, polys: NDArray[np.object_], cv: _Convex) -> _Fractions:
     """(catchment, zone, covered fraction) for convex catchments; zones wholly inside get
     exactly 1, zones not meeting the catchment are left out."""
     ax_, ay_, bx_, by_, zstart, zcount = _zone_edges(surface)
     ci, zi = surface.tree.query(polys)  # bounding boxes
-    out_c, out_z, out_f = [], [], []
+    out_c: list[_Idx] = []
+    out_z: list[_Idx] = []
+    out_f: list[_F64] = []
     cnt = zcount[zi]
     bounds = np.searchsorted(np.cumsum(cnt), np.arange(_BLOCK, cnt.sum() + _BLOCK, _BLOCK))
     lo = 0
@@ -274,7 +318,21 @@ def _areal_convex(surface: CountSurface, polys: np.ndarray, cv: _Convex):
     return np.concatenate(out_c), np.concatenate(out_z), np.concatenate(out_f)
 
 
-def _fractions(surface, cv: _Convex, ci, zi, ax_, ay_, bx_, by_, zstart, zcount):
+def _fractions(
+    surface: CountSurface,
+    cv: _Convex,
+    ci: _Idx,
+    zi: _Idx,
+    ax_: _F64,
+    ay_: _F64,
+    bx_: _F64,
+    by_: _F64,
+    zstart: _Idx,
+    zcount: _Idx,
+) -> _F64:
+    """The covered fraction of each (catchment ``ci``, zone ``zi``) pair, from the zones' edges;
+    NaN where the catchment's interior point lies on the zone's boundary (left to the
+    overlay)."""
     npair = len(ci)
     cnt = zcount[zi]
     pe = np.repeat(np.arange(npair), cnt)

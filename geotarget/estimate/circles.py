@@ -6,43 +6,93 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike, NDArray
 
 from ..layers.base import CountSurface
 from ..projections import transformer
+from .counts import Pairs
 
 
-def _ecef(lon, lat) -> np.ndarray:
+def _ecef(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
+    """ECEF positions (metres, EPSG:4978) of WGS84 positions on the ellipsoid, one row each."""
     x, y, z = transformer("EPSG:4326", "EPSG:4978").transform(lon, lat, np.zeros_like(lon))
     return np.column_stack([x, y, z])
 
 
-@dataclass
+@dataclass(init=False)
 class Circles:
-    """Circular catchments: centres (WGS84) and radii (m), with their centres in the layer CRS."""
+    """Circular catchments: centres (WGS84) and radii (m), with their centres in the layer CRS.
 
-    lat: np.ndarray
-    lon: np.ndarray
-    radius: np.ndarray
+    Parameters
+    ----------
+    lat, lon : array_like of float
+        The centres, WGS84 degrees (stored as 1-D float arrays).
+    radius : array_like of float
+        The radius of each circle, in metres.
+    crs : str
+        The CRS of the point surfaces the circles are tested against (the layer's).
+
+    Attributes
+    ----------
+    centres : numpy.ndarray of shapely.Point
+        The centres in ``crs``.
+    ecef : numpy.ndarray of float, shape (n, 3)
+        The centres' ECEF positions.
+    """
+
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    radius: NDArray[np.float64]
     crs: str
 
-    def __post_init__(self) -> None:
+    def __init__(self, lat: ArrayLike, lon: ArrayLike, radius: ArrayLike, crs: str) -> None:
         self.lat, self.lon, self.radius = (
-            np.atleast_1d(np.asarray(a, dtype=float)) for a in (self.lat, self.lon, self.radius)
+            np.atleast_1d(np.asarray(a, dtype=float)) for a in (lat, lon, radius)
         )
+        self.crs = crs
         x, y = transformer("EPSG:4326", self.crs).transform(self.lon, self.lat)
-        self.centres = shapely.points(x, y)
+        self.centres: NDArray[np.object_] = cast("NDArray[np.object_]", shapely.points(x, y))
         self.ecef = _ecef(self.lon, self.lat)
 
-    def distances(self, surface: CountSurface, ci: np.ndarray, pi: np.ndarray) -> np.ndarray:
-        pe = surface_ecef(surface, self.crs)
-        return np.linalg.norm(pe[pi] - self.ecef[ci], axis=1)
+    def distances(
+        self, surface: CountSurface, ci: NDArray[np.intp], pi: NDArray[np.intp]
+    ) -> NDArray[np.float64]:
+        """Straight-line distances between circle centres and points of a surface.
 
-    def pairs(self, surface: CountSurface, extra: np.ndarray | float = 0.0):
-        """(catchment, point) pairs with the point within radius (+ ``extra``) of the centre,
-        ordered by catchment (then by the point index's order)."""
+        Parameters
+        ----------
+        surface : CountSurface
+            A point surface in ``crs``.
+        ci, pi : numpy.ndarray of int
+            Pairs of circle and point indices.
+
+        Returns
+        -------
+        numpy.ndarray of float
+            The distance (m) between the ECEF positions of each pair.
+        """
+        pe = surface_ecef(surface, self.crs)
+        return cast("NDArray[np.float64]", np.linalg.norm(pe[pi] - self.ecef[ci], axis=1))
+
+    def pairs(self, surface: CountSurface, extra: NDArray[np.float64] | float = 0.0) -> Pairs:
+        """(catchment, point) pairs with the point within radius (+ ``extra``) of the centre.
+
+        Parameters
+        ----------
+        surface : CountSurface
+            A point surface in ``crs``.
+        extra : float or numpy.ndarray of float, default 0
+            Metres added to every radius (or to each).
+
+        Returns
+        -------
+        tuple of numpy.ndarray of int
+            Circle and point indices, ordered by circle (then by the point index's order).
+        """
         reach = self.radius + extra
         # candidates in the layer's plane with a margin for its scale distortion (equal-area
         # projections here distort distances by well under 2% at these places), then
@@ -54,14 +104,36 @@ class Circles:
         keep = index.distances(self.ecef, ci, k) <= reach[ci]
         return ci[keep], index.order[k[keep]]
 
-    def candidate_counts(self, surface: CountSurface) -> np.ndarray:
-        """Per circle, how many (circle, point) candidates :meth:`pairs` would test."""
+    def candidate_counts(self, surface: CountSurface) -> NDArray[np.int64]:
+        """Per circle, how many (circle, point) candidates :meth:`pairs` would test.
+
+        Parameters
+        ----------
+        surface : CountSurface
+            A point surface in ``crs``.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            One count per circle.
+        """
         return point_index(surface, self.crs).candidate_counts(
             shapely.get_x(self.centres), shapely.get_y(self.centres), _planar_reach(self.radius)
         )
 
-    def take(self, idx: np.ndarray) -> Circles:
-        """The circles ``idx`` (nothing recomputed)."""
+    def take(self, idx: NDArray[np.intp]) -> Circles:
+        """The circles ``idx`` (nothing recomputed).
+
+        Parameters
+        ----------
+        idx : numpy.ndarray of int
+            Which circles.
+
+        Returns
+        -------
+        Circles
+            Those circles, with their centres and ECEF positions.
+        """
         out = object.__new__(Circles)
         out.lat, out.lon, out.radius, out.crs = (
             self.lat[idx],
@@ -73,16 +145,43 @@ class Circles:
         return out
 
 
-def _planar_reach(reach):
+def _planar_reach(reach: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A planar search distance that covers ``reach`` on the ellipsoid (2% and 20 m more)."""
     return reach * 1.02 + 20.0
 
 
 class PointIndex:
     """The points of a surface sorted in vertical strips of the layer's plane, by y within a
-    strip, with their ECEF positions in that order: the points within a planar distance of a
-    centre are a few contiguous runs, found by binary search (one per strip the disc meets)."""
+    strip, with their ECEF positions in that order.
 
-    def __init__(self, xy: np.ndarray, ecef: np.ndarray, strip_m: float | None = None) -> None:
+    The points within a planar distance of a centre are then a few contiguous runs, found by
+    binary search (one per strip the disc meets).  The index holds arrays only, never the
+    surface.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray of float, shape (n, 2)
+        The points in the layer's plane (metres).
+    ecef : numpy.ndarray of float, shape (n, 3)
+        Their ECEF positions.
+    strip_m : float or None
+        The strip width; by default 200 m, wider over huge extents.
+
+    Attributes
+    ----------
+    order : numpy.ndarray of int
+        The point (row of ``xy``) at each position of the index.
+    """
+
+    order: NDArray[np.intp]
+    key: NDArray[np.float64]  # strip * span + (y - y0), sorted
+    ex: NDArray[np.float64]  # ECEF x, y, z in index order
+    ey: NDArray[np.float64]
+    ez: NDArray[np.float64]
+
+    def __init__(
+        self, xy: NDArray[np.float64], ecef: NDArray[np.float64], strip_m: float | None = None
+    ) -> None:
         n = len(xy)
         x, y = (xy[:, 0], xy[:, 1]) if n else (np.zeros(0), np.zeros(0))
         ok = np.isfinite(x) & np.isfinite(y)
@@ -103,9 +202,24 @@ class PointIndex:
         e = ecef[self.order]
         self.ex, self.ey, self.ez = (np.ascontiguousarray(e[:, i]) for i in range(3))
 
-    def candidates(self, cx: np.ndarray, cy: np.ndarray, dist: np.ndarray):
-        """(centre, k) for every point (k: position in ``order``) within planar distance
-        ``dist`` of its centre, and some beyond it; ordered by centre."""
+    def candidates(
+        self, cx: NDArray[np.float64], cy: NDArray[np.float64], dist: NDArray[np.float64]
+    ) -> tuple[NDArray[np.intp], NDArray[np.int64]]:
+        """The points within a planar distance of each centre, and some beyond it.
+
+        Parameters
+        ----------
+        cx, cy : numpy.ndarray of float
+            The centres in the layer's plane.
+        dist : numpy.ndarray of float
+            The planar distance for each centre.
+
+        Returns
+        -------
+        tuple of numpy.ndarray of int
+            ``(centre, k)`` for every candidate (``k``: position in :attr:`order`), ordered
+            by centre.
+        """
         qi, a, ln = self._ranges(cx, cy, dist)
         total = int(ln.sum())
         ci = np.repeat(qi, ln)
@@ -113,13 +227,29 @@ class PointIndex:
         k = np.arange(total, dtype=np.int64) - np.repeat(start - a, ln)
         return ci, k
 
-    def candidate_counts(self, cx: np.ndarray, cy: np.ndarray, dist: np.ndarray) -> np.ndarray:
-        """How many candidates :meth:`candidates` would give each centre (without making
-        them)."""
+    def candidate_counts(
+        self, cx: NDArray[np.float64], cy: NDArray[np.float64], dist: NDArray[np.float64]
+    ) -> NDArray[np.int64]:
+        """How many candidates :meth:`candidates` would give each centre (without making them).
+
+        Parameters
+        ----------
+        cx, cy : numpy.ndarray of float
+            The centres in the layer's plane.
+        dist : numpy.ndarray of float
+            The planar distance for each centre.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            One count per centre.
+        """
         qi, _, ln = self._ranges(cx, cy, dist)
         return np.bincount(qi, weights=ln, minlength=len(np.atleast_1d(cx))).astype(np.int64)
 
-    def _ranges(self, cx: np.ndarray, cy: np.ndarray, dist: np.ndarray):
+    def _ranges(
+        self, cx: ArrayLike, cy: ArrayLike, dist: ArrayLike
+    ) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.intp]]:
         """(centre, first position, length) of each run of candidates: one per strip."""
         cx, cy, dist = (np.asarray(a, dtype=float) for a in (cx, cy, dist))
         n = len(cx)
@@ -147,10 +277,28 @@ class PointIndex:
         b = np.searchsorted(self.key, hi, side="right")
         return qi, a, b - a
 
-    def distances(self, centres_ecef: np.ndarray, ci: np.ndarray, k: np.ndarray) -> np.ndarray:
-        """Straight-line distances between centres ``ci`` and indexed points ``k`` (as
-        ``np.linalg.norm`` of the difference, bit for bit)."""
-        dx = self.ex[k] - centres_ecef[ci, 0]
+    def distances(
+        self, centres_ecef: NDArray[np.float64], ci: NDArray[np.intp], k: NDArray[np.int64]
+    ) -> NDArray[np.float64]:
+        """Straight-line distances between centres ``ci`` and indexed points ``k``.
+
+        The same as ``np.linalg.norm`` of the difference, bit for bit.
+
+        Parameters
+        ----------
+        centres_ecef : numpy.ndarray of float, shape (m, 3)
+            The centres' ECEF positions.
+        ci : numpy.ndarray of int
+            A centre (row of ``centres_ecef``) per pair.
+        k : numpy.ndarray of int
+            A point (position in :attr:`order`) per pair.
+
+        Returns
+        -------
+        numpy.ndarray of float
+            The distance of each pair, in metres.
+        """
+        dx: NDArray[np.float64] = self.ex[k] - centres_ecef[ci, 0]
         dx *= dx
         dy = self.ey[k] - centres_ecef[ci, 1]
         dy *= dy
@@ -161,11 +309,28 @@ class PointIndex:
         return np.sqrt(dx, out=dx)
 
 
-_INDEX_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: point indices per surface and CRS; weak keys (a :class:`PointIndex` holds no reference back
+#: to its surface), so a surface no longer used is freed with its indices
+_INDEX_CACHE: weakref.WeakKeyDictionary[CountSurface, dict[str, PointIndex]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def point_index(surface: CountSurface, crs: str) -> PointIndex:
-    """The (cached) :class:`PointIndex` of a point surface in ``crs`` (the layer's CRS)."""
+    """The (cached) :class:`PointIndex` of a point surface in ``crs`` (the layer's CRS).
+
+    Parameters
+    ----------
+    surface : CountSurface
+        A point surface.
+    crs : str
+        The CRS its points are in.
+
+    Returns
+    -------
+    PointIndex
+        Built on first use, then kept for as long as the surface lives.
+    """
     per = _INDEX_CACHE.setdefault(surface, {})
     if crs not in per:
         per[crs] = PointIndex(surface.xy, surface_ecef(surface, crs))
@@ -174,11 +339,26 @@ def point_index(surface: CountSurface, crs: str) -> PointIndex:
 
 #: ECEF positions per surface and CRS; weak keys, so a surface that is no longer used (a layer
 #: dropped by a notebook, a Dask worker or the web server) is freed with its positions
-_ECEF_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_ECEF_CACHE: weakref.WeakKeyDictionary[CountSurface, dict[str, NDArray[np.float64]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def surface_ecef(surface: CountSurface, crs: str) -> np.ndarray:
-    """ECEF positions of a point surface's points (given in ``crs``), cached per surface."""
+def surface_ecef(surface: CountSurface, crs: str) -> NDArray[np.float64]:
+    """ECEF positions of a point surface's points (given in ``crs``), cached per surface.
+
+    Parameters
+    ----------
+    surface : CountSurface
+        A point surface.
+    crs : str
+        The CRS its points are in.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (n, 3)
+        One ECEF position (metres, EPSG:4978) per point.
+    """
     per = _ECEF_CACHE.setdefault(surface, {})
     if crs not in per:
         xy = surface.xy

@@ -5,12 +5,16 @@ points inside the catchment."""
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..layers.base import CountSurface
-from .counts import Counts, _interval, _sum
+from .counts import Counts, Pairs, _interval, _sum
 
 
-def _count_grouped(surface: CountSurface, catchments: np.ndarray, pairs) -> Counts:
+def _count_grouped(surface: CountSurface, catchments: NDArray[np.object_], pairs: Pairs) -> Counts:
+    """Count a dasymetric point surface (points grouped by census zone) inside ``catchments``,
+    given the (catchment, point) pairs with the point inside."""
+    assert surface.group is not None and surface.group_k is not None  # a dasymetric surface
     n = len(catchments)
     ci, pi = pairs
     vals = surface.values[pi]

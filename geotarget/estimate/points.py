@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 
 from ..layers.base import CountSurface
 from .circles import Circles
-from .counts import Counts, _interval, _sum
+from .counts import Counts, Pairs, _interval, _sum
 
 
 def _count_points(
-    surface: CountSurface, catchments: np.ndarray, pairs, circles: Circles | None
+    surface: CountSurface, catchments: NDArray[np.object_], pairs: Pairs, circles: Circles | None
 ) -> Counts:
+    """Count a plain point surface inside ``catchments``, given the (catchment, point) pairs
+    with the point inside; the range from the points within ``edge_m`` of each edge."""
     n = len(catchments)
     ci, pi = pairs
     vals = surface.values[pi]
@@ -44,14 +47,3 @@ def _count_points(
     ceiling = est + _sum(bi, np.where(is_in, 0.0, v), n)
     low, high = _interval(est, np.sqrt(var), floor, ceiling)
     return Counts(est, low, high, zones, extra, surface.method)
-
-
-# -- areal weighting against convex catchments (circles), without a polygon overlay per pair --
-#
-# For a convex catchment C with an interior point o, the area of (zone ∩ C) is the sum over the
-# zone's oriented edges AB of the signed area of (triangle o,A,B) ∩ C.  Along AB, the part inside
-# C is one interval [t0, t1] (C is convex); the triangle's part over it is the triangle o,P0,P1,
-# and over the parts outside C it is the sector of C between the rays through their ends.  Sector
-# areas come from cumulative fan areas of C, so each edge costs O(1) plus, for the few edges
-# that cross C's boundary, a clip against the C edges over their angular range (a point on a ray
-# from o is inside C exactly when it is inside the half-plane of the C edge that ray crosses).

@@ -7,8 +7,9 @@ built-in Code-Point Open table (:mod:`.postcodes`), or a free-text address geoco
 
 from __future__ import annotations
 
+from ..settings import GEOCODE_TIMEOUT_S
 from .base import Venue, check_latlon
-from .geocode import GEOCODE_TIMEOUT_S, geocode_address
+from .geocode import geocode_address
 from .locate import from_postcode, locate
 
 __all__ = [

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..errors import GeocodingError
-from .base import Venue
+from typing import Any
 
-#: seconds to wait for the online geocoder before giving up
-GEOCODE_TIMEOUT_S = 5.0
+from ..errors import GeocodingError
+from ..settings import GEOCODE_TIMEOUT_S
+from .base import Venue
 
 
 def geocode_address(
@@ -19,15 +19,33 @@ def geocode_address(
 ) -> Venue:
     """Geocode a free-text address with OpenStreetMap Nominatim (needs the internet).
 
-    ``domain``/``scheme`` point at another Nominatim server (e.g. a self-hosted one).
-    Fails with :class:`~geotarget.errors.GeocodingError` after ``timeout`` seconds offline.
+    Parameters
+    ----------
+    address : str
+        The address, free text.
+    timeout : float, default 5
+        Seconds to wait for the server.
+    user_agent : str, default "geotarget"
+        The user agent Nominatim's usage policy asks for.
+    domain, scheme : str or None
+        Another Nominatim server (e.g. a self-hosted one) and its scheme (``"http"``...).
+
+    Returns
+    -------
+    Venue
+        The place found, ``source="address"``.
+
+    Raises
+    ------
+    GeocodingError
+        Offline, timed out (after ``timeout`` seconds), refused, or no place found.
     """
     try:
         from geopy.exc import GeopyError
         from geopy.geocoders import Nominatim
     except ImportError as e:  # pragma: no cover - geopy is a dependency
         raise GeocodingError("address look-up needs geopy: pip install geopy") from e
-    kwargs: dict = {"user_agent": user_agent, "timeout": timeout}
+    kwargs: dict[str, Any] = {"user_agent": user_agent, "timeout": timeout}
     if domain:
         kwargs["domain"] = domain
     if scheme:

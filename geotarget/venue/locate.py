@@ -5,16 +5,35 @@ from __future__ import annotations
 import re
 
 from ..errors import VenueError
+from ..settings import GEOCODE_TIMEOUT_S
 from . import postcodes
 from .base import Venue, check_latlon
-from .geocode import GEOCODE_TIMEOUT_S, geocode_address
+from .geocode import geocode_address
 
-_LATLON = re.compile(
-    r"^\s*([+-]?[\d.]+(?:[eE][+-]?\d+)?|nan|NaN)\s*[, ]\s*([+-]?[\d.]+(?:[eE][+-]?\d+)?|nan|NaN)\s*$"
-)
+_NUMBER = r"([+-]?[\d.]+(?:[eE][+-]?\d+)?|nan|NaN)"
+_LATLON = re.compile(rf"^\s*{_NUMBER}\s*[, ]\s*{_NUMBER}\s*$")
 
 
 def from_postcode(postcode: str) -> Venue:
+    """The venue at a GB postcode unit, looked up offline.
+
+    Parameters
+    ----------
+    postcode : str
+        A full postcode unit (any case, spaces optional).
+
+    Returns
+    -------
+    Venue
+        Its position, ``source="postcode"``, labelled with the postcode in canonical form.
+
+    Raises
+    ------
+    VenueError
+        The text is not shaped like a postcode unit.
+    PostcodeNotFoundError
+        The postcode is unknown, terminated, outside GB, or has no coordinates.
+    """
     loc = postcodes.lookup(postcode)
     return Venue(
         loc.lat,
@@ -36,8 +55,30 @@ def locate(
 ) -> Venue:
     """Turn what the user gave into a :class:`Venue`.
 
-    ``venue`` may be a :class:`Venue`, a ``(lat, lon)`` tuple, a ``"lat,lon"`` string, a GB
-    postcode, or -- only with ``geocode=True`` -- a free-text address looked up online.
+    Parameters
+    ----------
+    venue : str, Venue or tuple of float
+        A :class:`Venue`, a ``(lat, lon)`` pair, a ``"lat,lon"`` string, a GB postcode, or --
+        only with ``geocode=True`` -- a free-text address looked up online.
+    geocode : bool, default False
+        Look up text that is neither coordinates nor a postcode as an address (online).
+    geocode_timeout : float, default 5
+        Seconds to wait for the geocoder.
+
+    Returns
+    -------
+    Venue
+        The validated position and how it was found.
+
+    Raises
+    ------
+    VenueError
+        Bad coordinates, empty text, or text that is neither coordinates nor a postcode
+        (without ``geocode``).
+    PostcodeNotFoundError
+        A well-formed postcode with no location.
+    GeocodingError
+        The address could not be geocoded.
     """
     if isinstance(venue, Venue):
         return venue

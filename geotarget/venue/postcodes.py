@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,13 +27,27 @@ _OUTSIDE_GB = {
     "JE": "Jersey",
     "IM": "the Isle of Man",
 }
+#: what a postcode must look like, for the error messages
 ACCEPTED = "a full GB postcode unit such as 'EC2Y 8BN' (any case, spaces optional)"
 
 
 def normalise(postcode: str) -> str:
     """Canonical form of a GB postcode unit: ``"ec2y8bn"`` -> ``"EC2Y 8BN"``.
 
-    Raises :class:`~geotarget.errors.VenueError` if the text is not shaped like a postcode unit.
+    Parameters
+    ----------
+    postcode : str
+        The postcode, any case, spaces optional.
+
+    Returns
+    -------
+    str
+        Upper case, one space between the outward and inward codes.
+
+    Raises
+    ------
+    VenueError
+        The text is not shaped like a postcode unit.
     """
     compact = re.sub(r"\s+", "", str(postcode)).upper()
     m = _UNIT.match(compact)
@@ -41,11 +57,35 @@ def normalise(postcode: str) -> str:
 
 
 def looks_like_postcode(text: str) -> bool:
+    """Whether ``text`` is shaped like a GB postcode unit (it may still not exist).
+
+    Parameters
+    ----------
+    text : str
+        Any text.
+
+    Returns
+    -------
+    bool
+        True when :func:`normalise` would accept it.
+    """
     return bool(_UNIT.match(re.sub(r"\s+", "", str(text)).upper()))
 
 
 @dataclass(frozen=True)
 class PostcodeLocation:
+    """Where a postcode unit is.
+
+    Parameters
+    ----------
+    postcode : str
+        The postcode, canonical form (``"EC2Y 8BN"``).
+    easting, northing : int
+        Its position on the British National Grid (m).
+    lat, lon : float
+        The same position, WGS84 degrees.
+    """
+
     postcode: str
     easting: int
     northing: int
@@ -54,9 +94,18 @@ class PostcodeLocation:
 
 
 @lru_cache(maxsize=1)
-def metadata() -> dict:
-    """Provenance and attribution of the postcode table."""
-    return json.loads(resources.files("geotarget.data").joinpath("postcodes_gb.json").read_text())
+def metadata() -> dict[str, Any]:
+    """Provenance and attribution of the postcode table.
+
+    Returns
+    -------
+    dict
+        The table's metadata file: ``source`` (the publishers and releases), licence and
+        attribution.
+    """
+    path = resources.files("geotarget.data").joinpath("postcodes_gb.json")
+    meta: dict[str, Any] = json.loads(path.read_text())
+    return meta
 
 
 def _pack(inward: str) -> int:
@@ -64,7 +113,8 @@ def _pack(inward: str) -> int:
 
 
 @lru_cache(maxsize=256)
-def _district(outward: str):
+def _district(outward: str) -> pd.DataFrame:
+    """The units of one postcode district, indexed by packed inward code."""
     import pyarrow.parquet as pq
 
     path = resources.files("geotarget.data").joinpath("postcodes_gb.parquet")
@@ -74,11 +124,22 @@ def _district(outward: str):
             filters=[("outward", "==", outward)],
             columns=["inward", "easting", "northing", "terminated"],
         )
-    return table.to_pandas().set_index("inward")
+    units: pd.DataFrame = table.to_pandas().set_index("inward")
+    return units
 
 
 def lookup(postcode: str) -> PostcodeLocation:
     """Locate a GB postcode unit.
+
+    Parameters
+    ----------
+    postcode : str
+        A full postcode unit (any case, spaces optional).
+
+    Returns
+    -------
+    PostcodeLocation
+        Its position.
 
     Raises
     ------
@@ -89,11 +150,13 @@ def lookup(postcode: str) -> PostcodeLocation:
     """
     pcd = normalise(postcode)
     outward, inward = pcd.split(" ")
-    area = re.match(r"[A-Z]+", outward).group(0)
+    letters = re.match(r"[A-Z]+", outward)
+    assert letters is not None  # normalise() checked that the outward code starts with them
+    area = letters.group(0)
     if area in _OUTSIDE_GB:
         raise PostcodeNotFoundError(
-            f"postcode {pcd!r} is in {_OUTSIDE_GB[area]}, outside Great Britain, which the built-in "
-            "Code-Point Open table does not cover: give the venue as 'lat,lon' instead"
+            f"postcode {pcd!r} is in {_OUTSIDE_GB[area]}, outside Great Britain, which the "
+            "built-in Code-Point Open table does not cover: give the venue as 'lat,lon' instead"
         )
     table = _district(outward)
     key = _pack(inward)
@@ -125,7 +188,8 @@ def lookup(postcode: str) -> PostcodeLocation:
 
 
 @lru_cache(maxsize=1)
-def _table():
+def _table() -> pd.DataFrame:
+    """Every unit of the table, indexed by postcode (canonical form)."""
     import pyarrow.parquet as pq
 
     path = resources.files("geotarget.data").joinpath("postcodes_gb.parquet")
@@ -141,19 +205,32 @@ def _table():
         + ((inward // 26) % 26 + 65).map(chr)
         + (inward % 26 + 65).map(chr)
     )
-    return t.set_index("pcd")
+    by_postcode: pd.DataFrame = t.set_index("pcd")
+    return by_postcode
 
 
-def lookup_many(values) -> pd.DataFrame:
-    """Vectorised :func:`lookup`: columns ``postcode``, ``lat``, ``lon`` and ``error`` (the same
-    one-line message :func:`lookup` would raise, or None)."""
+def lookup_many(values: Iterable[object]) -> pd.DataFrame:
+    """Vectorised :func:`lookup`.
+
+    Parameters
+    ----------
+    values : iterable
+        The postcodes (anything; non-text gives an error row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value: ``postcode`` (canonical form, or NaN when not shaped like one),
+        ``lat``, ``lon`` (NaN when not placed) and ``error`` (the same one-line message
+        :func:`lookup` would raise, or None).
+    """
     from ..projections import BNG, WGS84, transformer
 
     raw = pd.Series(list(values), dtype=object)
     compact = raw.astype(str).str.replace(r"\s+", "", regex=True).str.upper()
     ok = compact.str.fullmatch(r"[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}")
     norm = compact.str[:-3] + " " + compact.str[-3:]
-    out = pd.DataFrame(
+    out: pd.DataFrame = pd.DataFrame(
         {"postcode": norm.where(ok), "lat": np.nan, "lon": np.nan, "error": None}, index=raw.index
     )
     t = _table()
@@ -165,10 +242,11 @@ def lookup_many(values) -> pd.DataFrame:
         lon, lat = transformer(BNG, WGS84).transform(e[good], n[good])
         out.loc[good, "lon"] = lon
         out.loc[good, "lat"] = lat
-    for i in np.nonzero(~good)[0]:  # the rare bad rows: the single look-up says why
+    col = list(out.columns).index("error")
+    for i in np.nonzero(~good)[0].tolist():  # the rare bad rows: the single look-up says why
         try:
             lookup(raw.iloc[i])
-            out.iloc[i, out.columns.get_loc("error")] = "postcode could not be placed"
+            out.iloc[i, col] = "postcode could not be placed"
         except (VenueError, PostcodeNotFoundError) as exc:
-            out.iloc[i, out.columns.get_loc("error")] = str(exc)
+            out.iloc[i, col] = str(exc)
     return out
