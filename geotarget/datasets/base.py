@@ -14,8 +14,14 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+    from numpy.typing import ArrayLike
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +35,13 @@ BUILD_MANIFEST = "geotarget-build.json"
 
 @dataclass(frozen=True)
 class Source:
-    """One official file.  ``url`` and ``filename`` may hold ``{placeholders}`` filled from the
-    dataset's options (see :meth:`Dataset.sources_for`)."""
+    """One official file of a dataset.
+
+    ``url`` and ``filename`` may hold ``{placeholders}`` filled from the dataset's options (see
+    :meth:`Dataset.sources_for`).  ``size`` and ``sha256`` are ``None`` until pinned: the first
+    download records them in the cache's manifest.  A source that is not ``required`` may fail
+    to download; the build then does without it.
+    """
 
     key: str
     url: str
@@ -44,15 +55,24 @@ class Source:
 
 @dataclass
 class BuildResult:
-    """What a build wrote (paths relative to the output folder) and what it could not do."""
+    """What a build wrote (paths relative to the output folder) and what it could not do.
+
+    ``summary`` holds counts worth reporting (zones, population totals), JSON-serialisable.
+    """
 
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Dataset:
+    """A census dataset geotarget can download and build: who publishes it, its files, its build.
+
+    ``builder(raw_dir, out_dir, area=...)`` turns the downloaded :class:`Source` files into the
+    layout ``layout`` describes; a ``builtin`` dataset ships inside the package and has none.
+    """
+
     name: str
     title: str
     publisher: str
@@ -75,13 +95,40 @@ class Dataset:
     area_check: Callable[[str | None], object] | None = None
 
     def sources_for(self, area: str | None = None, template: bool = False) -> list[Source]:
-        """The sources with their placeholders filled for ``area`` (``template``: unfilled)."""
+        """The sources with their placeholders filled for ``area``.
+
+        Parameters
+        ----------
+        area : str or None
+            The area option (see ``area_help``); ``None`` for the dataset's default.
+        template : bool
+            Return the sources with their placeholders unfilled.
+
+        Returns
+        -------
+        list of Source
+        """
         if self.sources_fn is not None and not template:
             return self.sources_fn(area)
         return list(self.sources)
 
-    def build(self, raw_dir, out_dir, **options) -> BuildResult:
-        """Turn the downloads in ``raw_dir`` into geotarget's layout in ``out_dir``."""
+    def build(self, raw_dir: str | Path, out_dir: str | Path, **options: Any) -> BuildResult:
+        """Turn the downloads in ``raw_dir`` into geotarget's layout in ``out_dir``.
+
+        Parameters
+        ----------
+        raw_dir : str or Path
+            The folder holding the downloaded sources.
+        out_dir : str or Path
+            The folder to build into (created if needed).
+        **options
+            Passed to the builder, e.g. ``area``.
+
+        Returns
+        -------
+        BuildResult
+            The files written and the warnings raised.
+        """
         if self.builder is None:
             raise DataError(f"{self.name} is built into geotarget: there is nothing to build")
         return self.builder(Path(raw_dir), Path(out_dir), **options)
@@ -92,6 +139,7 @@ class Dataset:
             self.area_check(area)
 
     def area_slug(self, area: str | None) -> str:
+        """The folder name of a build for ``area`` (``None``: the default area)."""
         return _slug(self.name, area if area is not None else self.default_area)
 
 
@@ -114,6 +162,7 @@ def _slug(name: str, area: str | None) -> str:
 
 
 def _raw(raw_dir: Path, filename: str, what: str, name: str) -> Path:
+    """``raw_dir / filename``, or a DataError saying how to download it."""
     p = raw_dir / filename
     if not p.exists():
         raise DataError(
@@ -123,9 +172,18 @@ def _raw(raw_dir: Path, filename: str, what: str, name: str) -> Path:
     return p
 
 
+@overload
+def _member(
+    zf: zipfile.ZipFile, pattern: str, what: str, zip_path: Path, required: Literal[True] = ...
+) -> str: ...
+@overload
+def _member(
+    zf: zipfile.ZipFile, pattern: str, what: str, zip_path: Path, required: bool
+) -> str | None: ...
 def _member(
     zf: zipfile.ZipFile, pattern: str, what: str, zip_path: Path, required: bool = True
 ) -> str | None:
+    """The shortest member of ``zf`` matching ``pattern``; ``None`` or DataError when none."""
     rx = re.compile(pattern, re.IGNORECASE)
     names = sorted((n for n in zf.namelist() if rx.search(n)), key=lambda n: (len(n), n))
     if names:
@@ -140,6 +198,7 @@ def _member(
 
 
 def _open_zip(path: Path, what: str) -> zipfile.ZipFile:
+    """``path`` opened as a zip file, or a DataError saying to fetch it again."""
     try:
         return zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
@@ -148,12 +207,14 @@ def _open_zip(path: Path, what: str) -> zipfile.ZipFile:
         ) from e
 
 
-def _header(f) -> list[str]:
+def _header(f: IO[bytes]) -> list[str]:
+    """The first CSV row of the binary file ``f``."""
     text = io.TextIOWrapper(f, encoding="utf-8-sig", newline="")
     return next(csv.reader(text))
 
 
 def _col(columns: Iterable[str], test: Callable[[str], bool], what: str, where: str) -> str:
+    """The first of ``columns`` whose stripped lower-case name passes ``test``, else DataError."""
     for c in columns:
         if test(c.strip().lower()):
             return c
@@ -163,7 +224,22 @@ def _col(columns: Iterable[str], test: Callable[[str], bool], what: str, where: 
     )
 
 
-def _write_csv_gz(df, path: Path) -> None:
+def _read_csv_upper(path: Path, what: str) -> pd.DataFrame:
+    """A CSV as text (no NA parsing) with stripped upper-case column names.
+
+    A file that cannot be read is a DataError ``cannot read {what} (...)``.
+    """
+    import pandas as pd
+
+    try:
+        df = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except (ValueError, OSError, UnicodeDecodeError) as e:
+        raise DataError(f"cannot read {what} ({e}): fetch again with --force") from e
+    df.columns = [str(c).strip().lstrip("\ufeff").upper() for c in df.columns]
+    return df
+
+
+def _write_csv_gz(df: pd.DataFrame, path: Path) -> None:
     """Gzip with a fixed timestamp, so the same input gives the same bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
@@ -173,14 +249,14 @@ def _write_csv_gz(df, path: Path) -> None:
         text.detach()
 
 
-def _pct_text(part, total):
+def _pct_text(part: ArrayLike, total: ArrayLike) -> np.ndarray:
     """100 * part / total to 0.1, halves rounded up, '.0' dropped (as the published TS001)."""
     import numpy as np
 
-    part = np.asarray(part, dtype=np.int64)
-    total = np.asarray(total, dtype=np.int64)
-    out = np.full(len(part), "", dtype=object)
-    ok = total > 0
-    q = (2 * part[ok] * 1000 + total[ok]) // (2 * total[ok])
+    p = np.asarray(part, dtype=np.int64)
+    t = np.asarray(total, dtype=np.int64)
+    out = np.full(len(p), "", dtype=object)
+    ok = t > 0
+    q = (2 * p[ok] * 1000 + t[ok]) // (2 * t[ok])
     out[ok] = [f"{v // 10}" if v % 10 == 0 else f"{v // 10}.{v % 10}" for v in q.tolist()]
     return out

@@ -33,9 +33,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import urllib.response
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from .. import settings
 from ..errors import DataError
@@ -49,17 +51,35 @@ CHUNK = 1 << 16
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 
+#: a progress callback: (file name, bytes so far, total bytes or ``None`` when unknown)
 Progress = Callable[[str, int, "int | None"], None]
 
 
 def _user_agent() -> str:
+    """The User-Agent header of geotarget's downloads."""
     from .. import __version__
 
     return f"geotarget/{__version__} (Python urllib; census data download)"
 
 
 def mirror_base(mirror: str | None = None) -> str | None:
-    """The mirror in use: the ``mirror`` argument, else ``$GEOTARGET_MIRROR``, else ``None``."""
+    """The mirror in use: the ``mirror`` argument, else ``$GEOTARGET_MIRROR``, else ``None``.
+
+    Parameters
+    ----------
+    mirror : str or None
+        An ``http://``, ``https://`` or ``file://`` address.
+
+    Returns
+    -------
+    str or None
+        The mirror's address without a trailing ``/``.
+
+    Raises
+    ------
+    DataError
+        When the address has another scheme.
+    """
     m = mirror if mirror else settings.mirror()
     if m is None:
         return None
@@ -73,7 +93,20 @@ def mirror_base(mirror: str | None = None) -> str | None:
 
 
 def resolve_url(url: str, mirror: str | None = None) -> str:
-    """``url`` itself, or its place in the mirror: ``<mirror>/<host>/<path>[?query]``."""
+    """``url`` itself, or its place in the mirror: ``<mirror>/<host>/<path>[?query]``.
+
+    Parameters
+    ----------
+    url : str
+        The publisher's address.
+    mirror : str or None
+        The mirror (see :func:`mirror_base`); ``None`` for ``$GEOTARGET_MIRROR``, if set.
+
+    Returns
+    -------
+    str
+        The address to download from.
+    """
     base = mirror_base(mirror)
     if base is None:
         return url
@@ -86,12 +119,23 @@ def resolve_url(url: str, mirror: str | None = None) -> str:
 
 
 class Manifest:
-    """``manifest.json`` of a download folder: file name -> url, size, sha256, when."""
+    """``manifest.json`` of a download folder: file name -> url, size, sha256, when.
+
+    Parameters
+    ----------
+    folder : Path
+        The download folder; its manifest is read if it exists.
+
+    Raises
+    ------
+    DataError
+        When the manifest exists but cannot be read.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.path = self.folder / MANIFEST
-        self.files: dict[str, dict] = {}
+        self.files: dict[str, dict[str, Any]] = {}
         if self.path.exists():
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -103,10 +147,12 @@ class Manifest:
                     "file anew"
                 ) from e
 
-    def get(self, name: str) -> dict | None:
+    def get(self, name: str) -> dict[str, Any] | None:
+        """The record of the file ``name`` (url, size, sha256, downloaded), or ``None``."""
         return self.files.get(name)
 
     def record(self, name: str, *, url: str, size: int, sha256: str) -> None:
+        """Record the file ``name`` as downloaded now from ``url`` and save the manifest."""
         self.files[name] = {
             "url": url,
             "size": size,
@@ -116,10 +162,12 @@ class Manifest:
         self.save()
 
     def forget(self, name: str) -> None:
+        """Drop the record of the file ``name`` (saving the manifest if there was one)."""
         if self.files.pop(name, None) is not None:
             self.save()
 
     def save(self) -> None:
+        """Write the manifest atomically (a temporary file moved into place)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         text = json.dumps(
             {"format": MANIFEST_FORMAT, "files": self.files}, indent=1, sort_keys=True
@@ -149,21 +197,21 @@ class Fetched:
 
 
 def _unlink(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
+    path.unlink(missing_ok=True)
 
 
 def _host(url: str) -> str:
+    """The host (and port) of ``url``, for messages."""
     return urllib.parse.urlsplit(url).netloc or url
 
 
 def format_size(n: int) -> str:
+    """``n`` bytes for people: ``12.3 MB`` from 100 kB, else ``12,345 bytes``."""
     return f"{n / 1e6:.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
-def _open(url: str, timeout: float):
+def _open(url: str, timeout: float) -> http.client.HTTPResponse | urllib.response.addinfourl:
+    """The open response for ``url``; every failure is one DataError line saying what to do."""
     req = urllib.request.Request(
         url, headers={"User-Agent": _user_agent(), "Accept-Encoding": "identity"}
     )
@@ -217,7 +265,7 @@ def _open(url: str, timeout: float):
 
 
 def _download_to(
-    url: str, out, timeout: float, name: str, progress: Progress | None
+    url: str, out: IO[bytes], timeout: float, name: str, progress: Progress | None
 ) -> tuple[int, str]:
     """Stream ``url`` into the open binary file ``out``; return (bytes, sha256)."""
     resp = _open(url, timeout)
@@ -296,7 +344,7 @@ def _download_file(
 
 def fetch_file(
     url: str,
-    dest_dir: str | os.PathLike,
+    dest_dir: str | os.PathLike[str],
     filename: str,
     *,
     sha256: str | None = None,
@@ -308,9 +356,37 @@ def fetch_file(
 ) -> Fetched:
     """The file ``dest_dir/filename``, downloaded from ``url`` unless a verified copy is cached.
 
-    ``sha256``/``size``: values pinned by the registry (``None`` until known); otherwise the values
-    recorded in the manifest on first download are the reference.  ``force``: download again and
-    record the new checksum.
+    Parameters
+    ----------
+    url : str
+        The publisher's address (see :func:`resolve_url` for the mirror).
+    dest_dir : str or os.PathLike
+        The download folder, with its ``manifest.json``.
+    filename : str
+        The file's name in ``dest_dir``.
+    sha256, size : str or None, int or None
+        Values pinned by the registry (``None`` until known); otherwise the values recorded in
+        the manifest on first download are the reference.
+    mirror : str or None
+        See :func:`mirror_base`.
+    timeout : float
+        Seconds without progress before giving up.
+    force : bool
+        Download again (the cached copy stays until the new one is whole) and record the new
+        checksum.
+    progress : Progress or None
+        Called as the download goes.
+
+    Returns
+    -------
+    Fetched
+        Where the file is, whether it was downloaded now, its size and sha256.
+
+    Raises
+    ------
+    DataError
+        One line naming the address and what to do: HTTP errors, no connection, time-outs,
+        truncated transfers, checksum mismatches.
     """
     dest_dir = Path(dest_dir)
     dest = dest_dir / filename
@@ -365,8 +441,11 @@ def fetch_file(
     return Fetched(dest, True, got_size, got_sha, real_url)
 
 
-def cached_entry(dest_dir: str | os.PathLike, filename: str) -> dict | None:
-    """The manifest record of a cached file (url, size, sha256, downloaded), or ``None``."""
+def cached_entry(dest_dir: str | os.PathLike[str], filename: str) -> dict[str, Any] | None:
+    """The manifest record of a cached file (url, size, sha256, downloaded), or ``None``.
+
+    An unreadable manifest gives ``None`` too.
+    """
     try:
         return Manifest(Path(dest_dir)).get(filename)
     except DataError:

@@ -1,22 +1,28 @@
-"""Eurostat Census 2021 1 km population grid, cut into the 256 x 256-cell Parquet tiles the grid layer reads."""
+"""Eurostat Census 2021 1 km population grid, cut into the 256 x 256-cell Parquet tiles the
+grid layer reads."""
 
 from __future__ import annotations
 
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from ..errors import DataError, InputError
 from .base import BuildResult, Source, _header, _member, _open_zip, _raw
 
 EUROSTAT_NAME = "eurostat-grid2021"
+#: the all-countries zip of GISCO (CSV and GeoPackage)
 EUROSTAT_URL = "https://gisco-services.ec.europa.eu/census/2021/Eurostat_Census-GRID_2021_V3.zip"
+#: cells per tile side, and the cell size in metres
 TILE_CELLS = 256
 RESOLUTION = 1000
 _GRD = re.compile(r"^CRS3035RES1000mN(\d+)E(\d+)$")
 
 
-def _eurostat_tiles_wanted(area: str | None):
+def _eurostat_tiles_wanted(
+    area: str | None,
+) -> set[tuple[int, ...]] | tuple[float, float, float, float] | None:
     """None (all tiles), or a set of (tx, ty), or a bbox in EPSG:3035 (xmin, ymin, xmax, ymax)."""
     if area is None or area.strip().lower() == "all":
         return None
@@ -49,8 +55,32 @@ def _eurostat_tiles_wanted(area: str | None):
 
 
 def build_eurostat_grid2021(
-    raw_dir: Path, out_dir: Path, area: str | None = None, **_ignored
+    raw_dir: Path, out_dir: Path, area: str | None = None, **_ignored: Any
 ) -> BuildResult:
+    """Cut the Eurostat grid into the Parquet tiles of the grid layer.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        The folder holding the Eurostat zip (its CSV, or else its GeoPackage, is read).
+    out_dir : Path
+        The folder to build into: ``tile_1000_<tileX>_<tileY>.parquet`` and ``info_1000.json``.
+    area : str or None
+        ``all`` (also for ``None``), tiles such as ``14_11,17_12``, or a WGS84 box
+        ``min_lon,min_lat,max_lon,max_lat``.
+
+    Returns
+    -------
+    BuildResult
+        The files written, and the tiles, cells and population in them.
+
+    Raises
+    ------
+    DataError
+        When the zip is not the Eurostat 1 km census grid.
+    InputError
+        When ``area`` is malformed or holds no populated cell.
+    """
     import numpy as np
     import pandas as pd
 

@@ -1,15 +1,18 @@
-"""Downloading and building a dataset: the verified cache first, then the build into ``<cache>/datasets/<name>/built/<area>/``."""
+"""Downloading and building a dataset: the verified cache first, then the build into
+``<cache>/datasets/<name>/built/<area>/``."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import settings
 from ..errors import DataError
@@ -23,6 +26,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FetchReport:
+    """What :func:`fetch` did.
+
+    Where the built folder is, which files it downloaded, reused or (optional ones) skipped,
+    whether it rebuilt, the build's warnings and summary; for a built-in dataset only a
+    ``message``.
+    """
+
     dataset: str
     path: Path | None
     area: str | None
@@ -31,7 +41,7 @@ class FetchReport:
     skipped: list[str] = field(default_factory=list)
     rebuilt: bool = False
     warnings: list[str] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
     message: str = ""
 
 
@@ -40,7 +50,8 @@ def check_area(ds: Dataset, area: str | None) -> None:
     ds.check_area(area)
 
 
-def dataset_dir(name: str, cache_dir=None) -> Path:
+def dataset_dir(name: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The cache folder of dataset ``name`` (``raw/`` downloads, ``built/<area>/`` builds)."""
     return settings.cache_dir(cache_dir) / "datasets" / name
 
 
@@ -48,7 +59,7 @@ def fetch(
     name: str,
     *,
     area: str | None = None,
-    cache_dir=None,
+    cache_dir: str | os.PathLike[str] | None = None,
     mirror: str | None = None,
     force: bool = False,
     timeout: float = download.DEFAULT_TIMEOUT,
@@ -57,8 +68,29 @@ def fetch(
 ) -> FetchReport:
     """Download ``name``'s sources (or reuse the verified cache) and build its layout.
 
-    Returns where the built folder is (``report.path``).  ``say`` receives one-line progress
-    messages (the command line prints them on stderr).
+    Parameters
+    ----------
+    name : str
+        A dataset of the registry (``geotarget data list``).
+    area : str or None
+        The dataset's area option; ``None`` for its default.
+    cache_dir : str, os.PathLike or None
+        The cache root (see :func:`geotarget.settings.cache_dir`).
+    mirror : str or None
+        Download from this mirror (see :func:`.download.mirror_base`).
+    force : bool
+        Download and build again.
+    timeout : float
+        Seconds without progress before a download gives up.
+    say : callable or None
+        Receives one-line progress messages (the command line prints them on stderr).
+    progress : Progress or None
+        Receives download progress.
+
+    Returns
+    -------
+    FetchReport
+        Where the built folder is (``report.path``) and what was done.
     """
     say = say or log.info
     ds = get(name)
@@ -164,8 +196,15 @@ def fetch(
     return rep
 
 
-def cache_status(name: str, cache_dir=None) -> dict:
-    """Recorded downloads (manifest entries) and built areas of a dataset in the cache."""
+def cache_status(name: str, cache_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Recorded downloads (manifest entries) and built areas of a dataset in the cache.
+
+    Returns
+    -------
+    dict
+        ``root`` (the dataset's folder), ``files`` (manifest records by file name) and
+        ``built`` (the built areas' folder names).
+    """
     root = dataset_dir(name, cache_dir)
     files = {}
     mf = root / "raw" / download.MANIFEST

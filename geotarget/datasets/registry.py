@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import InputError
 from .base import Dataset
 from .eurostat_grid2021 import (
@@ -15,6 +17,7 @@ from .us_blocks2020 import US_NAME, US_SOURCES, _us_sources, build_us_blocks2020
 
 SCOTLAND_NAME = "scotland-dz2011"
 
+#: every dataset geotarget knows, by name
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
@@ -31,13 +34,14 @@ DATASETS: dict[str, Dataset] = {
                 "Contains OS data \u00a9 Crown copyright and database right 2022",
             ),
             vintage="Census 2021 (census day 21 March 2021); boundaries December 2021",
-            description="The folder --data-dir reads (the layout of ../shared/data/london-census2021)"
-            ", clipped to an area. Census day fell in a lockdown: workplace counts "
-            "understate normal weekday workers, above all in central London.",
+            description="The folder --data-dir reads (the layout of "
+            "../shared/data/london-census2021), clipped to an area. Census day fell in a "
+            "lockdown: workplace counts understate normal weekday workers, above all in "
+            "central London.",
             sources=EW_SOURCES,
             builder=build_ew_census2021,
-            area_help="'london' (default: the 33 boroughs E09000001-E09000033), 'england', 'wales', "
-            "'all', or local authority (LAD 2022) / region (E12...) codes separated by "
+            area_help="'london' (default: the 33 boroughs E09000001-E09000033), 'england', "
+            "'wales', 'all', or local authority (LAD 2022) / region (E12...) codes separated by "
             "commas, e.g. E09000001,E09000033",
             default_area="london",
             usage="geotarget analyse VENUE --radius 0.5mi --data-dir {path}",
@@ -113,6 +117,7 @@ DATASETS: dict[str, Dataset] = {
 
 
 def get(name: str) -> Dataset:
+    """The dataset ``name`` of :data:`DATASETS`; InputError naming the choices otherwise."""
     try:
         return DATASETS[name]
     except KeyError:
@@ -122,7 +127,8 @@ def get(name: str) -> Dataset:
         ) from None
 
 
-def builtin_metadata(name: str) -> dict:
+def builtin_metadata(name: str) -> dict[str, Any]:
+    """The metadata (title, source, licence, ...) of the built-in dataset ``name``."""
     from ..layers import builtin
 
     return builtin.metadata(name)

@@ -1,4 +1,5 @@
-"""US Census 2020 PL 94-171 block populations (P1_001N) with block internal points, for states or counties."""
+"""US Census 2020 PL 94-171 block populations (P1_001N) with block internal points, for states
+or counties."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import csv
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import DataError, InputError
 from .base import BuildResult, Source, _member, _open_zip, _raw, _slug
@@ -177,7 +179,23 @@ BLOCK_SUMLEV = "750"
 
 
 def us_area(area: str | None) -> dict[str, set[str] | None]:
-    """{state USPS code: set of 3-digit county codes, or None for the whole state}."""
+    """The states and counties an ``area`` option stands for.
+
+    Parameters
+    ----------
+    area : str or None
+        States (``TN`` or ``47``) and counties (``TN:157`` or ``47157``) separated by commas.
+
+    Returns
+    -------
+    dict
+        ``{state USPS code: set of 3-digit county codes, or None for the whole state}``.
+
+    Raises
+    ------
+    InputError
+        When ``area`` is empty or a token is not a US state or county.
+    """
     if not area or not area.strip():
         raise InputError(
             "us-blocks2020 needs --area: a state (TN or 47), a county (TN:157 or "
@@ -204,6 +222,7 @@ def us_area(area: str | None) -> dict[str, set[str] | None]:
 
 
 def _us_sources(area: str | None) -> list[Source]:
+    """One PL 94-171 file per state of ``area``."""
     out = []
     for st in sorted(us_area(area)):
         name = US_STATES[st][1].replace(" ", "_")
@@ -221,8 +240,31 @@ def _us_sources(area: str | None) -> list[Source]:
 
 
 def build_us_blocks2020(
-    raw_dir: Path, out_dir: Path, area: str | None = None, **_ignored
+    raw_dir: Path, out_dir: Path, area: str | None = None, **_ignored: Any
 ) -> BuildResult:
+    """Build the block table ``<area>_blocks2020_population.csv`` from the PL 94-171 files.
+
+    Parameters
+    ----------
+    raw_dir : Path
+        The folder holding ``<st>2020.pl.zip`` for each state of ``area``.
+    out_dir : Path
+        The folder to build into.
+    area : str or None
+        See :func:`us_area` (required).
+
+    Returns
+    -------
+    BuildResult
+        The file written, and the blocks and population in it.
+
+    Raises
+    ------
+    DataError
+        When a file is missing or its parts do not belong together.
+    InputError
+        When ``area`` is malformed or names a county the state lacks.
+    """
     import pandas as pd
 
     res = BuildResult()

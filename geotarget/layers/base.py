@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import shapely
@@ -19,7 +20,9 @@ from shapely.geometry.base import BaseGeometry
 
 from ..errors import DataError, InputError
 
+#: what a surface's geometries are: census zones, points with counts, grid cells
 KINDS = ("zones", "points", "grid")
+#: the populations a layer counts
 POPULATIONS = ("residents", "workers")
 
 
@@ -80,23 +83,28 @@ class CountSurface:
 
     @cached_property
     def tree(self) -> shapely.STRtree:
+        """A spatial index of ``geoms``."""
         return shapely.STRtree(self.geoms)
 
     @cached_property
     def areas(self) -> np.ndarray:
+        """The area of each geometry, in the layer CRS (m²)."""
         return shapely.area(self.geoms)
 
     @cached_property
     def xy(self) -> np.ndarray:
+        """The coordinates of the geometries' vertices, an (n, 2) array (points: one each)."""
         return shapely.get_coordinates(self.geoms)
 
     @cached_property
     def group_totals(self) -> np.ndarray:
-        assert self.group is not None
+        """The total count of each group (dasymetric points only)."""
+        assert self.group is not None and self.group_k is not None
         return np.bincount(self.group, weights=self.values, minlength=len(self.group_k))
 
     @property
     def total(self) -> float:
+        """The sum of the counts."""
         return float(self.values.sum())
 
 
@@ -124,17 +132,21 @@ class PlaceSet:
 
     @property
     def levels(self) -> list[str]:
+        """The place levels, e.g. ``["county", "city", "region"]``."""
         return list(self.codes)
 
     @cached_property
     def tree(self) -> shapely.STRtree:
+        """A spatial index of the zones ``geoms``."""
         return shapely.STRtree(self.geoms)
 
     def name(self, level: str, code: str) -> str:
+        """The name of the place ``code`` at ``level``."""
         i = int(np.nonzero(self.codes[level] == code)[0][0])
         return str(self.names[level][i])
 
     def geometry(self, level: str, code: str) -> BaseGeometry:
+        """The polygon of the place ``code`` at ``level``: the union of its zones (kept)."""
         key = (level, code)
         if key not in self.polygons:
             sel = self.geoms[self.codes[level] == code]
@@ -186,15 +198,45 @@ class PopulationLayer:
             raise DataError(f"layer {self.name}: coverage polygon is empty")
 
     def methods(self, population: str) -> dict[str, CountSurface]:
-        default = getattr(self, population)
+        """The surfaces of ``population`` by estimation method, the layer's own first.
+
+        Parameters
+        ----------
+        population : str
+            ``"residents"`` or ``"workers"``.
+
+        Returns
+        -------
+        dict of str to CountSurface
+            Empty when the layer does not count ``population``.
+        """
+        default: CountSurface | None = getattr(self, population)
         out = {default.method: default} if default is not None else {}
         for m, s in self.alternatives.get(population, {}).items():
             out.setdefault(m, s)
         return out
 
     def surface(self, population: str, method: str | None = None) -> CountSurface | None:
-        """The surface for ``population`` estimated by ``method`` (default: the layer's own)."""
-        default = getattr(self, population)
+        """The surface for ``population`` estimated by ``method`` (default: the layer's own).
+
+        Parameters
+        ----------
+        population : str
+            ``"residents"`` or ``"workers"``.
+        method : str or None
+            ``"areal"``, ``"points"`` or ``"dasymetric"``; ``None`` for the layer's default.
+
+        Returns
+        -------
+        CountSurface or None
+            ``None`` when the layer does not count ``population``.
+
+        Raises
+        ------
+        InputError
+            When the layer has no surface for ``method``.
+        """
+        default: CountSurface | None = getattr(self, population)
         if method is None or default is None:
             return default
         available = self.methods(population)
@@ -235,7 +277,7 @@ class PopulationLayer:
         """Share of each geometry's area (in the layer CRS) inside the layer's coverage."""
         geoms = np.asarray(geoms, dtype=object)
         parts, tree = self._coverage_parts
-        inside = np.zeros(len(geoms))
+        inside: np.ndarray = np.zeros(len(geoms))
         # candidates by bounding box, then the prepared pieces test them (a query with a
         # predicate would prepare every input geometry against the large pieces instead)
         ci, pi = tree.query(geoms)
@@ -255,9 +297,23 @@ class PopulationLayer:
         return np.clip(frac, 0.0, 1.0)
 
     def surely_covered(self, centres: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
-        """True where a circle (centre in the layer CRS, radius in metres) lies well inside one
-        coverage piece: the square of half-side 1.05 r + 50 m around it (a margin for the
-        projection's scale) is inside the piece.  False means "not sure": compute the fraction."""
+        """Where a circle surely lies inside the coverage (False: not sure, compute the fraction).
+
+        True where the square of half-side 1.05 r + 50 m around the circle (a margin for the
+        projection's scale) is inside one coverage piece.
+
+        Parameters
+        ----------
+        centres : numpy.ndarray
+            The circles' centres, shapely points in the layer CRS.
+        radius_m : numpy.ndarray
+            Their radii in metres.
+
+        Returns
+        -------
+        numpy.ndarray
+            One bool per circle.
+        """
         parts, tree = self._coverage_parts
         half = np.asarray(radius_m, dtype=float) * 1.05 + 50.0
         x, y = shapely.get_x(centres), shapely.get_y(centres)
@@ -270,11 +326,13 @@ class PopulationLayer:
         return ok
 
     def covers_point(self, x: float, y: float) -> bool:
+        """Whether the coverage covers the point (``x``, ``y``) of the layer CRS."""
         parts, tree = self._coverage_parts
         pt = shapely.Point(x, y)
         return any(parts[i].covers(pt) for i in tree.query(pt))
 
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
+        """The layer's metadata: name, title, source, vintage, licence, attribution, caveats."""
         return {
             "name": self.name,
             "title": self.title,

@@ -6,11 +6,17 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import DataError
 from .base import PopulationLayer
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
+    from shapely.geometry.base import BaseGeometry
 
 #: name -> (zones file, coverage file, metadata file)
 BUILTIN = {
@@ -22,17 +28,26 @@ BUILTIN = {
 }
 
 
-def file(name: str):
+def file(name: str) -> Traversable:
+    """The shipped data file ``name`` (in ``geotarget/data``)."""
     return resources.files("geotarget.data").joinpath(name)
 
 
-def metadata(name: str) -> dict:
-    return json.loads(file(BUILTIN[name][2]).read_text(encoding="utf-8"))
+def metadata(name: str) -> dict[str, Any]:
+    """The metadata of the built-in layer ``name`` (title, source, licence, caveats, ...)."""
+    meta: dict[str, Any] = json.loads(file(BUILTIN[name][2]).read_text(encoding="utf-8"))
+    return meta
 
 
 @lru_cache(maxsize=1)
-def coverage_index() -> dict:
-    """Coverage polygons of the built-in layers, loaded without their zones."""
+def coverage_index() -> dict[str, tuple[str, BaseGeometry, np.ndarray | None]]:
+    """Coverage polygons of the built-in layers, loaded without their zones.
+
+    Returns
+    -------
+    dict
+        ``{name: (CRS, coverage polygon, coverage pieces or None)}``.
+    """
     import geopandas as gpd
 
     out = {}

@@ -14,14 +14,17 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from .base import CountSurface, PlaceSet, PopulationLayer
+from .geometry import point_array
 
 log = logging.getLogger(__name__)
 FORMAT = 10  # bump when the layout or the way layers are built changes
@@ -60,8 +63,21 @@ def cache_root() -> Path:
     return cache_dir()
 
 
-def key_for(inputs: list[Path], **options) -> str:
-    """A key that changes when any input file (size, mtime) or option changes."""
+def key_for(inputs: list[Path], **options: Any) -> str:
+    """A key that changes when any input file (size, mtime) or option changes.
+
+    Parameters
+    ----------
+    inputs : list of Path
+        The files the layer is built from.
+    **options
+        Whatever else decides the layer (compared by ``str``).
+
+    Returns
+    -------
+    str
+        24 hex digits.
+    """
     from .. import __version__
 
     h = hashlib.sha256(f"format={FORMAT}|geotarget={__version__}".encode())
@@ -80,7 +96,7 @@ def _sha256(path: Path) -> str:
 
 
 def _surface_frame(s: CountSurface) -> pd.DataFrame:
-    d: dict = {"id": s.ids.astype(str), "value": s.values}
+    d: dict[str, Any] = {"id": s.ids.astype(str), "value": s.values}
     if s.kind == "points":
         xy = shapely.get_coordinates(s.geoms)
         d["x"], d["y"] = xy[:, 0], xy[:, 1]
@@ -100,7 +116,7 @@ def write(layer: PopulationLayer, folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
     try:
-        meta: dict = {
+        meta: dict[str, Any] = {
             "format": FORMAT,
             "layer": {f: getattr(layer, f) for f in _LAYER_FIELDS},
             "surfaces": [],
@@ -191,12 +207,12 @@ def read(folder: Path) -> PopulationLayer | None:
                     folder / name,
                 )
                 return None
-        by_pop: dict[str, dict] = {"residents": {}, "workers": {}}
+        by_pop: dict[str, dict[str, CountSurface]] = {"residents": {}, "workers": {}}
         defaults: dict[str, CountSurface] = {}
         for e in meta["surfaces"]:
             df = pd.read_parquet(folder / e["file"])
             if e["kind"] == "points":
-                geoms = shapely.points(df["x"].to_numpy(), df["y"].to_numpy())
+                geoms = point_array(df["x"].to_numpy(), df["y"].to_numpy())
             else:
                 geoms = shapely.from_wkb(df["wkb"].to_numpy())
             s = CountSurface(
@@ -259,10 +275,37 @@ def read(folder: Path) -> PopulationLayer | None:
 
 
 def cached(
-    build, inputs: list[Path], *, name: str, use_cache: bool = True, signature=(), **options
-):
-    """``build(**options)``, or its cached result for the same inputs, options and
-    ``signature`` (whatever else decides the result: calibration constants, ancillary files)."""
+    build: Callable[..., PopulationLayer],
+    inputs: list[Path],
+    *,
+    name: str,
+    use_cache: bool = True,
+    signature: tuple[Any, ...] = (),
+    **options: Any,
+) -> PopulationLayer:
+    """``build(**options)``, or its cached result for the same inputs, options and signature.
+
+    Parameters
+    ----------
+    build : callable
+        Builds the layer from ``options``.
+    inputs : list of Path
+        The files the layer is built from (their size and time are part of the key).
+    name : str
+        The cache folder's prefix.
+    use_cache : bool
+        ``False``: build, and neither read nor write the cache.
+    signature : tuple
+        Whatever else decides the result: calibration constants, ancillary files.
+    **options
+        Passed to ``build``, and part of the key.
+
+    Returns
+    -------
+    PopulationLayer
+        The cached layer when a valid one is found, else the one just built (then cached; a
+        read-only cache only logs a warning).
+    """
     if not use_cache:
         return build(**options)
     folder = cache_root() / "layers" / f"{name}-{key_for(inputs, signature=signature, **options)}"

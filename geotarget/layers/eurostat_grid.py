@@ -18,6 +18,7 @@ from ..errors import DataError
 from . import cache
 from .base import CountSurface, PopulationLayer
 
+#: the grid's CRS (ETRS89-LAEA)
 EUROSTAT_CRS = "EPSG:3035"
 #: clusters per cell for the range: calibrated on London 1 km cells of the fine resident
 #: reference (k=6: 93% of 2,000 half-mile ranges contain the reference; k=8: 90%)
@@ -27,7 +28,26 @@ _TILE = re.compile(r"tile_(\d+)_(\d+)_(\d+)(?:_\w+)?\.parquet$")
 
 
 def load_eurostat(path: str | Path, *, use_cache: bool = True) -> PopulationLayer:
-    """Eurostat Census 2021 grid tiles: a tile file or a folder of them (all merged)."""
+    """Eurostat Census 2021 grid tiles: a tile file or a folder of them (all merged).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``tile_<res>_<x>_<y>*.parquet`` file (columns x, y, T), or a folder of them (with the
+        ``info_<res>.json`` that gives the tile size, 256 cells by default).
+    use_cache : bool
+        Read and write the built layer in the cache (:mod:`.cache`).
+
+    Returns
+    -------
+    PopulationLayer
+        Residents per 1 km cell (workers unavailable); coverage: the tiles' extent.
+
+    Raises
+    ------
+    DataError
+        When there is no tile, or a tile is misnamed, unreadable or holds negative counts.
+    """
     path = Path(path)
     tiles = sorted(path.glob("tile_*.parquet")) if path.is_dir() else [path]
     if not tiles:
@@ -54,7 +74,9 @@ def _build_eurostat(tiles: list[Path]) -> PopulationLayer:
         try:
             df = pd.read_parquet(t, columns=["x", "y", "T"])
         except (OSError, ValueError, KeyError) as e:
-            raise DataError(f"cannot read Eurostat tile {str(t)!r} (needs columns x, y, T): {e}")
+            raise DataError(
+                f"cannot read Eurostat tile {str(t)!r} (needs columns x, y, T): {e}"
+            ) from e
         if (df["T"] < 0).any() or df["T"].isna().any():
             raise DataError(f"{str(t)!r}: population T must be >= 0")
         x0 = (tx * size + df["x"].to_numpy()) * res

@@ -5,9 +5,10 @@ Files read, relative to the folder (the layout of ``../shared/data/london-census
 
     boundaries/*lsoa*.shp                LSOA 2021 polygons (LSOA21CD), any CRS
     boundaries/*msoa*.shp                MSOA 2021 polygons (MSOA21CD)
-    residents/TS001*.csv*                TS001 usual residents, all geographies (OA and LSOA rows)
+    residents/TS001*.csv*                TS001 usual residents, all geographies (OA, LSOA rows)
     workers/odwp01ew_msoa_counts.csv     ODWP01EW per MSOA: destination, nomove, ...
-    workers/workplace_zones2011*.csv     2011 Workplace Zone population-weighted centroids (optional)
+    workers/workplace_zones2011*.csv     2011 Workplace Zone population-weighted centroids
+                                         (optional)
 
 Residents (default ``dasymetric``): Output Area totals (TS001) spread equally over the OA's
 residential postcodes (small-user postcode units with an Output Area 2011 code equal to the
@@ -26,18 +27,32 @@ keeps MSOA areal weighting.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypedDict, overload
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from ..errors import DataError, InputError
-from ..projections import transformer
 from . import cache
-from .base import CountSurface, PopulationLayer
+from .base import CountSurface, PlaceSet, PopulationLayer
+from .ew_dasymetric import (
+    CLUSTERS_PER_OA,
+    LATTICE_POINTS,
+    POSTCODES_PER_CLUSTER,
+    WPZ_PER_CLUSTER,
+    home_workers_at_homes,
+    postcodes_file_size,
+    residents_dasymetric,
+    workers_dasymetric,
+)
 
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from shapely.geometry.base import BaseGeometry
+
+#: the layer's CRS (ETRS89-LAEA): the ONS boundaries are taken to it
 EQUAL_AREA_CRS = "EPSG:3035"
 #: closing distance (m) that joins the banks of the tidal Thames and the docks, which the
 #: clipped ONS boundaries leave out (the Thames is up to ~700 m wide at London's eastern edge)
@@ -45,17 +60,9 @@ CLOSING_M = 600.0
 
 #: range calibration (benchmarks/calibrate_range.py, 2,000 random half-mile London catchments):
 #: areal LSOA residents k=4, areal MSOA workers k=6 (against Workplace Zone shares)
+#: (they also serve the dasymetric surfaces' counts spread over a polygon)
 LSOA_CLUSTERS = 4.0
 MSOA_CLUSTERS = 6.0
-#: dasymetric residents, range: a zone counted over several 2011 Output Areas behaves like
-#: (OAs * CLUSTERS_PER_OA) independent clusters (benchmarks/accuracy_london.py, hold-out on OA
-#: counts); within one OA each postcode is taken as one cluster (not testable: no finer counts)
-CLUSTERS_PER_OA = 8.0
-POSTCODES_PER_CLUSTER = 1.0
-#: dasymetric workers: each Workplace Zone one cluster (an assumption: no finer workplace counts)
-WPZ_PER_CLUSTER = 1.0
-#: points spread over a zone's polygon where it has no residential postcode or workplace zone
-LATTICE_POINTS = 64
 
 LOCKDOWN_CAVEAT = (
     "Census 2021 workplace counts: census day (21 March 2021) fell in a national lockdown with "
@@ -72,10 +79,26 @@ ATTRIBUTION = [
     "Contains Royal Mail data \u00a9 Royal Mail copyright and database right 2025 "
     "(Code-Point Open postcode positions)",
 ]
+#: the resident counts :func:`load` can use: Output Area or LSOA totals
 COUNTS = ("oa", "lsoa")
 
 
+class EwInputs(TypedDict):
+    """The files of an England & Wales data folder that a layer is built from."""
+
+    lsoa: Path
+    msoa: Path
+    ts001: Path
+    od: Path
+    wpz: Path | None
+
+
+@overload
+def _one(folder: Path, pattern: str, what: str, required: Literal[True] = ...) -> Path: ...
+@overload
+def _one(folder: Path, pattern: str, what: str, required: bool) -> Path | None: ...
 def _one(folder: Path, pattern: str, what: str, required: bool = True) -> Path | None:
+    """The first file of ``folder`` matching ``pattern``; ``None`` or DataError when none."""
     found = sorted(folder.glob(pattern))
     if not found:
         if not required:
@@ -88,7 +111,25 @@ def _one(folder: Path, pattern: str, what: str, required: bool = True) -> Path |
     return found[0]
 
 
-def read_boundaries(path: Path, code: str):
+def read_boundaries(path: Path, code: str) -> gpd.GeoDataFrame:
+    """Read ONS boundaries, in :data:`EQUAL_AREA_CRS` with valid geometries.
+
+    Parameters
+    ----------
+    path : Path
+        A boundary file (shapefile) with its CRS (``.prj``).
+    code : str
+        The code column it must have, e.g. ``LSOA21CD``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+
+    Raises
+    ------
+    DataError
+        When the file is unreadable or has no ``code`` column or no CRS.
+    """
     import geopandas as gpd
 
     try:
@@ -106,7 +147,7 @@ def read_boundaries(path: Path, code: str):
     return gdf
 
 
-def coverage_of(geoms: np.ndarray, closing_m: float = CLOSING_M):
+def coverage_of(geoms: np.ndarray, closing_m: float = CLOSING_M) -> BaseGeometry:
     """Union of the zones with river and dock gaps closed (buffer out then in) and holes filled."""
     union = shapely.union_all(geoms, grid_size=0.01)
     closed = shapely.buffer(shapely.buffer(union, closing_m, quad_segs=8), -closing_m, quad_segs=8)
@@ -115,248 +156,14 @@ def coverage_of(geoms: np.ndarray, closing_m: float = CLOSING_M):
     return shapely.union_all(polys)
 
 
-def lattice(poly, n: int = LATTICE_POINTS) -> np.ndarray:
-    """About ``n`` points on a regular grid inside ``poly`` (at least its representative point)."""
-    xmin, ymin, xmax, ymax = poly.bounds
-    step = max(np.sqrt(poly.area / n), 1e-6)
-    xs = np.arange(xmin + step / 2, xmax, step)
-    ys = np.arange(ymin + step / 2, ymax, step)
-    gx, gy = np.meshgrid(xs, ys)
-    pts = shapely.points(gx.ravel(), gy.ravel())
-    pts = pts[shapely.contains(poly, pts)]
-    return pts if len(pts) else np.array([poly.representative_point()])
-
-
-def residential_postcodes(bounds_3035) -> pd.DataFrame:
-    """Residential E&W postcodes (OA 2011 code, x, y in EPSG:3035) inside ``bounds_3035``."""
-    import pyarrow.parquet as pq
-
-    f = resources.files("geotarget.data").joinpath("postcodes_ew_residential.parquet")
-    with resources.as_file(f) as p:
-        t = pq.read_table(p).to_pandas()
-    x, y = transformer("EPSG:27700", EQUAL_AREA_CRS).transform(
-        t["easting"].to_numpy(float), t["northing"].to_numpy(float)
-    )
-    xmin, ymin, xmax, ymax = bounds_3035
-    keep = (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
-    return pd.DataFrame(
-        {"oa11cd": t["oa11cd"].to_numpy()[keep].astype(str), "x": x[keep], "y": y[keep]}
-    )
-
-
-class _Groups:
-    """Accumulates dasymetric points: each group shares one census count over its points."""
-
-    def __init__(self) -> None:
-        self.x: list[np.ndarray] = []
-        self.y: list[np.ndarray] = []
-        self.w: list[np.ndarray] = []
-        self.extra: dict[str, list[np.ndarray]] = {}
-        self.g: list[np.ndarray] = []
-        self.k: list[float] = []
-        self.ids: list[str] = []
-
-    def add_many(
-        self,
-        gid: np.ndarray,
-        x,
-        y,
-        totals: np.ndarray,
-        share: np.ndarray,
-        k_per_group: np.ndarray,
-        names: np.ndarray,
-        extra: dict | None = None,
-    ) -> None:
-        """Points with local group index ``gid`` (0..G-1); group j holds ``totals[j]``, of which
-        each point takes ``share`` (the shares of a group sum to 1)."""
-        base = len(self.k)
-        self.x.append(np.asarray(x, float))
-        self.y.append(np.asarray(y, float))
-        self.w.append(totals[gid] * share)
-        for key, vals in (extra or {}).items():
-            self.extra.setdefault(key, []).append(vals[gid] * share)
-        self.g.append(gid + base)
-        self.k.extend(np.asarray(k_per_group, float).tolist())
-        self.ids.extend(np.asarray(names).tolist())
-
-    def add_polygon(self, poly, total: float, name: str, k: float, extra: dict | None = None):
-        pts = lattice(poly)
-        xy = shapely.get_coordinates(pts)
-        self.add_many(
-            np.zeros(len(pts), dtype=int),
-            xy[:, 0],
-            xy[:, 1],
-            np.array([total]),
-            np.full(len(pts), 1.0 / len(pts)),
-            np.array([k]),
-            np.array([name]),
-            {k2: np.array([v]) for k2, v in (extra or {}).items()},
-        )
-
-    def surface(self, **kwargs) -> CountSurface:
-        x, y = np.concatenate(self.x), np.concatenate(self.y)
-        group = np.concatenate(self.g)
-        return CountSurface(
-            kind="points",
-            ids=np.asarray(self.ids, dtype=object)[group],
-            geoms=shapely.points(x, y),
-            values=np.concatenate(self.w),
-            group=group,
-            group_k=np.asarray(self.k),
-            method="dasymetric",
-            extra={k: np.concatenate(v) for k, v in self.extra.items()},
-            **kwargs,
-        )
-
-
-def _equal_shares(gid: np.ndarray) -> np.ndarray:
-    return 1.0 / np.bincount(gid)[gid]
-
-
-def _oa_then_postcode_shares(gid: np.ndarray, oa11: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Within each group, equal shares per Output Area 2011 (OAs were designed to hold similar
-    numbers of people), then equal shares per postcode within the OA.  Returns the shares and
-    the number of OAs in each group."""
-    oa_key = pd.factorize(pd.Series(gid).astype(str) + "|" + pd.Series(oa11))[0]
-    pcs_in_oa = np.bincount(oa_key)[oa_key]
-    first = np.unique(oa_key, return_index=True)[1]
-    n_oa = np.bincount(gid[first], minlength=gid.max() + 1)
-    return 1.0 / n_oa[gid] / pcs_in_oa, n_oa
-
-
-def _residents_dasymetric(lsoa, ts: pd.DataFrame, counts: str) -> CountSurface:
-    codes = lsoa["LSOA21CD"].to_numpy()
-    polys = lsoa.geometry.values
-    lsoa_total = ts[ts["Geography area type"] == "LSOA"].set_index("Geography code")["Total"]
-    pcs = residential_postcodes(shapely.total_bounds(polys))
-    pts = shapely.points(pcs["x"].to_numpy(), pcs["y"].to_numpy())
-    pi, li = shapely.STRtree(polys).query(pts, predicate="within")
-    first = pd.Series(li, index=pi).groupby(level=0).first()  # a point on an edge: one LSOA
-    pcs = pcs.iloc[first.index.to_numpy()].assign(lsoa=first.to_numpy())
-    groups = _Groups()
-    if counts == "oa":
-        oa = ts[
-            (ts["Geography area type"] == "Output Area") & ts["Parent area code"].isin(set(codes))
-        ]
-        oa_total = oa.set_index("Geography code")["Total"]
-        matched = pcs[pcs["oa11cd"].isin(oa_total.index)]
-        oa_codes, gid = np.unique(matched["oa11cd"].to_numpy(), return_inverse=True)
-        npts = np.bincount(gid)
-        groups.add_many(
-            gid,
-            matched["x"],
-            matched["y"],
-            oa_total.loc[oa_codes].to_numpy(float),
-            _equal_shares(gid),
-            npts / POSTCODES_PER_CLUSTER,
-            oa_codes,
-        )
-        rest = oa[~oa["Geography code"].isin(set(oa_codes))]
-        lsoa_index = {c: i for i, c in enumerate(codes)}
-        pooled = rest.groupby("Parent area code")["Total"].sum()
-        todo = pd.Series(pooled.to_numpy(float), index=[lsoa_index[c] for c in pooled.index])
-        # the pooled people live where the changed OAs are: postcodes no 2021 OA code claims
-        candidates = pcs[~pcs["oa11cd"].isin(oa_total.index)]
-        label = "LSOA pool of changed OAs"
-    else:
-        todo = pd.Series(lsoa["LSOA21CD"].map(lsoa_total).to_numpy(float))
-        candidates = pcs.iloc[:0]
-        label = "LSOA"
-    todo = todo[todo > 0]
-    by_cand = candidates.groupby("lsoa").indices
-    by_all = pcs.groupby("lsoa").indices
-    sel, gids, totals, names = [], [], [], []
-    for li_, total in todo.items():
-        src, idx = candidates, by_cand.get(li_)
-        if idx is None:
-            src, idx = pcs, by_all.get(li_)
-        if idx is None:
-            groups.add_polygon(polys[li_], float(total), f"{codes[li_]} (polygon)", LSOA_CLUSTERS)
-            continue
-        sel.append(src.iloc[idx])
-        gids.append(np.full(len(idx), len(totals)))
-        totals.append(float(total))
-        names.append(f"{codes[li_]} ({label})")
-    if totals:
-        chosen = pd.concat(sel)
-        gid = np.concatenate(gids)
-        share, n_oa = _oa_then_postcode_shares(gid, chosen["oa11cd"].to_numpy())
-        groups.add_many(
-            gid,
-            chosen["x"],
-            chosen["y"],
-            np.asarray(totals),
-            share,
-            n_oa * CLUSTERS_PER_OA,
-            np.asarray(names),
-        )
-    unit = "Output Area 2021" if counts == "oa" else "LSOA 2021"
-    note = (
-        "k = 8 per 2011 Output Area in the LSOA, calibrated: 94% of 2,000 London half-mile "
-        "ranges contain the OA-level reference"
-        if counts == "lsoa"
-        else "k = 1 per postcode within an Output Area: assumed (no finer counts to calibrate "
-        "it); pooled LSOAs use the calibrated 8 per Output Area"
-    )
-    return groups.surface(
-        range_note=note,
-        unit=unit,
-        group_unit=unit,
-        definition="usual residents (TS001 Total)",
-        description=f"TS001 {'OA' if counts == 'oa' else 'LSOA'} totals spread over residential "
-        "postcodes",
-    )
-
-
-def _workers_dasymetric(
-    msoa, travel_in: np.ndarray, nomove: np.ndarray, wpz_path: Path
-) -> CountSurface:
-    wpz = pd.read_csv(wpz_path, usecols=["WPZ", "wx_lon", "wy_lat"])
-    x, y = transformer("EPSG:4326", EQUAL_AREA_CRS).transform(
-        wpz["wx_lon"].to_numpy(float), wpz["wy_lat"].to_numpy(float)
-    )
-    pts = shapely.points(x, y)
-    polys = msoa.geometry.values
-    tree = shapely.STRtree(polys)
-    pi, mi = tree.query(pts, predicate="within")
-    owner = np.full(len(pts), -1)
-    owner[pi] = mi
-    lost = np.nonzero(owner < 0)[0]
-    if len(lost):  # centroids a few metres outside the generalised MSOAs: the nearest one
-        near_p, near_m = tree.query_nearest(pts[lost], max_distance=500.0)
-        owner[lost[near_p]] = near_m
-    keep = owner >= 0
-    owner, x, y = owner[keep], x[keep], y[keep]
-    npts = np.bincount(owner, minlength=len(polys))
-    groups = _Groups()
-    has = npts > 0
-    remap = np.cumsum(has) - 1
-    codes = msoa["MSOA21CD"].to_numpy()
-    gid = remap[owner]
-    groups.add_many(
-        gid, x, y, travel_in[has], _equal_shares(gid), npts[has] / WPZ_PER_CLUSTER, codes[has]
-    )
-    for i in np.nonzero(~has)[0]:
-        groups.add_polygon(polys[i], travel_in[i], f"{codes[i]} (polygon)", MSOA_CLUSTERS)
-    return groups.surface(
-        range_note="k = 1 per Workplace Zone: assumed (no finer workplace counts exist to "
-        "calibrate it)",
-        unit="Workplace Zone 2011",
-        group_unit="MSOA 2021",
-        definition="people who travel in to work here (ODWP01 destination - nomove)",
-        description="ODWP01 MSOA counts spread over 2011 Workplace Zone centroids",
-    )
-
-
+#: ONS code of the London region
 LONDON_REGION = "E12000007"
 
 
-def _places(lsoa, ts: pd.DataFrame):
+def _places(lsoa: gpd.GeoDataFrame, ts: pd.DataFrame) -> PlaceSet | None:
     """Named places from the LSOAs: local authority ("county"), "city" (the local authority, but
     Greater London for the London boroughs: platforms list London as one city) and "region"
     (ONS region, from TS001's local-authority rows)."""
-    from .base import PlaceSet
-
     if "LAD22CD" not in lsoa.columns:
         return None
     lad = lsoa["LAD22CD"].astype(str).to_numpy()
@@ -399,26 +206,8 @@ def _places(lsoa, ts: pd.DataFrame):
     ).precompute()
 
 
-def _home_workers_at_homes(res: CountSurface, msoa, nomove: np.ndarray) -> None:
-    """Home-workers (ODWP01 ``nomove``) work where they live: each MSOA's are shared among its
-    dasymetric resident points in proportion to their residents (an ``extra`` count)."""
-    polys = np.asarray(msoa.geometry.values, dtype=object)
-    tree = shapely.STRtree(polys)
-    pi, mi = tree.query(res.geoms, predicate="intersects")
-    owner = np.full(len(res.geoms), -1)
-    owner[pi] = mi  # a point on a shared edge: one of its MSOAs
-    lost = np.nonzero(owner < 0)[0]
-    if len(lost):
-        near_p, near_m = tree.query_nearest(res.geoms[lost])
-        owner[lost[near_p]] = near_m
-    per_msoa = np.bincount(owner, weights=res.values, minlength=len(polys))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(per_msoa[owner] > 0, res.values / per_msoa[owner], 0.0)
-    # MSOAs with no resident point keep their home-workers nowhere: count them for the record
-    res.extra["home_workers"] = nomove[owner] * share
-
-
-def _inputs(folder: Path) -> dict[str, Path | None]:
+def _inputs(folder: Path) -> EwInputs:
+    """The layout's files in ``folder``; DataError naming the first one missing."""
     return {
         "lsoa": _one(folder / "boundaries", "*lsoa*.shp", "LSOA boundaries"),
         "msoa": _one(folder / "boundaries", "*msoa*.shp", "MSOA boundaries"),
@@ -434,6 +223,30 @@ def _inputs(folder: Path) -> dict[str, Path | None]:
 
 
 def load(folder: str | Path, *, counts: str = "oa", use_cache: bool = True) -> PopulationLayer:
+    """The England & Wales layer of a data folder (see the module docstring for its layout).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The data folder (``--data-dir``).
+    counts : str
+        ``"oa"``: residents from Output Area totals; ``"lsoa"``: from LSOA totals only.
+    use_cache : bool
+        Read and write the built layer in the cache (:mod:`.cache`); the key covers the files
+        and the calibration constants.
+
+    Returns
+    -------
+    PopulationLayer
+        Residents and workers, dasymetric by default, with areal alternatives.
+
+    Raises
+    ------
+    DataError
+        When the folder or one of its files is missing or unusable.
+    InputError
+        When ``counts`` is unknown.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(
@@ -443,7 +256,9 @@ def load(folder: str | Path, *, counts: str = "oa", use_cache: bool = True) -> P
     if counts not in COUNTS:
         raise InputError(f"counts {counts!r} is unknown: choose one of {', '.join(COUNTS)}")
     inputs = _inputs(folder)
-    files = [p for p in inputs.values() if p is not None]
+    files = [inputs["lsoa"], inputs["msoa"], inputs["ts001"], inputs["od"]]
+    if inputs["wpz"] is not None:
+        files.append(inputs["wpz"])
     files += [
         p.with_suffix(s)
         for p in (inputs["lsoa"], inputs["msoa"])
@@ -459,7 +274,7 @@ def load(folder: str | Path, *, counts: str = "oa", use_cache: bool = True) -> P
         POSTCODES_PER_CLUSTER,
         WPZ_PER_CLUSTER,
         LATTICE_POINTS,
-        _postcodes_file_size(),
+        postcodes_file_size(),
     )
     return cache.cached(
         lambda counts: build(folder, inputs, counts=counts),
@@ -471,13 +286,27 @@ def load(folder: str | Path, *, counts: str = "oa", use_cache: bool = True) -> P
     )
 
 
-def _postcodes_file_size() -> int:
-    f = resources.files("geotarget.data").joinpath("postcodes_ew_residential.parquet")
-    with resources.as_file(f) as p:
-        return p.stat().st_size
+def build(folder: Path, inputs: EwInputs, *, counts: str = "oa") -> PopulationLayer:
+    """Build the England & Wales layer from the files of a data folder, without the cache.
 
+    Parameters
+    ----------
+    folder : Path
+        The data folder (recorded as the layer's origin).
+    inputs : EwInputs
+        Its files (the Workplace Zone centroids are optional).
+    counts : str
+        ``"oa"`` or ``"lsoa"`` (see :func:`load`).
 
-def build(folder: Path, inputs: dict, *, counts: str = "oa") -> PopulationLayer:
+    Returns
+    -------
+    PopulationLayer
+
+    Raises
+    ------
+    DataError
+        When a file is unreadable or the files do not match (zones without counts).
+    """
     lsoa = read_boundaries(inputs["lsoa"], "LSOA21CD")
     msoa = read_boundaries(inputs["msoa"], "MSOA21CD")
     try:
@@ -540,11 +369,13 @@ def build(folder: Path, inputs: dict, *, counts: str = "oa") -> PopulationLayer:
         range_note="k calibrated against MSOA workers shared among Workplace Zones (91%); MSOAs "
         "are coarse, so the range is wide",
     )
-    res_dasy = _residents_dasymetric(lsoa, ts, counts)
-    _home_workers_at_homes(res_dasy, msoa, nomove.to_numpy(float))
+    res_dasy = residents_dasymetric(lsoa, ts, counts, crs=EQUAL_AREA_CRS, polygon_k=LSOA_CLUSTERS)
+    home_workers_at_homes(res_dasy, msoa, nomove.to_numpy(float))
     caveats = [DASYMETRIC_CAVEAT]
     if inputs["wpz"] is not None:
-        wrk_dasy = _workers_dasymetric(msoa, travel_in, nomove.to_numpy(float), inputs["wpz"])
+        wrk_dasy = workers_dasymetric(
+            msoa, travel_in, inputs["wpz"], crs=EQUAL_AREA_CRS, polygon_k=MSOA_CLUSTERS
+        )
         alternatives = {"residents": {"areal": res_areal}, "workers": {"areal": wrk_areal}}
     else:
         wrk_dasy = wrk_areal

@@ -5,6 +5,23 @@ from __future__ import annotations
 
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
+
+
+def point_array(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Shapely points at (``x``, ``y``) as a 1-d object array.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Coordinates, one per point.
+
+    Returns
+    -------
+    numpy.ndarray
+        The points (``shapely.points`` types its result as possibly one lone point).
+    """
+    return np.asarray(shapely.points(x, y), dtype=object)
 
 
 def half_spacing(geoms: np.ndarray) -> np.ndarray:
@@ -18,8 +35,22 @@ def half_spacing(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def point_coverage(geoms: np.ndarray, spacing: np.ndarray):
-    """Concave hull of the points widened by their typical spacing (2 x median half-spacing)."""
+def point_coverage(geoms: np.ndarray, spacing: np.ndarray) -> BaseGeometry:
+    """Concave hull of the points widened by their typical spacing (2 x median half-spacing).
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        The points, in a metric CRS.
+    spacing : numpy.ndarray
+        Each point's half-spacing (:func:`half_spacing`).
+
+    Returns
+    -------
+    shapely.Geometry
+        The coverage polygon, widened by at least 1 m.
+    """
     widen = float(np.median(spacing)) * 2.0 if len(spacing) else 0.0
     hull = shapely.concave_hull(shapely.multipoints(geoms), ratio=0.1)
-    return shapely.buffer(hull, max(widen, 1.0), quad_segs=8)
+    assert isinstance(hull, BaseGeometry)  # one geometry in, one out
+    return hull.buffer(max(widen, 1.0), quad_segs=8)

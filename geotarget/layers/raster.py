@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import shapely
@@ -24,7 +25,29 @@ MAX_RASTER_CELLS = 5_000_000
 
 
 def load_raster(path: str | Path, *, use_cache: bool = True, band: int = 1) -> PopulationLayer:
-    """A population-count GeoTIFF (GHSL, WorldPop...): each cell's value is people."""
+    """A population-count GeoTIFF (GHSL, WorldPop...): each cell's value is people.
+
+    Parameters
+    ----------
+    path : str or Path
+        The GeoTIFF; it needs a CRS, and at most :data:`MAX_RASTER_CELLS` populated cells.
+    use_cache : bool
+        Read and write the built layer in the cache (:mod:`.cache`).
+    band : int
+        The band holding the counts.
+
+    Returns
+    -------
+    PopulationLayer
+        Residents per cell, in a local equal-area projection (workers unavailable); coverage:
+        the raster's extent.
+
+    Raises
+    ------
+    DataError
+        Without rasterio, or when the raster is unreadable, has no CRS, negative cells or too
+        many populated cells.
+    """
     path = Path(path)
     return cache.cached(
         lambda band: _build_raster(path, band),
@@ -70,7 +93,8 @@ def _build_raster(path: Path, band: int) -> PopulationLayer:
         )
     h, w = vals.shape
 
-    def at(col, row):  # the affine transform, written out (no operator overloading)
+    def at(col: float | np.ndarray, row: float | np.ndarray) -> tuple[Any, Any]:
+        # the affine transform, written out (no operator overloading)
         return (tf.a * col + tf.b * row + tf.c, tf.d * col + tf.e * row + tf.f)
 
     # cell corners in the raster CRS, then in a local equal-area projection
@@ -85,7 +109,7 @@ def _build_raster(path: Path, band: int) -> PopulationLayer:
         ys.append(y)
     X, Y = t.transform(np.concatenate(xs), np.concatenate(ys))
     coords = np.stack([X.reshape(4, n).T, Y.reshape(4, n).T], axis=-1)
-    cells = shapely.polygons(coords)
+    cells = np.asarray(shapely.polygons(coords), dtype=object)
     ex, ey = t.transform(*at(np.array([0, w, w, 0]), np.array([0, 0, h, h])))
     coverage = shapely.segmentize(shapely.Polygon(list(zip(ex, ey))), 1000.0)
     surface = CountSurface(

@@ -25,8 +25,9 @@ def _load_path(
     counts: str | None,
     residents_col: str | None,
     workers_col: str | None,
-    _stamp: tuple = (),
+    _stamp: tuple[int, ...] = (),
 ) -> PopulationLayer:
+    """The layer at ``path`` (resolved), read once per process and file version (``_stamp``)."""
     from . import eurostat_grid, ew_census2021, raster, us_blocks2020, userfile
 
     p = Path(path)
@@ -127,11 +128,11 @@ def resolve_layer(
     residents_col: str | None = None,
     workers_col: str | None = None,
 ) -> PopulationLayer | None:
-    """The layer the user fixed (``layer`` wins over ``data_dir``), or ``None`` when the
-    built-in layer is to be chosen per venue (:func:`choose_layer`).
+    """The layer the user fixed, or ``None`` when the built-in layer is chosen per venue.
 
-    ``counts`` (``"oa"``/``"lsoa"``) and the column names apply to data folders and files only:
-    given without either, they are an :class:`InputError`.
+    ``layer`` wins over ``data_dir``; with neither, the caller picks the built-in layer of each
+    venue (:func:`choose_layer`).  ``counts`` (``"oa"``/``"lsoa"``) and the column names apply
+    to data folders and files only: given without either, they are an :class:`InputError`.
     """
     if isinstance(layer, PopulationLayer):
         return layer

@@ -9,6 +9,7 @@ The coverage of a point layer is the concave hull of its points widened by the t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,13 @@ from . import cache
 from .base import CountSurface, PopulationLayer
 from .geometry import half_spacing, point_coverage
 
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
-def _us_places(geoid: np.ndarray, geoms: np.ndarray, coverage):
+    from .base import PlaceSet
+
+
+def _us_places(geoid: np.ndarray, geoms: np.ndarray, coverage: BaseGeometry) -> PlaceSet:
     """Census tracts and counties from block GEOIDs (state 2 + county 3 + tract 6 + block 4).
 
     No tract or county boundary file is at hand: each block is given the Voronoi cell of its
@@ -58,7 +64,28 @@ def _us_places(geoid: np.ndarray, geoms: np.ndarray, coverage):
 
 
 def load_us_blocks(path: str | Path, *, use_cache: bool = True) -> PopulationLayer:
-    """US Census 2020 blocks as points: ``geoid, population_P1_001N, centroid_lon, centroid_lat``."""
+    """US Census 2020 blocks as points.
+
+    Parameters
+    ----------
+    path : str or Path
+        A block table (``geoid, population_P1_001N, centroid_lon, centroid_lat``), or a folder
+        holding one (``*blocks*population*.csv``).
+    use_cache : bool
+        Read and write the built layer in the cache (:mod:`.cache`).
+
+    Returns
+    -------
+    PopulationLayer
+        Residents at the blocks' internal points (workers unavailable), with census tracts
+        and counties as places.
+
+    Raises
+    ------
+    DataError
+        When the table is missing, unreadable, lacks a column or holds bad counts or
+        duplicate blocks.
+    """
     path = Path(path)
     if path.is_dir():
         found = sorted(path.glob("*blocks*population*.csv"))

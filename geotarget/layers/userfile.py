@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from ..projections import laea_for, reproject
 from . import cache
 from .base import CountSurface, PopulationLayer
 from .geometry import half_spacing, point_coverage
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: clusters per zone for the range of a user's zones: the London LSOA calibration, transferred
 USER_ZONE_CLUSTERS = 4.0
@@ -34,6 +38,30 @@ def load_user_file(
     workers_col: str | None = None,
     use_cache: bool = True,
 ) -> PopulationLayer:
+    """A user's population file as a layer: polygons become zones, points become points.
+
+    Parameters
+    ----------
+    path : str or Path
+        A GeoPackage, GeoParquet, GeoJSON, Shapefile, or a CSV with ``lat``/``lon`` columns
+        (WGS84); a file of one layer, with a CRS.
+    residents_col, workers_col : str or None
+        The count columns (at least one); a population without one is unavailable.
+    use_cache : bool
+        Read and write the built layer in the cache (:mod:`.cache`).
+
+    Returns
+    -------
+    PopulationLayer
+        In a local equal-area projection; coverage: the union of the polygons, or the points'
+        widened concave hull.
+
+    Raises
+    ------
+    DataError
+        When the file is missing or unreadable, no count column is named, or its geometries or
+        counts are not usable (each message says what to fix).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"layer file {str(path)!r} does not exist")
@@ -52,7 +80,8 @@ def load_user_file(
     )
 
 
-def _read(path: Path):
+def _read(path: Path) -> gpd.GeoDataFrame:
+    """The file's features (a CSV's rows as WGS84 points); DataError when unreadable."""
     import geopandas as gpd
 
     suffix = path.suffix.lower()
@@ -114,7 +143,8 @@ def _read(path: Path):
         raise DataError(f"cannot read layer file {str(path)!r}: {e}") from e
 
 
-def _counts(gdf, col: str, path: Path) -> np.ndarray:
+def _counts(gdf: gpd.GeoDataFrame, col: str, path: Path) -> np.ndarray:
+    """The column ``col`` as float counts, or a DataError saying what is wrong with it."""
     if col not in gdf.columns:
         raise DataError(
             f"{path.name!r} has no column {col!r}: its columns are "
@@ -197,12 +227,15 @@ def _build(path: Path, *, residents_col: str | None, workers_col: str | None) ->
     ea = laea_for(lon_c, float(ll[:, 1].mean()))
     g = reproject(geoms, gdf.crs.to_string(), ea)
     ids = np.asarray(gdf.index.astype(str))
+    counts = [
+        (pop, col, _counts(gdf, col, path))
+        for pop, col in (("residents", residents_col), ("workers", workers_col))
+        if col is not None
+    ]
+    edge = half_spacing(g) if kind == "points" else None  # one spacing for both populations
     surfaces = {}
-    for pop, col in (("residents", residents_col), ("workers", workers_col)):
-        if col is None:
-            continue
-        vals = _counts(gdf, col, path)
-        if kind == "points":
+    for pop, col, vals in counts:
+        if edge is not None:
             s = CountSurface(
                 kind="points",
                 unit=f"point of {path.name}",
@@ -210,7 +243,7 @@ def _build(path: Path, *, residents_col: str | None, workers_col: str | None) ->
                 geoms=g,
                 values=vals,
                 definition=f"{pop} (column {col!r})",
-                edge_m=half_spacing(g),
+                edge_m=edge,
                 description="user points, containment",
             )
         else:
@@ -225,9 +258,8 @@ def _build(path: Path, *, residents_col: str | None, workers_col: str | None) ->
                 description="user zones, areal weighting",
             )
         surfaces[pop] = s
-    if kind == "points":
-        first = next(iter(surfaces.values()))
-        coverage = point_coverage(g, first.edge_m)
+    if edge is not None:
+        coverage = point_coverage(g, edge)
         cov_note = (
             "Coverage is the concave hull of the points widened by their typical "
             "spacing (approximate)."
