@@ -28,7 +28,7 @@ COMMANDS = ("analyse", "report", "batch", "layers", "platforms", "data")
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``geotarget`` parser with every command's sub-parser."""
-    from .. import __version__
+    from .._version import __version__
 
     p = Parser(
         prog="geotarget",

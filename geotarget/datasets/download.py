@@ -57,7 +57,7 @@ Progress = Callable[[str, int, "int | None"], None]
 
 def _user_agent() -> str:
     """The User-Agent header of geotarget's downloads."""
-    from .. import __version__
+    from .._version import __version__
 
     return f"geotarget/{__version__} (Python urllib; census data download)"
 

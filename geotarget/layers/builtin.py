@@ -10,9 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import DataError
-from .base import PopulationLayer
-
 if TYPE_CHECKING:
     from importlib.abc import Traversable
 
@@ -58,13 +55,3 @@ def coverage_index() -> dict[str, tuple[str, BaseGeometry, np.ndarray | None]]:
         geoms = np.asarray(g.geometry.values, dtype=object)
         out[name] = (g.crs.to_string(), geoms[~piece][0], geoms[piece] if piece.any() else None)
     return out
-
-
-@lru_cache(maxsize=4)
-def load(name: str) -> PopulationLayer:
-    """The built-in layer ``name`` (read once per process)."""
-    if name not in BUILTIN:
-        raise DataError(f"no built-in layer {name!r}: choose one of {sorted(BUILTIN)}")
-    from . import scotland_census
-
-    return scotland_census.load_builtin(name)

@@ -78,7 +78,7 @@ def key_for(inputs: list[Path], **options: Any) -> str:
     str
         24 hex digits.
     """
-    from .. import __version__
+    from .._version import __version__
 
     h = hashlib.sha256(f"format={FORMAT}|geotarget={__version__}".encode())
     for p in sorted(inputs):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import DataError, InputError, NoCoverageError
 from ..projections import transformer
-from . import builtin
+from . import builtin, scotland_census
 from .base import PopulationLayer
 
 
@@ -62,6 +62,14 @@ def _load_path(
     return userfile.load_user_file(p, residents_col=residents_col, workers_col=workers_col)
 
 
+@lru_cache(maxsize=4)
+def load_builtin(name: str) -> PopulationLayer:
+    """The built-in layer ``name``, read once per process by its source's module."""
+    if name not in builtin.BUILTIN:
+        raise DataError(f"no built-in layer {name!r}: choose one of {sorted(builtin.BUILTIN)}")
+    return scotland_census.load_builtin(name)
+
+
 def load_layer(
     name_or_path: str | Path,
     *,
@@ -85,7 +93,7 @@ def load_layer(
                 f"--counts / --residents-col apply to data folders and files, not to "
                 f"the built-in layer {key}"
             )
-        return builtin.load(key)
+        return load_builtin(key)
     p = Path(key).expanduser()
     if p.exists():
         # the in-memory cache is keyed on the path and, for a file, its size and time: a changed
@@ -106,7 +114,7 @@ def choose_layer(lat: float, lon: float) -> PopulationLayer:
     for name, (crs, cov, _) in builtin.coverage_index().items():
         x, y = transformer("EPSG:4326", crs).transform(lon, lat)
         if cov.covers(shapely.Point(x, y)):
-            return builtin.load(name)
+            return load_builtin(name)
     swapped = ""
     if -90 <= lon <= 90:
         for name, (crs, cov, _) in builtin.coverage_index().items():
