@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from shapely.geometry.base import BaseGeometry
 
 from . import estimate as est
 from .catchment import Catchment, circle, from_file
@@ -19,11 +20,13 @@ from .result import Estimate, Result
 from .settings import MAX_RADIUS_M
 from .venue import Venue, locate
 
+#: this module's logger
 log = logging.getLogger(__name__)
 
 #: below this share of the catchment inside the layer's coverage, the result warns
 FULL_COVERAGE = 0.9995
 
+#: how each method's range is worked out, in words (``{k}``: the clusters per zone)
 RANGE_TEXT = {
     "areal": "90% interval: the people of zones cut by the edge modelled as independently placed "
     "clusters (k={k:g} per zone), clipped to zones wholly inside / all zones touched",
@@ -48,7 +51,24 @@ def _covers(lay: PopulationLayer, lat: float, lon: float) -> bool:
     return lay.covers_point(x, y)
 
 
-def count_surface(surface: CountSurface, geom, circles=None) -> Estimate:
+def count_surface(
+    surface: CountSurface, geom: BaseGeometry, circles: est.Circles | None = None
+) -> Estimate:
+    """The people of ``surface`` in one catchment, with their range and method in words.
+
+    Parameters
+    ----------
+    surface : CountSurface
+        The counts (residents or workers of a layer).
+    geom : shapely.geometry.base.BaseGeometry
+        The catchment, in the layer's CRS.
+    circles : geotarget.estimate.Circles, optional
+        The catchment as a circle, when it is one (exact and faster for points).
+
+    Returns
+    -------
+    Estimate
+    """
     c = est.count(surface, np.array([geom], dtype=object), circles=circles)
     return Estimate(
         estimate=float(c.estimate[0]),
@@ -217,7 +237,13 @@ def _platform_options(
 _PLATFORM_FIELDS = {f.name for f in fields(PlatformOptions)}
 
 
-def _venue_and_catchment(venue, radius, catchment, max_radius, geocode) -> tuple[Venue, Catchment]:
+def _venue_and_catchment(
+    venue: str | Venue | tuple[float, float] | None,
+    radius: str | float | None,
+    catchment: str | Path | Catchment | None,
+    max_radius: str | float | None,
+    geocode: bool,
+) -> tuple[Venue, Catchment]:
     """The venue located and its catchment (a circle, or a polygon whose centroid stands in
     for a venue not given)."""
     if (radius is None) == (catchment is None):
@@ -233,9 +259,11 @@ def _venue_and_catchment(venue, radius, catchment, max_radius, geocode) -> tuple
     else:
         if v is None:
             raise InputError("a radius needs a venue: give a postcode or 'lat,lon'")
+        assert radius is not None  # one of radius and catchment, checked above
         catch = circle(v, radius, max_radius=max_radius)
     if v is None:
-        lat, lon = catch.centre  # type: ignore[misc]
+        assert catch.centre is not None, "a catchment without a venue needs its centre"
+        lat, lon = catch.centre
         v = Venue(lat, lon, label="catchment centroid", source="catchment")
     return v, catch
 
@@ -255,7 +283,8 @@ class _People:
 def _count_people(lay: PopulationLayer, v: Venue, catch: Catchment, method: str | None) -> _People:
     geom = catch.to_crs(lay.crs)
     circles = None
-    if catch.kind == "radius":
+    if catch.kind == "radius" and catch.radius_m is not None:
+        assert catch.centre is not None, "a circle around a venue has its centre"
         circles = est.Circles([catch.centre[0]], [catch.centre[1]], [catch.radius_m], lay.crs)
     if circles is not None and lay.surely_covered(circles.centres, circles.radius)[0]:
         cov = 1.0

@@ -9,13 +9,56 @@ from __future__ import annotations
 import html
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from shapely.geometry.base import BaseGeometry
+
+    from .catchment import Catchment
+    from .layers.base import PopulationLayer
+
+__all__ = [
+    "PLATFORM_COLUMNS",
+    "SCHEMA",
+    "Estimate",
+    "PlatformRow",
+    "Result",
+    "platform_frame",
+    "platform_records",
+]
+
+#: the JSON contract's name and version
 SCHEMA = "geotarget.result/1"
+
+#: one platform's row (:meth:`geotarget.platforms.feasibility.Evaluator.evaluate`): the JSON
+#: contract's ``platforms`` entry, plus private keys (``_geometry``) left out of the JSON
+PlatformRow = dict[str, Any]
 
 
 @dataclass
 class Estimate:
-    """People of one kind in the catchment."""
+    """People of one kind in the catchment.
+
+    Parameters
+    ----------
+    estimate, low, high : float
+        The count and its 90% interval.
+    method : str
+        The estimation method (``areal``, ``dasymetric``, ``points``).
+    zones : int
+        The zones, points or cells that contributed.
+    unit : str
+        What the zones are, e.g. ``"LSOA 2021"``.
+    definition : str
+        What is counted, in words.
+    range_method : str
+        How the interval was worked out, in words.
+    extra : dict of str to float
+        Other counts placed alike (e.g. ``home_workers``).
+    description : str
+        How the counts were placed, in words.
+    """
 
     estimate: float
     low: float
@@ -28,8 +71,14 @@ class Estimate:
     extra: dict[str, float] = field(default_factory=dict)  # e.g. home_workers
     description: str = ""  # how the counts were placed
 
-    def to_dict(self) -> dict:
-        d = {
+    def to_dict(self) -> dict[str, Any]:
+        """The estimate as the JSON contract gives it (counts rounded to 0.1).
+
+        Returns
+        -------
+        dict
+        """
+        d: dict[str, Any] = {
             "estimate": _r(self.estimate),
             "low": _r(self.low),
             "high": _r(self.high),
@@ -49,7 +98,7 @@ def _r(x: float) -> float:
     return round(float(x), 1)
 
 
-def _clean(obj):
+def _clean(obj: Any) -> Any:
     """JSON-ready copy: shares rounded to 4 places, numpy scalars made plain, private keys
     (``_geometry``) left out."""
     if isinstance(obj, dict):
@@ -65,27 +114,60 @@ def _clean(obj):
 
 @dataclass
 class Result:
-    venue: dict
-    catchment: dict
-    layer: dict
+    """The result of an analysis: the people counted, with provenance and warnings.
+
+    Parameters
+    ----------
+    venue : dict
+        The venue (``lat``, ``lon``, ``label``, ``source``...).
+    catchment : dict
+        The catchment (``kind``, ``radius_m``, ``area_km2``, ``description``...).
+    layer : dict
+        The layer counted (``name``, ``title``, ``source``, ``vintage``, ``licence``,
+        ``attribution``, ``caveats``...).
+    residents, workers : Estimate or None
+        The people counted (None: unavailable).
+    coverage_fraction : float
+        The share of the catchment inside the layer's coverage.
+    residents_unavailable, workers_unavailable : str or None
+        Why a count is unavailable.
+    warnings : list of str
+        Warnings, in words.
+    platform_rows : list of PlatformRow or None
+        One row per platform, best first (None: platforms not evaluated).
+    catchment_obj : Catchment or None
+        The catchment behind the numbers, for drawing (not part of the JSON).
+    layer_obj : PopulationLayer or None
+        The layer behind the numbers, for drawing (not part of the JSON).
+    """
+
+    venue: dict[str, Any]
+    catchment: dict[str, Any]
+    layer: dict[str, Any]
     residents: Estimate | None
     workers: Estimate | None
     coverage_fraction: float
     residents_unavailable: str | None = None
     workers_unavailable: str | None = None
     warnings: list[str] = field(default_factory=list)
-    platform_rows: list[dict] | None = None
+    platform_rows: list[PlatformRow] | None = None
     #: the objects behind the numbers, for drawing (not part of the JSON)
-    catchment_obj: object = field(default=None, repr=False)
-    layer_obj: object = field(default=None, repr=False)
+    catchment_obj: Catchment | None = field(default=None, repr=False)
+    layer_obj: PopulationLayer | None = field(default=None, repr=False)
 
     @property
-    def catchment_geometry(self):
-        """The catchment polygon in WGS84 (lon, lat)."""
+    def catchment_geometry(self) -> BaseGeometry | None:
+        """The catchment polygon in WGS84 (lon, lat); None without the catchment object."""
         return None if self.catchment_obj is None else self.catchment_obj.wgs84
 
-    def footprint_geometries(self) -> dict:
-        """Each evaluated platform's recommended footprint in WGS84, by platform id."""
+    def footprint_geometries(self) -> dict[str, BaseGeometry]:
+        """Each evaluated platform's recommended footprint in WGS84, by platform id.
+
+        Returns
+        -------
+        dict of str to shapely.geometry.base.BaseGeometry
+            Platforms without a footprint are left out; empty without the layer object.
+        """
         if not self.platform_rows or self.layer_obj is None:
             return {}
 
@@ -100,14 +182,24 @@ class Result:
         return out
 
     @property
-    def platforms(self):
-        """One row per platform (best first) as a pandas DataFrame, or None if not evaluated."""
+    def platforms(self) -> pd.DataFrame | None:
+        """One row per platform (best first) as a pandas DataFrame, or None if not evaluated.
+
+        The columns are :data:`PLATFORM_COLUMNS`, indexed by ``id``.
+        """
         if self.platform_rows is None:
             return None
-        return platform_frame(self.platform_rows).set_index("id")
+        frame: pd.DataFrame = platform_frame(self.platform_rows).set_index("id")
+        return frame
 
-    def to_dict(self) -> dict:
-        d: dict = {
+    def to_dict(self) -> dict[str, Any]:
+        """The result as the JSON contract :data:`SCHEMA` (plain values, ready for JSON).
+
+        Returns
+        -------
+        dict
+        """
+        d: dict[str, Any] = {
             "schema": SCHEMA,
             "venue": self.venue,
             "catchment": self.catchment,
@@ -125,12 +217,23 @@ class Result:
             d["platforms"] = [_clean(r) for r in self.platform_rows]
         return d
 
-    def to_json(self, **kwargs) -> str:
+    def to_json(self, **kwargs: Any) -> str:
+        """The result as JSON text (:meth:`to_dict`; NaN is refused).
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to :func:`json.dumps` (e.g. ``indent=2``).
+
+        Returns
+        -------
+        str
+        """
         return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, **kwargs)
 
     # -- human forms -------------------------------------------------------------------------
     def _rows(self) -> list[tuple[str, str, str]]:
-        rows = []
+        rows: list[tuple[str, str, str]] = []
         for label, est, why in (
             ("Residents", self.residents, self.residents_unavailable),
             ("Workers travelling in", self.workers, self.workers_unavailable),
@@ -157,6 +260,7 @@ class Result:
         return rows
 
     def to_text(self) -> str:
+        """The result as a plain-text table, with its sources, caveats and warnings."""
         v, c, lay = self.venue, self.catchment, self.layer
         lines = [
             f"Venue      {v.get('label') or ''} ({v['lat']:.5f}, {v['lon']:.5f}, "
@@ -206,7 +310,7 @@ class Result:
             "Money wasted",
             "Min audience",
         )
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for r in self.platform_rows:
             fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r["min_audience"]
             w = r.get("waste_share")
@@ -275,6 +379,7 @@ class Result:
         )
 
 
+#: the columns of :attr:`Result.platforms` (and of the batch's platform table)
 PLATFORM_COLUMNS = [
     "id",
     "name",
@@ -298,15 +403,38 @@ PLATFORM_COLUMNS = [
 ]
 
 
-def platform_frame(platform_rows: list[dict]):
-    """One row per platform (as evaluated), the columns of :attr:`Result.platforms`."""
+def platform_frame(platform_rows: list[PlatformRow]) -> pd.DataFrame:
+    """One row per platform (as evaluated), the columns of :attr:`Result.platforms`.
+
+    Parameters
+    ----------
+    platform_rows : list of PlatformRow
+        The rows, as evaluated.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`PLATFORM_COLUMNS`, one row per platform, in the order given.
+    """
     import pandas as pd
 
-    return pd.DataFrame(platform_records(platform_rows), columns=PLATFORM_COLUMNS)
+    frame: pd.DataFrame = pd.DataFrame(platform_records(platform_rows), columns=PLATFORM_COLUMNS)
+    return frame
 
 
-def platform_records(platform_rows: list[dict]) -> list[dict]:
-    """The table rows of :func:`platform_frame`, as dicts."""
+def platform_records(platform_rows: list[PlatformRow]) -> list[dict[str, Any]]:
+    """The table rows of :func:`platform_frame`, as dicts.
+
+    Parameters
+    ----------
+    platform_rows : list of PlatformRow
+        The rows, as evaluated.
+
+    Returns
+    -------
+    list of dict
+        One flat dict per platform, keyed by :data:`PLATFORM_COLUMNS`.
+    """
     rows = []
     for r in platform_rows:
         fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r["min_audience"]

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import estimate as est
-from ..catchment import circles_in
-from ..errors import InputError
+from ..catchment import Catchment, circles_in
+from ..errors import InputError, RulesError
+from ..layers.base import PopulationLayer
+from ..result import PlatformRow
 from ..settings import CHUNK_SIZE
-from .catalogue import Catalogue, RulesError, load
-from .feasibility import VERDICTS, Evaluator, radius_needed
+from ..venue import Venue
+from .advice import VERDICTS
+from .catalogue import Catalogue, load
+from .feasibility import Evaluator, Shared, radius_needed
 from .footprints import Facts
 from .options import PlatformOptions
 
@@ -26,7 +34,25 @@ __all__ = [
 
 
 def select(cat: Catalogue, which: str | list[str] | None) -> list[str]:
-    """Platform ids from ``"all"``, ``"meta,google_ads"`` or a list."""
+    """Platform ids from ``"all"``, ``"meta,google_ads"`` or a list.
+
+    Parameters
+    ----------
+    cat : Catalogue
+        The catalogue the ids must be in.
+    which : str or list of str or None
+        ``"all"``, comma-separated ids, or a list of ids (None: none).
+
+    Returns
+    -------
+    list of str
+        The ids, each once, in the order given (the catalogue's order for ``"all"``).
+
+    Raises
+    ------
+    InputError
+        When ``which`` is not text or a list of text, or names an unknown platform.
+    """
     if which is None:
         return []
     if not isinstance(which, (str, list, tuple)) or not all(
@@ -46,7 +72,7 @@ def select(cat: Catalogue, which: str | list[str] | None) -> list[str]:
     return list(dict.fromkeys(which))
 
 
-def _sort_rows(rows: list[dict]) -> list[dict]:
+def _sort_rows(rows: list[PlatformRow]) -> list[PlatformRow]:
     order = {v: k for k, v in enumerate(VERDICTS)}
     rows.sort(
         key=lambda r: (
@@ -58,13 +84,15 @@ def _sort_rows(rows: list[dict]) -> list[dict]:
 
 
 def _evaluator(
-    facts: Facts, i: int, opts: PlatformOptions, shared: dict | None = None
+    facts: Facts, i: int, opts: PlatformOptions, shared: Shared | None = None
 ) -> Evaluator:
     kw = {} if opts.postcode_coverage is None else {"postcode_coverage": opts.postcode_coverage}
     return Evaluator(facts, i, country=opts.country, shared=shared, **kw)
 
 
-def _rows(ev: Evaluator, ids: list[str], cat: Catalogue, opts: PlatformOptions) -> list[dict]:
+def _rows(
+    ev: Evaluator, ids: list[str], cat: Catalogue, opts: PlatformOptions
+) -> list[PlatformRow]:
     return _sort_rows(
         [
             ev.evaluate(
@@ -80,20 +108,43 @@ def _rows(ev: Evaluator, ids: list[str], cat: Catalogue, opts: PlatformOptions) 
 
 
 def evaluate(
-    layer,
-    venue,
-    catch,
+    layer: PopulationLayer,
+    venue: Venue,
+    catch: Catchment,
     ids: list[str],
     cat: Catalogue,
     *,
-    method=None,
+    method: str | None = None,
     options: PlatformOptions | None = None,
-) -> list[dict]:
-    """Evaluate platforms ``ids`` for one venue; returns one dict per platform, best first.
+) -> list[PlatformRow]:
+    """Evaluate platforms ``ids`` for one venue.
 
-    A batch of one: the same code as :func:`evaluate_many`, so the two agree exactly."""
+    A batch of one: the same code as :func:`evaluate_many`, so the two agree exactly.
+
+    Parameters
+    ----------
+    layer : PopulationLayer
+        The layer counted.
+    venue : Venue
+        The venue.
+    catch : Catchment
+        Its catchment.
+    ids : list of str
+        The platforms (see :func:`select`).
+    cat : Catalogue
+        The platforms' rules.
+    method : str, optional
+        The estimation method (default: the layer's own).
+    options : PlatformOptions, optional
+        The advertiser's options.
+
+    Returns
+    -------
+    list of PlatformRow
+        One row per platform, best verdict first, then least waste.
+    """
     circles = None
-    if catch.kind == "radius":
+    if catch.kind == "radius" and catch.radius_m is not None:  # as radius_needed decides
         circles = est.Circles([venue.lat], [venue.lon], [catch.radius_m], layer.crs)
     facts = Facts(
         layer,
@@ -109,24 +160,50 @@ def evaluate(
 
 
 def evaluate_many(
-    layer,
-    lat,
-    lon,
-    radius_m,
+    layer: PopulationLayer,
+    lat: ArrayLike,
+    lon: ArrayLike,
+    radius_m: ArrayLike,
     ids: list[str],
     cat: Catalogue,
     *,
-    method=None,
+    method: str | None = None,
     options: PlatformOptions | None = None,
     chunk_size: int = CHUNK_SIZE,
-    progress=None,
-) -> list[list[dict]]:
-    """Evaluate platforms ``ids`` for many venues with circular catchments (``radius_m`` around
-    ``lat``/``lon``), vectorised over venues; one list of rows (best first) per venue."""
+    progress: Callable[[int], Any] | None = None,
+) -> list[list[PlatformRow]]:
+    """Evaluate platforms ``ids`` for many venues with circular catchments, vectorised.
+
+    Parameters
+    ----------
+    layer : PopulationLayer
+        The layer counted.
+    lat, lon : array_like of float
+        The venues (WGS84).
+    radius_m : array_like of float
+        The radius of each venue's catchment, in metres.
+    ids : list of str
+        The platforms (see :func:`select`).
+    cat : Catalogue
+        The platforms' rules.
+    method : str, optional
+        The estimation method (default: the layer's own).
+    options : PlatformOptions, optional
+        The advertiser's options.
+    chunk_size : int
+        Venues measured together.
+    progress : callable, optional
+        Called with 1 after each venue.
+
+    Returns
+    -------
+    list of list of PlatformRow
+        Per venue, one row per platform, best first.
+    """
     lat, lon, radius_m = (np.asarray(a, dtype=float) for a in (lat, lon, radius_m))
     opts = options or PlatformOptions()
-    out: list[list[dict]] = []
-    shared: dict = {}
+    out: list[list[PlatformRow]] = []
+    shared: Shared = {}
     for s in range(0, len(lat), chunk_size):
         la, lo, r = lat[s : s + chunk_size], lon[s : s + chunk_size], radius_m[s : s + chunk_size]
         facts = Facts(

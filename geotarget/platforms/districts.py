@@ -24,9 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 
+from ..layers.base import PopulationLayer
 from ..projections import BNG, reproject
 
+#: this module's logger
 log = logging.getLogger(__name__)
 
 
@@ -42,13 +45,14 @@ def _units() -> pd.DataFrame:
     t = t[t["terminated"].isna() & t["easting"].notna()]
     small = t.groupby("outward", observed=True)["large_user"].transform("min")
     t = t[~small.astype(bool)]  # districts whose every unit is a large user: non-geographic
-    return pd.DataFrame(
+    units: pd.DataFrame = pd.DataFrame(
         {
             "district": t["outward"].astype(str).to_numpy(),
             "x": t["easting"].to_numpy(float),
             "y": t["northing"].to_numpy(float),
         }
     )
+    return units
 
 
 #: how far a district reaches from its nearest postcode unit, at most (metres)
@@ -58,8 +62,25 @@ REACH_M = 10_000.0
 def districts_in(
     bounds_bng: tuple[float, float, float, float], crs: str
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """District codes, polygons (in ``crs``) and a flag per district: cut by the edge of
-    ``bounds_bng`` (the area the Voronoi cells were built in)."""
+    """The postcode districts built from the units within ``bounds_bng``.
+
+    Parameters
+    ----------
+    bounds_bng : tuple of float
+        ``(xmin, ymin, xmax, ymax)`` in the British National Grid: the area the Voronoi cells
+        are built in.
+    crs : str
+        The CRS of the polygons returned.
+
+    Returns
+    -------
+    codes : list of str
+        The district codes.
+    polygons : numpy.ndarray of shapely geometries
+        Their polygons, in ``crs``.
+    cut : numpy.ndarray of bool
+        Whether each district is cut by the edge of ``bounds_bng``.
+    """
     u = _units()
     xmin, ymin, xmax, ymax = bounds_bng
     sel = u[(u.x >= xmin) & (u.x <= xmax) & (u.y >= ymin) & (u.y <= ymax)]
@@ -89,13 +110,13 @@ def districts_in(
     codes, inv = np.unique(sel["district"].to_numpy(), return_inverse=True)
     clipped = np.zeros(len(cells), bool)
     clipped[wide] = True
-    polys = []
+    parts = []
     for i in range(len(codes)):
         mine = inv == i
         # clipped cells no longer share whole edges with their neighbours: a full union there
         union = shapely.union_all if clipped[mine].any() else shapely.coverage_union_all
-        polys.append(union(cells[mine]))
-    polys = np.array(polys, dtype=object)
+        parts.append(union(cells[mine]))
+    polys: NDArray[np.object_] = np.array(parts, dtype=object)
     cut = shapely.intersects(polys, shapely.boundary(box))
     polys = reproject(polys, BNG, crs)
     return codes.tolist(), polys, cut
@@ -128,14 +149,18 @@ class DistrictSet:
 
     @cached_property
     def areas(self) -> np.ndarray:
-        return shapely.area(self.polygons)
+        """The area of each district (m², layer CRS)."""
+        areas: np.ndarray = shapely.area(self.polygons)
+        return areas
 
     @cached_property
     def tree(self) -> shapely.STRtree:
+        """A spatial index of the district polygons."""
         return shapely.STRtree(self.polygons)
 
     @cached_property
     def index(self) -> dict[str, int]:
+        """The position of each district, by code."""
         return {c: i for i, c in enumerate(self.codes.tolist())}
 
 
@@ -146,7 +171,7 @@ def _postcodes_file_stamp() -> str:
         return f"{st.st_size}:{st.st_mtime_ns}"
 
 
-def _key(layer) -> str:
+def _key(layer: PopulationLayer) -> str:
     from .. import __version__
 
     h = hashlib.sha256(
@@ -198,9 +223,20 @@ def _write(ds: DistrictSet, path: Path) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def for_layer(layer) -> DistrictSet:
-    """The postcode districts around ``layer`` (a GB layer), built once and cached."""
-    hit = layer.__dict__.get("_districts")
+def for_layer(layer: PopulationLayer) -> DistrictSet:
+    """The postcode districts around ``layer`` (a GB layer), built once and cached.
+
+    Parameters
+    ----------
+    layer : PopulationLayer
+        The layer; its districts are kept on it, and on disk beside the layer cache.
+
+    Returns
+    -------
+    DistrictSet
+        Empty where no postcode unit lies near the layer.
+    """
+    hit: DistrictSet | None = layer.__dict__.get("_districts")
     if hit is not None:
         return hit
     from ..layers.cache import cache_root

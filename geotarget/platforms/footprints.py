@@ -5,8 +5,9 @@ venues: the people in each catchment; the smallest legal circle of each radius o
 where the platform widens it (to hold its minimum of people, or until the audience clears its
 minimum), with the people in it; for every postcode district a catchment touches, the people
 of the catchment inside it; the places (city, county...) whose zones overlap each catchment;
-and, per layer and once, the people of every district and place.  The per-venue judgement
-(:class:`geotarget.platforms.feasibility.Evaluator`) then only reads these facts.
+and, per layer and once (:mod:`geotarget.platforms.layer_totals`), the people of every district
+and place.  The per-venue footprints (:mod:`geotarget.platforms.builders`) and judgement
+(:class:`geotarget.platforms.feasibility.Evaluator`) then only read these facts.
 
 A single venue is a batch of one: the one-venue path and the batch path run this same code and
 agree exactly.
@@ -24,24 +25,72 @@ Rules
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast, overload
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 
 from .. import estimate as est
 from ..catchment import circles_in
 from ..layers.base import CountSurface, PopulationLayer
 from ..units import UNITS
-from .catalogue import Footprint
+from .layer_totals import POPS, district_counts, layer_memo, place_totals, places_of, touching
+from .model import Footprint
 
-POPS = ("residents", "workers")
+if TYPE_CHECKING:
+    from .districts import DistrictSet
+
+__all__ = [
+    "COVERED",
+    "PAIRS_PER_GROUP",
+    "POPS",
+    "Facts",
+    "PopTriples",
+    "RadiusPick",
+    "Triple",
+    "basis_total",
+    "smallest_radius",
+]
+
 #: below this share of a footprint inside the layer's coverage, its waste is a lower bound
 COVERED = 0.9995
 
+#: people as (estimate, low, high)
+Triple = tuple[float, float, float]
+#: ``{population: (estimate, low, high) or None}`` (None: the layer lacks that population)
+PopTriples = dict[str, Triple | None]
+#: a venue's districts and, per population, the people of its catchment in each
+VenueDistricts = tuple[np.ndarray, dict[str, np.ndarray]]
+#: what :meth:`Facts.districts` works out once per batch: the districts, their people, and per
+#: (venue, district) pair the district and the people of the catchment in it, with each venue's
+#: bounds in those pairs
+_DistrictFacts = tuple[
+    "DistrictSet", dict[str, "np.ndarray | None"], np.ndarray, dict[str, np.ndarray], np.ndarray
+]
 
-def basis_total(vals: dict, basis: str):
-    """Total people on ``basis`` from ``{"residents": x, "workers": y}`` (None counts as 0)."""
+
+@overload
+def basis_total(vals: Mapping[str, float | None], basis: str) -> float: ...
+@overload
+def basis_total(vals: Mapping[str, np.ndarray | None], basis: str) -> np.ndarray | float: ...
+def basis_total(vals: Mapping[str, Any], basis: str) -> Any:
+    """Total people on ``basis`` from ``{"residents": x, "workers": y}``.
+
+    Parameters
+    ----------
+    vals : mapping
+        People per population, numbers or arrays (None counts as 0).
+    basis : str
+        ``"residents"`` or ``"residents+workers"``.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The residents, plus the workers on ``"residents+workers"``.
+    """
     r = vals.get("residents")
     w = vals.get("workers")
     r = 0.0 if r is None else r
@@ -49,8 +98,23 @@ def basis_total(vals: dict, basis: str):
 
 
 def smallest_radius(fp: Footprint, need_m: float) -> tuple[float, str] | None:
-    """Smallest legal radius (metres, unit) >= ``need_m``: max(need, the unit's minimum),
-    rounded up to a whole number of the unit where required; None if beyond every maximum."""
+    """The smallest legal radius of option ``fp`` at least ``need_m``.
+
+    For each unit the option allows: max(need, the unit's minimum), rounded up to a whole number
+    of the unit where the platform requires it.
+
+    Parameters
+    ----------
+    fp : Footprint
+        A radius option.
+    need_m : float
+        The radius needed, in metres.
+
+    Returns
+    -------
+    tuple of (float, str) or None
+        The radius in metres and its unit; None if beyond every maximum.
+    """
     best = None
     max_m = max(fp.max_m)
     for mn, unit in zip(fp.min_m, fp.units[: len(fp.min_m)]):
@@ -64,7 +128,23 @@ def smallest_radius(fp: Footprint, need_m: float) -> tuple[float, str] | None:
 
 @dataclass
 class RadiusPick:
-    """One radius option measured for every venue (arrays, one entry per venue)."""
+    """One radius option measured for every venue (arrays, one entry per venue).
+
+    Parameters
+    ----------
+    r : numpy.ndarray of float
+        The radius in metres (NaN where the option is unavailable).
+    unit : numpy.ndarray of str
+        The unit the radius is set in.
+    reason : numpy.ndarray of str or None
+        Why the option is unavailable, or None.
+    grown : numpy.ndarray of bool
+        Widened by the platform to hold its minimum of people.
+    widened : numpy.ndarray of bool
+        Widened by the advertiser until the audience clears the platform's minimum.
+    lower : numpy.ndarray of bool
+        The circle reaches beyond the layer's coverage.
+    """
 
     r: np.ndarray  # metres (nan where unavailable)
     unit: np.ndarray  # unit the radius is set in
@@ -76,7 +156,23 @@ class RadiusPick:
 
 @dataclass
 class Facts:
-    """Footprint facts for ``n`` venues on one layer (see the module's text)."""
+    """Footprint facts for ``n`` venues on one layer (see the module's text).
+
+    Parameters
+    ----------
+    layer : PopulationLayer
+        The layer counted.
+    lat, lon : numpy.ndarray of float
+        The venues (WGS84).
+    need_m : numpy.ndarray of float
+        The radius a circle around each venue needs to hold its catchment.
+    geoms : numpy.ndarray of shapely geometries
+        The catchments, in the layer's CRS.
+    circles : geotarget.estimate.Circles or None
+        The catchments as circles, when they are circles.
+    method : str or None
+        The estimation method (``None``: the layer's own).
+    """
 
     layer: PopulationLayer
     lat: np.ndarray
@@ -85,16 +181,20 @@ class Facts:
     geoms: np.ndarray  # catchments in the layer's CRS
     circles: est.Circles | None  # when the catchments are circles
     method: str | None = None
-    surfaces: dict = field(init=False)
-    catch: dict = field(init=False)  # pop -> est.Counts of the catchments
-    _circle: dict = field(init=False, default_factory=dict)  # (i, r key) -> {pop: (e, lo, hi)}
-    _cover: dict = field(init=False, default_factory=dict)  # (i, r key) -> coverage fraction
-    _picks: dict = field(init=False, default_factory=dict)
-    _places: dict = field(init=False, default_factory=dict)
-    _districts: tuple | None = field(init=False, default=None)
+    surfaces: dict[str, CountSurface | None] = field(init=False)
+    catch: dict[str, est.Counts | None] = field(init=False)  # pop -> counts of the catchments
+    # (i, r key) -> {pop: (e, lo, hi)}
+    _circle: dict[tuple[int, float], PopTriples] = field(init=False, default_factory=dict)
+    # (i, r key) -> coverage fraction
+    _cover: dict[tuple[int, float], float] = field(init=False, default_factory=dict)
+    _picks: dict[tuple[int, str, float | None, float], RadiusPick] = field(
+        init=False, default_factory=dict
+    )
+    _places: dict[str, list[tuple[str, ...]]] = field(init=False, default_factory=dict)
+    _districts: _DistrictFacts | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.n = len(self.lat)
+        self.n: int = len(self.lat)
         self.geoms = np.asarray(self.geoms, dtype=object)
         self.surfaces = {pop: self.layer.surface(pop, self.method) for pop in POPS}
         self.catch = {}
@@ -105,8 +205,8 @@ class Facts:
                 self._circle[(i, _rkey(self.circles.radius[i]))] = self.catchment(i)
 
     # -- catchments ---------------------------------------------------------------------------
-    def catchment(self, i: int) -> dict:
-        """``{pop: (estimate, low, high) or None}`` for venue ``i``'s catchment."""
+    def catchment(self, i: int) -> PopTriples:
+        """The people in venue ``i``'s catchment: ``{pop: (estimate, low, high) or None}``."""
         return {
             pop: None if c is None else (float(c.estimate[i]), float(c.low[i]), float(c.high[i]))
             for pop, c in self.catch.items()
@@ -114,7 +214,7 @@ class Facts:
 
     # -- circles around the venues ------------------------------------------------------------
     def count_circles(self, idx: np.ndarray, r: np.ndarray) -> None:
-        """Count circles of radius ``r[j]`` around venues ``idx[j]`` (those not yet counted)."""
+        """Count the circles of radius ``r[j]`` (metres) around venues ``idx[j]``, once each."""
         idx, r = np.asarray(idx, dtype=int), np.asarray(r, dtype=float)
         todo = np.array(
             [(i, rr) not in self._circle for i, rr in zip(idx.tolist(), map(_rkey, r))], bool
@@ -154,14 +254,18 @@ class Facts:
         n = max((len(s.values) for s in self.surfaces.values() if s is not None), default=0)
         return n / max(self.coverage_area(), 1.0)
 
-    def circle(self, i: int, r: float) -> dict:
-        """``{pop: (estimate, low, high) or None}`` in the circle of radius ``r`` around ``i``."""
+    def circle(self, i: int, r: float) -> PopTriples:
+        """The people in the circle of radius ``r`` (metres) around venue ``i``.
+
+        Returns ``{pop: (estimate, low, high) or None}``.
+        """
         key = (i, _rkey(r))
         if key not in self._circle:
             self.count_circles(np.array([i]), np.array([r]))
         return self._circle[key]
 
     def circle_totals(self, idx: np.ndarray, r: np.ndarray, basis: str) -> np.ndarray:
+        """The people (estimates) on ``basis`` in circles of radius ``r[j]`` around ``idx[j]``."""
         self.count_circles(idx, r)
         return np.array(
             [
@@ -174,7 +278,7 @@ class Facts:
         )
 
     def circle_coverage(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
-        """Share of each circle inside the layer's coverage."""
+        """The share inside the layer's coverage of each circle (``r[j]`` around ``idx[j]``)."""
         idx, r = np.asarray(idx, dtype=int), np.asarray(r, dtype=float)
         keys = list(zip(idx.tolist(), map(_rkey, r)))
         todo = np.array([k not in self._cover for k in keys], bool)
@@ -182,7 +286,8 @@ class Facts:
             ti, tr = idx[todo], r[todo]
             x, y = _xy(self.layer.crs, self.lat[ti], self.lon[ti])
             cov = np.ones(len(ti))
-            sure = self.layer.surely_covered(shapely.points(x, y), tr)
+            centres = cast("NDArray[np.object_]", shapely.points(x, y))
+            sure = self.layer.surely_covered(centres, tr)
             if (~sure).any():
                 polys = circles_in(
                     self.lat[ti[~sure]], self.lon[ti[~sure]], tr[~sure], self.layer.crs
@@ -192,7 +297,9 @@ class Facts:
                 self._cover[k] = float(c)
         return np.array([self._cover[k] for k in keys])
 
-    def _widen(self, idx, r, max_m: float, need, basis) -> tuple[np.ndarray, np.ndarray]:
+    def _widen(
+        self, idx: np.ndarray, r: np.ndarray, max_m: float, need: np.ndarray, basis: str
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per venue, the smallest radius in [r, max_m] (to 1 m) whose people reach ``need``:
         doubling from ``r`` until it does (or ``max_m`` does not), then bisecting.  Returns the
         radii and whether any legal radius reaches ``need``."""
@@ -227,10 +334,30 @@ class Facts:
         conv: float = 1.0,
         venues: np.ndarray | None = None,
     ) -> RadiusPick:
-        """The smallest legal circle of option ``fp`` around each venue, grown as the platform
-        grows it (``min_people``) and, where its audience (people x ``conv``) falls below
-        ``min_audience`` inside the layer's coverage, widened until it clears it (if any legal
-        circle does)."""
+        """The smallest legal circle of option ``fp`` around each venue, widened as needed.
+
+        The circle is grown as the platform grows it (``min_people``) and, where its audience
+        (people x ``conv``) falls below ``min_audience`` inside the layer's coverage, widened
+        until it clears it (if any legal circle does).
+
+        Parameters
+        ----------
+        fp : Footprint
+            A radius option.
+        basis : str
+            ``"residents"`` or ``"residents+workers"``.
+        min_audience : float, optional
+            The platform's minimum audience (``None``: none).
+        conv : float
+            What turns people into the units of the minimum audience.
+        venues : numpy.ndarray, optional
+            Unused: every venue is measured.
+
+        Returns
+        -------
+        RadiusPick
+            One entry per venue (the same object for the same arguments).
+        """
         key = (id(fp), basis, min_audience, conv)
         if key in self._picks:
             return self._picks[key]
@@ -239,7 +366,7 @@ class Facts:
         unit = np.full(n, None, dtype=object)
         reason = np.full(n, None, dtype=object)
         max_m = max(fp.max_m)
-        picks: dict = {}
+        picks: dict[float, tuple[float, str] | None] = {}
         for i in range(n):
             need = float(self.need_m[i])
             if need not in picks:
@@ -289,16 +416,29 @@ class Facts:
         return pick
 
     # -- postcode districts -------------------------------------------------------------------
-    def districts(self):
-        """``(DistrictSet, totals, per_venue)``: ``totals[pop]`` = (est, low, high) arrays per
-        district; ``per_venue(i)`` = (district indices, {pop: people of the catchment in each})."""
+    def districts(
+        self,
+    ) -> tuple[DistrictSet, dict[str, np.ndarray | None], Callable[[int], VenueDistricts]]:
+        """The postcode districts around the layer and the catchments' people in them.
+
+        Returns
+        -------
+        ds : DistrictSet
+            The districts.
+        totals : dict
+            ``{pop: (3, n districts) array of (estimate, low, high), or None}``.
+        per_venue : callable
+            ``per_venue(i)``: (the districts venue ``i``'s catchment reaches, ``{pop: people of
+            the catchment in each}``).
+        """
         if self._districts is None:
             from .districts import for_layer
 
             ds = for_layer(self.layer)
-            counts = _district_counts(self.layer, self.method, ds)
+            counts = district_counts(self.layer, self.method, ds)
             nd = len(ds.codes)
-            keys, weights = [], []
+            keys: list[np.ndarray] = []
+            weights: list[tuple[str, np.ndarray]] = []
             for pop, s in self.surfaces.items():
                 if s is None:
                     continue
@@ -317,7 +457,8 @@ class Facts:
                     )
             allk = np.concatenate(keys) if keys else np.zeros(0, "int64")
             uk, inv = np.unique(allk, return_inverse=True)
-            gains, start = {}, 0
+            gains: dict[str, np.ndarray] = {}
+            start = 0
             for (pop, w), k in zip(weights, keys):
                 gains[pop] = np.bincount(inv[start : start + len(k)], weights=w, minlength=len(uk))
                 start += len(k)
@@ -327,7 +468,7 @@ class Facts:
             self._districts = (ds, tot, dist_of, gains, bounds)
         ds, tot, dist_of, gains, bounds = self._districts
 
-        def per_venue(i: int):
+        def per_venue(i: int) -> VenueDistricts:
             a, b = bounds[i], bounds[i + 1]
             return dist_of[a:b], {pop: g[a:b] for pop, g in gains.items()}
 
@@ -335,35 +476,43 @@ class Facts:
 
     # -- places ----------------------------------------------------------------------------------
     def places(self, level: str, i: int) -> tuple[str, ...]:
-        """Codes of the places at ``level`` whose zones overlap venue ``i``'s catchment (not
-        just touch it: by more than a millionth of its area)."""
+        """The codes of the places at ``level`` whose zones overlap venue ``i``'s catchment.
+
+        Overlapping means by more than a millionth of its area, not just touching.
+        """
         if not self._places:
-            self._places = _touching(self.layer.places, self.geoms)
+            self._places = touching(places_of(self.layer), self.geoms)
         return self._places[level][i]
 
     def place_name(self, level: str, code: str) -> str:
-        memo = _layer_memo(self.layer, "place_names")
+        """The name of place ``code`` at ``level``."""
+        memo = layer_memo(self.layer, "place_names")
         if level not in memo:
-            pl = self.layer.places
+            pl = places_of(self.layer)
             memo[level] = dict(
                 zip(pl.codes[level].astype(str).tolist(), pl.names[level].astype(str).tolist())
             )
-        return memo[level][code]
+        name: str = memo[level][code]
+        return name
 
-    def place_area(self, level: str, codes) -> float:
-        """Area (m², layer CRS) of the union of places ``codes`` at ``level``."""
-        areas = _place_totals(self.layer, self.method)["_area"][level]
+    def place_area(self, level: str, codes: tuple[str, ...] | list[str]) -> float:
+        """The area (m², layer CRS) of the union of places ``codes`` at ``level``."""
+        areas = place_totals(self.layer, self.method)["_area"][level]
         return float(sum(areas[c] for c in codes))
 
     def coverage_area(self) -> float:
-        memo = _layer_memo(self.layer, "coverage")
+        """The area of the layer's coverage (m², layer CRS), worked out once per layer."""
+        memo = layer_memo(self.layer, "coverage")
         if "area" not in memo:
             memo["area"] = float(shapely.area(self.layer.coverage))
-        return memo["area"]
+        area: float = memo["area"]
+        return area
 
-    def place_people(self, level: str, codes) -> dict:
-        """``{pop: people or None}`` in the union of places ``codes`` at ``level``."""
-        tot = _place_totals(self.layer, self.method)
+    def place_people(
+        self, level: str, codes: tuple[str, ...] | list[str]
+    ) -> dict[str, float | None]:
+        """The people in the union of places ``codes`` at ``level``: ``{pop: people or None}``."""
+        tot = place_totals(self.layer, self.method)
         return {
             pop: None if t is None else float(sum(t[level][c] for c in codes))
             for pop, t in tot.items()
@@ -387,148 +536,21 @@ def _rkey(r: float) -> float:
     return round(float(r), 3)
 
 
-def _xy(crs: str, lat, lon):
+def _xy(crs: str, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     from ..projections import transformer
 
-    return transformer("EPSG:4326", crs).transform(np.asarray(lon), np.asarray(lat))
+    x, y = transformer("EPSG:4326", crs).transform(np.asarray(lon), np.asarray(lat))
+    return x, y
 
 
-def _inside_pairs(s, geoms: np.ndarray, circles):
+def _inside_pairs(
+    s: CountSurface, geoms: np.ndarray, circles: est.Circles | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(catchment, point) pairs with the point inside, as :func:`geotarget.estimate.count`
     decides it."""
     if circles is not None:
-        return circles.pairs(s)
+        ci, pi = circles.pairs(s)
+        return ci, pi
     shapely.prepare(geoms)
-    return s.tree.query(geoms, predicate="intersects")
-
-
-def _layer_memo(layer: PopulationLayer, name: str) -> dict:
-    return layer.__dict__.setdefault(f"_platform_{name}", {})
-
-
-class _DistrictCounts:
-    """People per district (est, low, high) and each point's district, per layer and method,
-    worked out for the districts and points some venue needed (and kept for the next)."""
-
-    def __init__(self, layer, method, ds) -> None:
-        self.ds = ds
-        self.surfaces = {pop: layer.surface(pop, method) for pop in POPS}
-        nd = len(ds.codes)
-        self.tot = {
-            pop: None if s is None else np.full((3, nd), np.nan) for pop, s in self.surfaces.items()
-        }
-        self._point = {
-            pop: np.full(len(s.geoms), -2, dtype="int64")
-            for pop, s in self.surfaces.items()
-            if s is not None and s.kind == "points"
-        }
-
-    def district_of(self, pop: str, pi: np.ndarray) -> np.ndarray:
-        """The district of each point ``pi`` (the first holding it; -1: none)."""
-        d = self._point[pop]
-        new = np.unique(pi[d[pi] == -2])
-        if len(new):
-            qi, di = self.ds.tree.query(self.surfaces[pop].geoms[new], predicate="intersects")
-            first_q, first = np.unique(qi, return_index=True)
-            found = np.full(len(new), -1, dtype="int64")
-            found[first_q] = di[first]
-            d[new] = found  # one assignment: another thread never sees a half-done answer
-        return d[pi]
-
-    def totals(self, idx: np.ndarray) -> dict:
-        """``{pop: (3, n districts) array or None}`` with at least districts ``idx`` filled."""
-        for pop, s in self.surfaces.items():
-            t = self.tot[pop]
-            if t is None:
-                continue
-            new = idx[np.isnan(t[0, idx])]
-            if len(new):
-                c = est.count(s, self.ds.polygons[new])
-                t[0, new], t[1, new], t[2, new] = c.estimate, c.low, c.high
-        return self.tot
-
-
-def _district_counts(layer, method, ds) -> _DistrictCounts:
-    memo = _layer_memo(layer, "districts")
-    key = (method, id(ds))
-    if key not in memo:
-        memo[key] = _DistrictCounts(layer, method, ds)
-    return memo[key]
-
-
-def _touching(places, geoms: np.ndarray) -> dict[str, list[tuple[str, ...]]]:
-    """For each level, the place codes each geometry overlaps (see :meth:`Facts.places`)."""
-    n = len(geoms)
-    gi, zi, frac = est.overlap_fractions(_place_zones(places), geoms)
-    thr = 1e-6 * np.maximum(shapely.area(geoms), 1.0)[gi]
-    keep = frac * _layer_places_area(places)[zi] > thr
-    out = {}
-    for lv in places.levels:
-        u, inv = np.unique(places.codes[lv].astype(str), return_inverse=True)
-        k = np.unique(gi[keep].astype("int64") * len(u) + inv[zi[keep]])
-        g, c = k // len(u), k % len(u)
-        bounds = np.searchsorted(g, np.arange(n + 1))
-        out[lv] = [tuple(u[c[bounds[i] : bounds[i + 1]]].tolist()) for i in range(n)]
-    return out
-
-
-def _place_zones(places) -> CountSurface:
-    """The places' zones as a count surface (no counts), for overlap queries."""
-    if "_zones" not in places.__dict__:
-        n = len(places.geoms)
-        places.__dict__["_zones"] = CountSurface(
-            "zones", "place zone", np.arange(n), places.geoms, np.zeros(n), "zones of places"
-        )
-    return places.__dict__["_zones"]
-
-
-def _layer_places_area(places) -> np.ndarray:
-    if "_areas" not in places.__dict__:
-        places.__dict__["_areas"] = shapely.area(places.geoms)
-    return places.__dict__["_areas"]
-
-
-def _place_totals(layer: PopulationLayer, method) -> dict:
-    """``{pop: {level: {code: people}}}`` for every place of the layer (computed once)."""
-    memo = _layer_memo(layer, "places")
-    if method in memo:
-        return memo[method]
-    pl = layer.places
-    zone_area = _layer_places_area(pl)
-    out: dict = {"_area": {}}
-    for lv in pl.levels:
-        u, inv = np.unique(pl.codes[lv].astype(str), return_inverse=True)
-        out["_area"][lv] = dict(
-            zip(u.tolist(), np.bincount(inv, weights=zone_area, minlength=len(u)).tolist())
-        )
-    for pop in POPS:
-        s = layer.surface(pop, method)
-        if s is None:
-            out[pop] = None
-            continue
-        same = (
-            s.kind != "points"
-            and len(s.geoms) == len(pl.geoms)
-            and (s.geoms is pl.geoms or bool(shapely.equals_exact(s.geoms, pl.geoms, 0.0).all()))
-        )
-        if same:  # the places are unions of this surface's zones: sums, exact
-            member_vals = s.values
-            zone_of = np.arange(len(pl.geoms))
-        elif s.kind == "points":  # each point in the zone that holds it
-            pi, zi = pl.tree.query(s.geoms, predicate="intersects")
-            first_p, first = np.unique(pi, return_index=True)
-            member_vals, zone_of = s.values[first_p], zi[first]
-        else:
-            member_vals = zone_of = None
-        per_level = {}
-        for lv in pl.levels:
-            u, inv = np.unique(pl.codes[lv].astype(str), return_inverse=True)
-            if member_vals is not None:
-                sums = np.bincount(inv[zone_of], weights=member_vals, minlength=len(u))
-            else:
-                polys = np.array([pl.geometry(lv, c) for c in u.tolist()], dtype=object)
-                sums = est.count(s, polys).estimate
-            per_level[lv] = dict(zip(u.tolist(), sums.tolist()))
-        out[pop] = per_level
-    memo[method] = out
-    return out
+    ci, pi = s.tree.query(geoms, predicate="intersects")
+    return ci, pi

@@ -1,5 +1,8 @@
-"""The advertiser's platform options, validated once and passed as one frozen object through
-every stage that judges platforms (one venue, many venues, the CLI, the batch table)."""
+"""The advertiser's platform options, validated once.
+
+They pass as one frozen object through every stage that judges platforms (one venue, many
+venues, the CLI, the batch table).
+"""
 
 from __future__ import annotations
 
@@ -85,8 +88,25 @@ class PlatformOptions:
 
     @classmethod
     def from_kwargs(cls, options: PlatformOptions | None = None, **kwargs: Any) -> PlatformOptions:
-        """``options`` itself, or the options built from keyword arguments (``None`` values
-        dropped); both at once is an error."""
+        """``options`` itself, or the options built from keyword arguments.
+
+        Parameters
+        ----------
+        options : PlatformOptions, optional
+            Options already built.
+        **kwargs
+            The fields of :class:`PlatformOptions` (``None``, empty text and empty tuples are
+            dropped).
+
+        Returns
+        -------
+        PlatformOptions
+
+        Raises
+        ------
+        InputError
+            When both are given, or a value is invalid.
+        """
         given = {k: v for k, v in kwargs.items() if v is not None and v != "" and v != ()}
         if options is not None:
             if given:
@@ -98,7 +118,18 @@ class PlatformOptions:
         return cls(**given)
 
     def check_layer(self, layer: PopulationLayer | None) -> None:
-        """A ``country`` that contradicts the layer's own country is an error."""
+        """Check ``country`` against the layer's own country.
+
+        Parameters
+        ----------
+        layer : PopulationLayer or None
+            The layer the platforms are judged on.
+
+        Raises
+        ------
+        InputError
+            When ``country`` is given and contradicts the layer's country.
+        """
         if (
             self.country is not None
             and layer is not None
