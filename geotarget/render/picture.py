@@ -13,14 +13,19 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import InputError
-from ..projections import reproject, transformer
+from ..projections import GeomT, reproject, transformer
 from .style import DENSITY_COLOURS
+
+if TYPE_CHECKING:
+    from ..layers.base import CountSurface, PopulationLayer
+    from ..result import Result
 
 #: at most this many density cells per wasted area (the quadtree coarsens to stay below)
 MAX_CELLS = 2500
@@ -30,7 +35,19 @@ MAX_CONTEXT_ZONES = 600
 
 @dataclass
 class Cells:
-    """Density cells of one wasted area (layer CRS)."""
+    """Density cells of one wasted area (layer CRS).
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        The cells, clipped to the wasted area (and to the layer's coverage).
+    people : numpy.ndarray
+        People in each cell.
+    area_km2 : numpy.ndarray
+        Area of each clipped cell.
+    size_m : numpy.ndarray
+        Side of each (unclipped) quadtree cell, in metres.
+    """
 
     geoms: np.ndarray  # clipped polygons
     people: np.ndarray
@@ -39,16 +56,35 @@ class Cells:
 
     @property
     def density(self) -> np.ndarray:
+        """People per km² of each cell (0 where a cell has no area)."""
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(self.area_km2 > 0, self.people / self.area_km2, 0.0)
 
 
 @dataclass
 class FootprintShape:
-    """A distinct footprint and the platforms whose recommended footprint it is."""
+    """A distinct footprint and the platforms whose recommended footprint it is.
+
+    Parameters
+    ----------
+    key : str
+        The footprint's identity (its shape and the basis its people are counted on).
+    rows : list of dict
+        The platform rows sharing it, best first.
+    basis : str
+        Whom its people count: ``"residents"``, ``"workers"`` or ``"residents+workers"``.
+    geometry : shapely.geometry.base.BaseGeometry
+        The footprint (layer CRS).
+    waste : shapely.geometry.base.BaseGeometry
+        The footprint minus the catchment (layer CRS).
+    cells : Cells
+        The density of the wasted area inside the layer's coverage.
+    no_data : shapely.geometry.base.BaseGeometry
+        The wasted area outside the layer's coverage.
+    """
 
     key: str
-    rows: list[dict]
+    rows: list[dict[str, Any]]
     basis: str
     geometry: BaseGeometry  # layer CRS
     waste: BaseGeometry  # footprint minus catchment, layer CRS
@@ -57,19 +93,47 @@ class FootprintShape:
 
     @property
     def label(self) -> str:
+        """The footprint's words, e.g. "City of Edinburgh" or "1 mi radius"."""
         return (self.rows[0].get("footprint") or {}).get("label", "")
 
     @property
     def waste_people(self) -> float:
+        """People in the wasted area (inside the layer's coverage)."""
         return float(self.cells.people.sum())
 
 
 @dataclass
 class Picture:
-    """Everything drawn, in the layer's CRS, with a function to WGS84."""
+    """Everything drawn, in the layer's CRS, with a function to WGS84.
+
+    Parameters
+    ----------
+    crs : str
+        The layer's equal-area CRS, in which every shape below is.
+    venue : dict
+        The result's venue (``lat``, ``lon``, ``label``...).
+    venue_xy : tuple of float
+        The venue in ``crs``.
+    catchment : shapely.geometry.base.BaseGeometry
+        The catchment.
+    footprints : list of FootprintShape
+        The distinct footprints, best first.
+    context : numpy.ndarray
+        The layer's zones (or points) near the catchment.
+    context_kind : str
+        ``"zones"``, ``"grid"``, ``"points"`` or ``""`` (no context).
+    context_unit : str
+        What the context zones are, e.g. "Data Zone 2011".
+    breaks : list of float
+        The density class boundaries (people per km²), one fewer than the classes.
+    view : shapely.geometry.base.BaseGeometry
+        The area the map opens on.
+    unavailable : list of dict
+        The platform rows with no footprint.
+    """
 
     crs: str
-    venue: dict
+    venue: dict[str, Any]
     venue_xy: tuple[float, float]
     catchment: BaseGeometry
     footprints: list[FootprintShape]
@@ -78,20 +142,45 @@ class Picture:
     context_unit: str
     breaks: list[float]  # density class boundaries (people per km²), len(DENSITY_COLOURS)-1
     view: BaseGeometry  # the area the map opens on (layer CRS)
-    unavailable: list[dict] = field(default_factory=list)  # rows with no footprint
+    unavailable: list[dict[str, Any]] = field(default_factory=list)  # rows with no footprint
 
     @property
     def catchment_radius_m(self) -> float:
+        """The radius of a circle of the catchment's area (metres)."""
         return math.sqrt(self.catchment.area / math.pi)
 
     def classify(self, density: np.ndarray) -> np.ndarray:
+        """The density class of each value.
+
+        Parameters
+        ----------
+        density : numpy.ndarray
+            People per km².
+
+        Returns
+        -------
+        numpy.ndarray
+            Indices into :data:`~geotarget.render.style.DENSITY_COLOURS`.
+        """
         return np.searchsorted(np.asarray(self.breaks), density, side="right")
 
-    def to_wgs84(self, geom):
+    def to_wgs84(self, geom: GeomT) -> GeomT:
+        """Geometries moved from the layer's CRS to WGS84.
+
+        Parameters
+        ----------
+        geom : shapely geometry or numpy.ndarray of them
+            In the layer's CRS.
+
+        Returns
+        -------
+        shapely geometry or numpy.ndarray of them
+            The same kind, in WGS84 (x = longitude).
+        """
         return reproject(geom, self.crs, "EPSG:4326")
 
 
-def _footprint_in_layer_crs(result, row) -> BaseGeometry | None:
+def _footprint_in_layer_crs(result: Result, row: dict[str, Any]) -> BaseGeometry | None:
     from ..platforms.feasibility import footprint_geometry
 
     g = footprint_geometry(row)
@@ -100,7 +189,9 @@ def _footprint_in_layer_crs(result, row) -> BaseGeometry | None:
     fp = result.footprint_geometries().get(row["id"])
     if fp is None:
         return None
-    return reproject(fp, "EPSG:4326", result.layer_obj.crs)
+    lay = result.layer_obj
+    assert lay is not None
+    return reproject(fp, "EPSG:4326", lay.crs)
 
 
 NICE = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
@@ -118,9 +209,10 @@ def _nice(x: float, above: bool = False) -> float:
     return max(v for v in steps if v <= x * (1 + 1e-9))
 
 
-def _surfaces(result, basis: str) -> list:
+def _surfaces(result: Result, basis: str) -> list[CountSurface]:
     """The count surfaces behind a basis, estimated the way the result's numbers were."""
     lay = result.layer_obj
+    assert lay is not None
     out = []
     for pop, est in (("residents", result.residents), ("workers", result.workers)):
         if pop not in basis.split("+") or getattr(lay, pop) is None:
@@ -176,7 +268,7 @@ def _quadtree(
     return np.concatenate(done_geoms), np.concatenate(done_sizes)
 
 
-def _coverage_split(lay, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _coverage_split(lay: PopulationLayer, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(cells clipped to the layer's coverage, the same cells' parts outside it)."""
     frac = lay.coverage_fraction(cells)
     inside = np.array(cells, dtype=object)
@@ -199,7 +291,7 @@ def _coverage_split(lay, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inside, outside
 
 
-def _count(surfaces: list, cells: np.ndarray) -> np.ndarray:
+def _count(surfaces: list[CountSurface], cells: np.ndarray) -> np.ndarray:
     """People of ``surfaces`` in each cell: points by containment (a point on a shared edge
     counted once), zones and grid cells by exact areal weighting."""
     people = np.zeros(len(cells))
@@ -237,10 +329,11 @@ def _min_cell(radius_m: float) -> float:
     return 10.0
 
 
-def _context(result, view: BaseGeometry) -> tuple[np.ndarray, str, str]:
+def _context(result: Result, view: BaseGeometry) -> tuple[np.ndarray, str, str]:
     """The layer's own zones (or grid cells, else points) around the view, as context."""
     lay = result.layer_obj
-    pick = None
+    assert lay is not None
+    pick: CountSurface | None = None
     for pop in ("residents", "workers"):
         for s in lay.methods(pop).values() if getattr(lay, pop) is not None else ():
             if s.kind in ("zones", "grid"):
@@ -260,25 +353,42 @@ def _context(result, view: BaseGeometry) -> tuple[np.ndarray, str, str]:
     return pick.geoms[np.sort(idx)], pick.kind, pick.unit
 
 
-def picture(result) -> Picture:
-    """Compute the shapes drawn by :func:`interactive_map` and :func:`geotarget.static.save_png`.
+def picture(result: Result) -> Picture:
+    """Compute the shapes drawn by :func:`geotarget.render.webmap.interactive_map` and
+    :func:`geotarget.render.png.save_png`.
 
-    Raises :class:`~geotarget.errors.InputError` when the result carries no geometry (e.g. a
-    result rebuilt from JSON)."""
+    Parameters
+    ----------
+    result : Result
+        A result of :func:`geotarget.analyse`, with its geometry.
+
+    Returns
+    -------
+    Picture
+        The catchment, each distinct footprint with its wasted area in density cells, the
+        context zones, the density classes and the view, in the layer's CRS.
+
+    Raises
+    ------
+    InputError
+        When the result carries no geometry (e.g. a result rebuilt from JSON).
+    """
     lay = result.layer_obj
-    if lay is None or result.catchment_obj is None:
+    catchment_obj = result.catchment_obj
+    if lay is None or catchment_obj is None:
         raise InputError(
             "this result has no geometry to draw: map a Result returned by "
             "geotarget.analyse(), not one rebuilt from JSON"
         )
     crs = lay.crs
-    catchment = result.catchment_obj.to_crs(crs)
+    catchment = catchment_obj.to_crs(crs)
     vx, vy = transformer("EPSG:4326", crs).transform(result.venue["lon"], result.venue["lat"])
     radius = math.sqrt(catchment.area / math.pi)
     min_cell = _min_cell(radius)
 
     groups: dict[str, FootprintShape] = {}
     unavailable = []
+    no_data: BaseGeometry
     for row in result.platform_rows or []:
         geom = _footprint_in_layer_crs(result, row) if row.get("footprint") else None
         if geom is None or geom.is_empty:
@@ -369,7 +479,7 @@ def _breaks(density: np.ndarray, people: np.ndarray) -> list[float]:
     order = np.argsort(density)
     cum = np.cumsum(people[order]) / people.sum()
     qs = [0.10, 0.30, 0.50, 0.70, 0.90]
-    raw = [float(density[order][min(np.searchsorted(cum, q), len(order) - 1)]) for q in qs]
+    raw = [float(density[order][min(int(np.searchsorted(cum, q)), len(order) - 1)]) for q in qs]
     out: list[float] = []
     for v in raw:
         b = _nice(max(v, 1.0))
@@ -382,7 +492,7 @@ def _breaks(density: np.ndarray, people: np.ndarray) -> list[float]:
 # -- GeoJSON output ------------------------------------------------------------------------
 
 
-def _drop_small(geom, min_area: float):
+def _drop_small(geom: BaseGeometry, min_area: float) -> BaseGeometry:
     """``geom`` without the polygon parts smaller than ``min_area`` (m²), unless all are."""
     if min_area <= 0 or geom.geom_type not in ("MultiPolygon", "GeometryCollection"):
         return geom

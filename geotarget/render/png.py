@@ -4,7 +4,8 @@ One panel per distinct platform footprint (best first, at most ``MAX_PANELS``), 
 the footprint and the catchment: the wasted area filled by population density (the same classes
 and colours as the interactive map), the footprint's outline coloured by its verdict, the
 catchment, the venue, the layer's zones as context where they can be seen, and a scale bar.
-The shapes are those of :func:`geotarget.render.webmap.picture`, drawn in the layer's equal-area CRS.
+The shapes are those of :func:`geotarget.render.picture.picture`, drawn in the layer's
+equal-area CRS.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import io
 import math
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
-from .picture import Picture, _drop_small, picture
+from .picture import FootprintShape, Picture, _drop_small, picture
 from .style import (
     CATCHMENT_COLOUR,
     DENSITY_COLOURS,
@@ -31,10 +35,17 @@ from .style import (
     fmt_share,
 )
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MPath
+
+    from ..result import Result
+
 MAX_PANELS = 6
 
 
-def _path(geom):
+def _path(geom: BaseGeometry) -> MPath | None:
     """A matplotlib Path of a (multi)polygon, holes included."""
     from matplotlib.path import Path as MPath
 
@@ -55,14 +66,14 @@ def _path(geom):
     return MPath(np.concatenate(verts), np.concatenate(codes))
 
 
-def _patch(geom, **kw):
+def _patch(geom: BaseGeometry, **kw: Any) -> PathPatch | None:
     from matplotlib.patches import PathPatch
 
     p = _path(geom)
     return None if p is None else PathPatch(p, **kw)
 
 
-def _polygons(geom):
+def _polygons(geom: BaseGeometry) -> shapely.MultiPolygon:
     """Polygon parts of any geometry (a cut can leave lines or points beside polygons)."""
     return shapely.MultiPolygon(
         [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon" and not g.is_empty]
@@ -77,7 +88,7 @@ def _nice_length(x: float) -> float:
     return e
 
 
-def _scale_bar(ax, x0, y0, x1, y1) -> None:
+def _scale_bar(ax: Axes, x0: float, y0: float, x1: float, y1: float) -> None:
     width = x1 - x0
     length = _nice_length(width / 4)
     bx, by = x0 + width * 0.04, y0 + (y1 - y0) * 0.04
@@ -95,7 +106,7 @@ def _scale_bar(ax, x0, y0, x1, y1) -> None:
     )
 
 
-def _panel(ax, pic: Picture, fp, radius: float) -> None:
+def _panel(ax: Axes, pic: Picture, fp: FootprintShape | SimpleNamespace, radius: float) -> None:
     from matplotlib.collections import LineCollection, PatchCollection
 
     b = np.array([fp.geometry.bounds, pic.catchment.bounds])
@@ -112,7 +123,7 @@ def _panel(ax, pic: Picture, fp, radius: float) -> None:
     small = (x1 - x0) <= 12 * radius
     tol = (x1 - x0) / 1500  # about a pixel at the default size
 
-    def simple(g):
+    def simple(g: BaseGeometry) -> BaseGeometry:
         return _drop_small(shapely.simplify(g, tol, preserve_topology=True), (2 * tol) ** 2)
 
     if small and len(pic.context) and pic.context_kind in ("zones", "grid"):
@@ -160,10 +171,11 @@ def _panel(ax, pic: Picture, fp, radius: float) -> None:
     )
     if p is not None:
         ax.add_patch(p)
-    p = _patch(pic.catchment, facecolor=CATCHMENT_COLOUR, alpha=0.10, edgecolor="none", zorder=5)
-    ax.add_patch(p)
-    p = _patch(pic.catchment, facecolor="none", edgecolor=CATCHMENT_COLOUR, lw=1.8, zorder=6)
-    ax.add_patch(p)
+    fill = _patch(pic.catchment, facecolor=CATCHMENT_COLOUR, alpha=0.10, edgecolor="none", zorder=5)
+    edge = _patch(pic.catchment, facecolor="none", edgecolor=CATCHMENT_COLOUR, lw=1.8, zorder=6)
+    assert fill is not None and edge is not None  # the catchment is a polygon
+    ax.add_patch(fill)
+    ax.add_patch(edge)
     vx, vy = pic.venue_xy
     ax.scatter([vx], [vy], s=22, color=VENUE_COLOUR, edgecolors="white", linewidths=1, zorder=8)
     if not small:  # the catchment is a dot at this scale: ring it
@@ -197,9 +209,26 @@ def _panel(ax, pic: Picture, fp, radius: float) -> None:
 
 
 def render_png(
-    result, *, pic: Picture | None = None, dpi: int = 110, panel_inches: float = 4.6
+    result: Result, *, pic: Picture | None = None, dpi: int = 110, panel_inches: float = 4.6
 ) -> bytes:
-    """The PNG bytes of the static map."""
+    """The PNG bytes of the static map: one panel per distinct footprint, best first.
+
+    Parameters
+    ----------
+    result : Result
+        A result of :func:`geotarget.analyse`, with its geometry.
+    pic : Picture, optional
+        The shapes, already computed by :func:`geotarget.render.picture.picture`.
+    dpi : int, default 110
+        Pixels per inch.
+    panel_inches : float, default 4.6
+        The side of a panel.
+
+    Returns
+    -------
+    bytes
+        The PNG file.
+    """
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -215,8 +244,6 @@ def render_png(
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     radius = pic.catchment_radius_m
     if not fps:  # no platform evaluated: the catchment alone
-        from types import SimpleNamespace
-
         empty = SimpleNamespace(
             geometry=pic.catchment,
             rows=[{"id": "", "verdict": ""}],
@@ -291,10 +318,33 @@ def render_png(
 
 
 def save_png(
-    result, path: str | Path, *, overwrite: bool = False, pic: Picture | None = None, dpi: int = 110
+    result: Result,
+    path: str | Path,
+    *,
+    overwrite: bool = False,
+    pic: Picture | None = None,
+    dpi: int = 110,
 ) -> Path:
-    """Write the static map as a PNG (atomically; an existing file is kept unless
-    ``overwrite``)."""
+    """Write the static map as a PNG, atomically.
+
+    Parameters
+    ----------
+    result : Result
+        A result of :func:`geotarget.analyse`, with its geometry.
+    path : str or pathlib.Path
+        Where to write.
+    overwrite : bool, default False
+        Replace an existing file (otherwise :class:`~geotarget.errors.OutputError`).
+    pic : Picture, optional
+        The shapes, already computed by :func:`geotarget.render.picture.picture`.
+    dpi : int, default 110
+        Pixels per inch.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     from ..files import write_output
 
     return write_output(path, render_png(result, pic=pic, dpi=dpi), overwrite=overwrite)

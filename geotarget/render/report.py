@@ -16,11 +16,19 @@ import datetime as _dt
 import html
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import InputError
 from ..files import write_output
 from .style import VERDICT_COLOURS, VERDICT_WORDS, fmt_int, fmt_money, fmt_share
+
+if TYPE_CHECKING:
+    import folium
+    from branca.element import Figure
+
+    from ..result import Result
+    from .picture import Picture
 
 FORMATS = ("html", "md", "json")
 FRACTIONS = (
@@ -33,7 +41,26 @@ FRACTIONS = (
 
 
 def format_for(path: str | Path | None, fmt: str | None) -> str:
-    """The report format: ``fmt`` if given, else from the file name (.md, .json; else html)."""
+    """The report format: ``fmt`` if given, else from the file name.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        The file to write (``None`` or ``"-"``: standard output).
+    fmt : str or None
+        ``"html"``, ``"md"`` or ``"json"``; ``None``: from ``path``'s suffix (.md or
+        .markdown, .json; anything else html).
+
+    Returns
+    -------
+    str
+        One of :data:`FORMATS`.
+
+    Raises
+    ------
+    InputError
+        When ``fmt`` is not one of :data:`FORMATS`.
+    """
     if fmt is not None:
         if fmt not in FORMATS:
             raise InputError(
@@ -46,7 +73,18 @@ def format_for(path: str | Path | None, fmt: str | None) -> str:
 
 # -- the words -------------------------------------------------------------------------------
 def share_words(s: float) -> str:
-    """0.341 -> 'about a third'; 0.379 -> 'about 38%'; 0 -> 'none'."""
+    """A share in words: 0.341 -> 'about a third'; 0.379 -> 'about 38%'; 0 -> 'none'.
+
+    Parameters
+    ----------
+    s : float
+        The share, 0 to 1.
+
+    Returns
+    -------
+    str
+        A simple fraction when the share is within 1.5 points of one, else a percentage.
+    """
     for f, w in FRACTIONS:
         if abs(s - f) <= 0.015:
             return f"about {w}"
@@ -61,7 +99,7 @@ def _names(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def _footprint_phrase(fp: dict) -> str:
+def _footprint_phrase(fp: dict[str, Any]) -> str:
     label = fp.get("label", "")
     kind = fp.get("kind")
     if kind == "radius":
@@ -71,11 +109,22 @@ def _footprint_phrase(fp: dict) -> str:
     return f"all of {label}" if kind in ("place", "country") else label
 
 
-def summary_sentences(result) -> list[dict]:
+def summary_sentences(result: Result) -> list[dict[str, Any]]:
     """The verdict in plain words: one sentence per group of platforms sharing a verdict,
-    footprint and waste, best first.  Each item: ``{"verdict", "platforms", "text"}``."""
+    footprint and waste, best first.
+
+    Parameters
+    ----------
+    result : Result
+        A result evaluated with ``platforms=...``.
+
+    Returns
+    -------
+    list of dict
+        Each ``{"verdict": str, "platforms": [ids], "text": str}``.
+    """
     rows = result.platform_rows or []
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     for r in rows:
         fp = r.get("footprint") or {}
         key = (
@@ -125,8 +174,20 @@ def summary_sentences(result) -> list[dict]:
     return out
 
 
-def people_lines(result) -> list[tuple[str, str, str]]:
-    """(what, estimate, detail) rows of the catchment's people, ranges included."""
+def people_lines(result: Result) -> list[tuple[str, str, str]]:
+    """The catchment's people as rows of a table, ranges included.
+
+    Parameters
+    ----------
+    result : Result
+        A result of :func:`geotarget.analyse`.
+
+    Returns
+    -------
+    list of tuple of str
+        ``(what, estimate, detail)`` for residents, workers (and home-workers), then the
+        data's coverage of the catchment.
+    """
     out = []
     for label, est, why in (
         ("Residents", result.residents, result.residents_unavailable),
@@ -163,7 +224,7 @@ def people_lines(result) -> list[tuple[str, str, str]]:
     return out
 
 
-def _headline(result) -> str:
+def _headline(result: Result) -> str:
     v, c = result.venue, result.catchment
     where = (
         f"within your catchment, a {c.get('description', '')} around "
@@ -182,21 +243,26 @@ def _headline(result) -> str:
     return f"No people could be counted {where}."
 
 
-def _table_rows(result) -> list[dict]:
+#: a platform's minimum audience, met or not (else "unknown")
+MET_WORDS: dict[object, str] = {True: "met", False: "NOT met"}
+
+
+def _table_rows(result: Result) -> list[dict[str, str]]:
     rows = []
     for r in result.platform_rows or []:
         fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r.get("min_audience") or {}
         if ma.get("required") is None:
             mtxt = "none documented"
         else:
-            met = {True: "met", False: "NOT met"}.get(ma.get("met"), "unknown")
+            met = MET_WORDS.get(ma.get("met"), "unknown")
             mtxt = f"{fmt_int(ma['required'])} ({met})"
+        verdict = r.get("verdict", "")
         rows.append(
             {
                 "id": r["id"],
                 "Platform": r.get("name", r["id"]),
-                "Verdict": VERDICT_WORDS.get(r.get("verdict"), r.get("verdict", "")),
-                "verdict": r.get("verdict", ""),
+                "Verdict": VERDICT_WORDS.get(verdict, verdict),
+                "verdict": verdict,
                 "Smallest footprint": fp.get("label", "none"),
                 "People reached": fmt_int(pe.get("total")) if pe else "–",
                 "In your catchment": fmt_int(pe.get("in_catchment")) if pe else "–",
@@ -222,10 +288,11 @@ COLUMNS = (
 )
 
 
-def _rules_sources(result) -> list[tuple[str, str, str, str, str]]:
+def _rules_sources(result: Result) -> list[tuple[str, str, str, str, str]]:
     """(platform, what, source, read, confidence) of the platform rules used."""
-    out = []
+    out: list[tuple[str, str, str, str, str]] = []
     for r in result.platform_rows or []:
+        name = str(r.get("name", r["id"]))
         rules = r.get("rules") or {}
         seen = set()
         for f in rules.get("footprints") or []:
@@ -235,7 +302,7 @@ def _rules_sources(result) -> list[tuple[str, str, str, str, str]]:
             seen.add(key)
             out.append(
                 (
-                    r.get("name", r["id"]),
+                    name,
                     f"footprints ({f.get('kind', '')})",
                     str(f.get("source", "")),
                     str(f.get("read", "")),
@@ -247,7 +314,7 @@ def _rules_sources(result) -> list[tuple[str, str, str, str, str]]:
             if isinstance(f, dict) and f.get("source"):
                 out.append(
                     (
-                        r.get("name", r["id"]),
+                        name,
                         what.replace("_", " "),
                         str(f["source"]),
                         str(f.get("read", "")),
@@ -296,8 +363,70 @@ body{margin:0;background:#f4f5f7;color:#1d1f23;font:15px/1.5 system-ui,-apple-sy
 """
 
 
-def _html_sections(result, tiles: str) -> tuple[str, str]:
-    """(the HTML before the map, the HTML after it)."""
+def _html_verdicts(result: Result) -> list[str]:
+    """The verdict sentences, with what "spend landing outside" means."""
+    e = html.escape
+    sentences = summary_sentences(result)
+    if not sentences:
+        return [
+            "<p>No ad platform was evaluated (or the catchment lies outside the data's "
+            "coverage).</p>"
+        ]
+    out = ["<ul class='verdicts'>"]
+    for s in sentences:
+        colour = VERDICT_COLOURS.get(s["verdict"], "#999")
+        out.append(
+            f"<li style='border-left-color:{colour}'><span class='badge' "
+            f"style='background:{colour}'>{e(VERDICT_WORDS.get(s['verdict'], ''))}"
+            f"</span>{e(s['text'])}</li>"
+        )
+    out.append("</ul>")
+    bases = sorted({r.get("basis_label", "") for r in result.platform_rows or []} - {""})
+    if bases:
+        out.append(
+            "<p class='small'>“Spend landing outside” is the share of the people a "
+            "platform would reach who are not in your catchment, applied to the "
+            "budget. People counted: " + e("; ".join(bases)) + ".</p>"
+        )
+    return out
+
+
+#: the platform table's columns whose cells are numbers (right-aligned)
+NUMBER_COLUMNS = ("People reached", "In your catchment", "Share inside", "Wasted", "Money wasted")
+
+
+def _html_platforms(result: Result) -> list[str]:
+    """The platform table, best first, and the advice per platform."""
+    e = html.escape
+    if not result.platform_rows:
+        return []
+    out = [
+        "<h2>Platforms, best first</h2><table class='platforms'><thead><tr>"
+        + "".join(f"<th>{e(h)}</th>" for h in COLUMNS)
+        + "</tr></thead><tbody>"
+    ]
+    for row in _table_rows(result):
+        colour = VERDICT_COLOURS.get(row["verdict"], "#999")
+        cells = []
+        for h in COLUMNS:
+            val = e(row[h])
+            if h == "Verdict":
+                val = f"<span class='badge' style='background:{colour}'>{val}</span>"
+            cells.append(f"<td{' class=num' if h in NUMBER_COLUMNS else ''}>{val}</td>")
+        out.append(f"<tr data-platform='{e(row['id'])}'>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    advice = [a for r in result.platform_rows for a in r.get("advice", [])]
+    if advice:
+        out.append(
+            "<details><summary>Advice per platform</summary><ul class='small'>"
+            + "".join(f"<li>{e(a)}</li>" for a in advice)
+            + "</ul></details>"
+        )
+    return out
+
+
+def _html_top(result: Result, tiles: str) -> str:
+    """The HTML before the map: title, verdicts, warnings, the platform table."""
     e = html.escape
     v, c, lay = result.venue, result.catchment, result.layer
     top = [
@@ -309,80 +438,23 @@ def _html_sections(result, tiles: str) -> tuple[str, str]:
         + f" · data: {e(lay.get('title', lay.get('name', '')))}</p>",
         "<h2>In short</h2>",
         f"<p>{e(_headline(result))}</p>",
-    ]
-    sentences = summary_sentences(result)
-    if sentences:
-        top.append("<ul class='verdicts'>")
-        for s in sentences:
-            colour = VERDICT_COLOURS.get(s["verdict"], "#999")
-            top.append(
-                f"<li style='border-left-color:{colour}'><span class='badge' "
-                f"style='background:{colour}'>{e(VERDICT_WORDS.get(s['verdict'], ''))}"
-                f"</span>{e(s['text'])}</li>"
-            )
-        top.append("</ul>")
-        bases = sorted({r.get("basis_label", "") for r in result.platform_rows or []} - {""})
-        if bases:
-            top.append(
-                "<p class='small'>“Spend landing outside” is the share of the people a "
-                "platform would reach who are not in your catchment, applied to the "
-                "budget. People counted: " + e("; ".join(bases)) + ".</p>"
-            )
-    else:
-        top.append(
-            "<p>No ad platform was evaluated (or the catchment lies outside the data's "
-            "coverage).</p>"
-        )
-    for w in result.warnings:
-        top.append(f"<p class='warn'><b>Warning:</b> {e(w)}</p>")
-
-    if result.platform_rows:
-        top.append(
-            "<h2>Platforms, best first</h2><table class='platforms'><thead><tr>"
-            + "".join(f"<th>{e(h)}</th>" for h in COLUMNS)
-            + "</tr></thead><tbody>"
-        )
-        for row in _table_rows(result):
-            colour = VERDICT_COLOURS.get(row["verdict"], "#999")
-            cells = []
-            for h in COLUMNS:
-                val = e(row[h])
-                if h == "Verdict":
-                    val = f"<span class='badge' style='background:{colour}'>{val}</span>"
-                num = h in (
-                    "People reached",
-                    "In your catchment",
-                    "Share inside",
-                    "Wasted",
-                    "Money wasted",
-                )
-                cells.append(f"<td{' class=num' if num else ''}>{val}</td>")
-            top.append(f"<tr data-platform='{e(row['id'])}'>" + "".join(cells) + "</tr>")
-        top.append("</tbody></table>")
-        advice = [a for r in result.platform_rows for a in r.get("advice", [])]
-        if advice:
-            top.append(
-                "<details><summary>Advice per platform</summary><ul class='small'>"
-                + "".join(f"<li>{e(a)}</li>" for a in advice)
-                + "</ul></details>"
-            )
-    top.append(
+        *_html_verdicts(result),
+        *(f"<p class='warn'><b>Warning:</b> {e(w)}</p>" for w in result.warnings),
+        *_html_platforms(result),
         "<h2>Map</h2><p class='small'>Each platform's smallest footprint is a layer (tick "
         "it in the list); the wasted area, outside your catchment, is shaded by how many "
         "people live or work there per km². Click a shape for its figures. "
         + e(_tiles_note(tiles))
-        + "</p><div class='mapbox'>"
-    )
-    top = ["\n".join(top)]
+        + "</p><div class='mapbox'>",
+    ]
+    return "\n".join(top)
 
-    bottom = ["</div>", "<h2>People in your catchment</h2><table class='people'><tbody>"]
-    for what, val, detail in people_lines(result):
-        bottom.append(
-            f"<tr><th>{e(what)}</th><td class='num'>{e(val)}</td>"
-            f"<td class='small'>{e(detail)}</td></tr>"
-        )
-    bottom.append("</tbody></table>")
-    bottom.append("<h2>Data, sources and caveats</h2><table class='sources'><tbody>")
+
+def _html_data(result: Result, tiles: str) -> list[str]:
+    """The table of the data's source, vintage, licence and attributions, then its caveats."""
+    e = html.escape
+    v, lay = result.venue, result.layer
+    out = ["<h2>Data, sources and caveats</h2><table class='sources'><tbody>"]
     for k, label in (
         ("title", "Data"),
         ("source", "Source"),
@@ -391,87 +463,131 @@ def _html_sections(result, tiles: str) -> tuple[str, str]:
         ("chosen", "Chosen because"),
     ):
         if lay.get(k):
-            bottom.append(f"<tr><th>{label}</th><td>{e(str(lay[k]))}</td></tr>")
+            out.append(f"<tr><th>{label}</th><td>{e(str(lay[k]))}</td></tr>")
     if lay.get("attribution"):
-        bottom.append(
+        out.append(
             "<tr><th>Attribution</th><td>"
             + "<br>".join(e(a) for a in lay["attribution"])
             + "</td></tr>"
         )
     if v.get("postcode_source"):
-        bottom.append(f"<tr><th>Venue position</th><td>{e(str(v['postcode_source']))}</td></tr>")
-    bottom.append(
+        out.append(f"<tr><th>Venue position</th><td>{e(str(v['postcode_source']))}</td></tr>")
+    out.append(
         f"<tr><th>Map</th><td>{e(_tiles_note(tiles))} Drawn with Leaflet "
         "(BSD-2-Clause, © Volodymyr Agafonkin, CloudMade), inlined in this file."
         "</td></tr>"
     )
-    bottom.append("</tbody></table>")
+    out.append("</tbody></table>")
     if lay.get("caveats"):
-        bottom.append(
+        out.append(
             "<h3>Caveats</h3><ul class='small'>"
             + "".join(f"<li>{e(x)}</li>" for x in lay["caveats"])
             + "</ul>"
         )
+    return out
+
+
+def _html_rules(result: Result) -> list[str]:
+    """Where each platform rule came from (links for web sources)."""
+    e = html.escape
     sources = _rules_sources(result)
-    if sources:
-        bottom.append(
-            "<details><summary>Platform rules: where each came from</summary>"
-            "<table class='small'><thead><tr><th>Platform</th><th>Rule</th>"
-            "<th>Source</th><th>Read</th><th>Confidence</th></tr></thead><tbody>"
+    if not sources:
+        return []
+    out = [
+        "<details><summary>Platform rules: where each came from</summary>"
+        "<table class='small'><thead><tr><th>Platform</th><th>Rule</th>"
+        "<th>Source</th><th>Read</th><th>Confidence</th></tr></thead><tbody>"
+    ]
+    for p, what, src, read, conf in sources:
+        src_html = (
+            f"<a href='{e(src)}' rel='noreferrer'>{e(src)}</a>"
+            if src.startswith(("https://", "http://"))
+            else e(src)
         )
-        for p, what, src, read, conf in sources:
-            src_html = (
-                f"<a href='{e(src)}' rel='noreferrer'>{e(src)}</a>"
-                if src.startswith(("https://", "http://"))
-                else e(src)
-            )
-            bottom.append(
-                f"<tr><td>{e(p)}</td><td>{e(what)}</td><td>{src_html}</td>"
-                f"<td>{e(read)}</td><td>{e(conf)}</td></tr>"
-            )
-        bottom.append("</tbody></table></details>")
+        out.append(
+            f"<tr><td>{e(p)}</td><td>{e(what)}</td><td>{src_html}</td>"
+            f"<td>{e(read)}</td><td>{e(conf)}</td></tr>"
+        )
+    out.append("</tbody></table></details>")
+    return out
+
+
+def _html_bottom(result: Result, tiles: str) -> str:
+    """The HTML after the map: the people, the data and the platform rules' sources."""
+    e = html.escape
+    bottom = ["</div>", "<h2>People in your catchment</h2><table class='people'><tbody>"]
+    for what, val, detail in people_lines(result):
+        bottom.append(
+            f"<tr><th>{e(what)}</th><td class='num'>{e(val)}</td>"
+            f"<td class='small'>{e(detail)}</td></tr>"
+        )
+    bottom.append("</tbody></table>")
+    bottom += _html_data(result, tiles)
+    bottom += _html_rules(result)
     bottom.append(
         f"<p class='small'>Made by geotarget {e(__version__)} on "
         f"{_dt.date.today().isoformat()}. Figures are estimates from census data; "
         "platforms' own audience estimates will differ.</p></div>"
     )
-    return "\n".join(top), "\n".join(bottom)
+    return "\n".join(bottom)
 
 
-def _report_figure(result, tiles: str, attribution: str | None, pic=None):
-    from branca.element import Element, Figure, MacroElement
-    from jinja2 import Template
+def _html_sections(result: Result, tiles: str) -> tuple[str, str]:
+    """(the HTML before the map, the HTML after it)."""
+    return _html_top(result, tiles), _html_bottom(result, tiles)
 
-    from .webmap import interactive_map
+
+def _report_figure(
+    result: Result, tiles: str, attribution: str | None, pic: Picture | None = None
+) -> tuple[Figure, folium.Map]:
+    """The report page: the HTML before the map, the map, the HTML after it."""
+    from branca.element import Element, Figure
+
+    from .webmap import _macro, interactive_map
 
     m = interactive_map(result, tiles=tiles, attribution=attribution, height="100%", pic=pic)
     before, after = _html_sections(result, tiles)
-    fig = Figure(title=f"geotarget report: {result.venue.get('label') or ''}")
-
-    def html_block(text: str) -> MacroElement:
-        el = MacroElement()
-        el._template = Template(
-            "{% macro html(this, kwargs) %}" + "{{ this.text }}" + "{% endmacro %}"
-        )
-        el.text = text
-        return el
-
-    fig.add_child(html_block(before))
+    # branca writes the title as is: escaped here like every other user-supplied string
+    fig = Figure(title=html.escape(f"geotarget report: {result.venue.get('label') or ''}"))
+    fig.add_child(_macro("block.html.j2", text=before))
     fig.add_child(m)
-    fig.add_child(html_block(after))
+    fig.add_child(_macro("block.html.j2", text=after))
     fig.header.add_child(Element(f"<style>{REPORT_CSS}</style>"), name="geotarget_report_css")
     return fig, m
 
 
 def render_report(
-    result, fmt: str = "html", *, tiles: str = "osm", attribution: str | None = None, pic=None
+    result: Result,
+    fmt: str = "html",
+    *,
+    tiles: str = "osm",
+    attribution: str | None = None,
+    pic: Picture | None = None,
 ) -> str:
-    """The report as text: ``"html"`` (one self-contained page, map included), ``"md"`` or
-    ``"json"`` (the result's JSON contract plus ``"report": {"summary": [...]}``).
+    """The report as text.
 
-    ``tiles`` / ``attribution``: the map's background (see
-    :func:`geotarget.render.webmap.interactive_map`); ``pic``: shapes already computed by
-    :func:`geotarget.render.webmap.picture`, to reuse them."""
+    Parameters
+    ----------
+    result : Result
+        A result of :func:`geotarget.analyse` (the HTML map needs its geometry).
+    fmt : str, default "html"
+        ``"html"`` (one self-contained page, map included), ``"md"`` or ``"json"`` (the
+        result's JSON contract plus ``"report": {"summary": [...], ...}``).
+    tiles, attribution : str, optional
+        The map's background (see :func:`geotarget.render.webmap.interactive_map`).
+    pic : Picture, optional
+        Shapes already computed by :func:`geotarget.render.picture.picture`, to reuse them.
+
+    Returns
+    -------
+    str
+        The report.
+
+    Raises
+    ------
+    InputError
+        When ``fmt`` is unknown.
+    """
     fmt = format_for(None, fmt)
     if fmt == "json":
         d = result.to_dict()
@@ -491,7 +607,7 @@ def _md_cell(x: str) -> str:
     return str(x).replace("|", "\\|").replace("\n", " ")
 
 
-def _markdown(result, tiles: str) -> str:
+def _markdown(result: Result, tiles: str) -> str:
     v, c, lay = result.venue, result.catchment, result.layer
     out = [
         f"# Local advertising around {v.get('label') or 'your venue'}",
@@ -523,7 +639,7 @@ def _markdown(result, tiles: str) -> str:
         bases = sorted({r.get("basis_label", "") for r in result.platform_rows or []} - {""})
         if bases:
             out += ["", "People counted: " + "; ".join(bases) + "."]
-        advice = [a for r in result.platform_rows for a in r.get("advice", [])]
+        advice = [a for r in result.platform_rows or [] for a in r.get("advice", [])]
         if advice:
             out += ["", "### Advice", ""] + [f"- {a}" for a in advice]
     out += ["", "## People in your catchment", "", "| | estimate | detail |", "|---|---|---|"]
@@ -569,7 +685,7 @@ def _markdown(result, tiles: str) -> str:
 
 
 def write_report(
-    result,
+    result: Result,
     path: str | Path,
     *,
     fmt: str | None = None,
@@ -577,6 +693,25 @@ def write_report(
     attribution: str | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Render and write the report (format from ``fmt`` or the file name) atomically."""
+    """Render and write the report atomically.
+
+    Parameters
+    ----------
+    result : Result
+        A result of :func:`geotarget.analyse`.
+    path : str or pathlib.Path
+        Where to write.
+    fmt : str, optional
+        ``"html"``, ``"md"`` or ``"json"``; default: from the file name (:func:`format_for`).
+    tiles, attribution : str, optional
+        The map's background (see :func:`geotarget.render.webmap.interactive_map`).
+    overwrite : bool, default False
+        Replace an existing file (otherwise :class:`~geotarget.errors.OutputError`).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
     text = render_report(result, format_for(path, fmt), tiles=tiles, attribution=attribution)
     return write_output(path, text, overwrite=overwrite)

@@ -3,6 +3,8 @@ are written (the web map, the PNG and the report all use these)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 #: density classes (ColorBrewer RdPu, 6 classes): stands out on OpenStreetMap's palette
 DENSITY_COLOURS = ("#feebe2", "#fcc5c0", "#fa9fb5", "#f768a1", "#c51b8a", "#7a0177")
 NO_DATA_COLOUR = "#9e9e9e"
@@ -25,12 +27,39 @@ TILES_NONE = "none"
 
 
 # -- numbers in words ------------------------------------------------------------------------
-def fmt_int(x) -> str:
+def fmt_int(x: float | None) -> str:
+    """A whole number with thousands separators: 10621.4 -> '10,621'; None -> '–'.
+
+    Parameters
+    ----------
+    x : float or None
+        The number (anything :class:`float` reads).
+
+    Returns
+    -------
+    str
+        The words.
+    """
     return "–" if x is None else f"{float(x):,.0f}"
 
 
 def fmt_share(s: float | None, lower_bound: bool = False) -> str:
-    """0.3793 -> '38%'; 0.9947 -> '99.5%'; shares above 99% keep a decimal."""
+    """A share as a percentage: 0.3793 -> '38%'; 0.9947 -> '99.5%'; None -> '–'.
+
+    Shares above 99% (and below 1%) keep a decimal.
+
+    Parameters
+    ----------
+    s : float or None
+        The share, 0 to 1.
+    lower_bound : bool, default False
+        The share is a lower bound: written "at least ...".
+
+    Returns
+    -------
+    str
+        The words.
+    """
     if s is None:
         return "–"
     pct = 100 * float(s)
@@ -38,8 +67,20 @@ def fmt_share(s: float | None, lower_bound: bool = False) -> str:
     return ("at least " if lower_bound else "") + txt
 
 
-def fmt_money(money: dict | None) -> str:
-    """{'amount': 189.67, 'budget': 500, 'currency': 'GBP'} -> '£190 of £500'."""
+def fmt_money(money: dict[str, Any] | None) -> str:
+    """An amount of the budget: {'amount': 189.67, 'budget': 500, 'currency': 'GBP'} ->
+    '£190 of £500'.
+
+    Parameters
+    ----------
+    money : dict or None
+        ``amount``, and optionally ``budget``, ``currency`` (ISO code) and ``lower_bound``.
+
+    Returns
+    -------
+    str
+        The words, or ``""`` without an amount.
+    """
     if not money or money.get("amount") is None:
         return ""
     cur = str(money.get("currency") or "")
@@ -55,6 +96,19 @@ def fmt_money(money: dict | None) -> str:
 
 
 def basis_words(basis: str | None) -> str:
+    """Who a basis counts, in words: 'residents+workers' -> 'residents + people who travel in
+    to work'.
+
+    Parameters
+    ----------
+    basis : str or None
+        ``"residents"``, ``"workers"``, ``"residents+workers"`` or another word (kept).
+
+    Returns
+    -------
+    str
+        The words (``"people"`` for none).
+    """
     return {
         "residents": "residents",
         "workers": "workers",
@@ -66,7 +120,18 @@ def basis_words(basis: str | None) -> str:
 
 
 def density_labels(breaks: list[float]) -> list[str]:
-    """Words for the density classes: 'under 2,500', '2,500 – 5,000', ..., '25,000 and more'."""
+    """Words for the density classes: 'under 2,500', '2,500 – 5,000', ..., '25,000 and more'.
+
+    Parameters
+    ----------
+    breaks : list of float
+        The class boundaries (people per km²), increasing.
+
+    Returns
+    -------
+    list of str
+        One label per class (one more than ``breaks``).
+    """
     b = breaks
     return (
         [f"under {b[0]:,.0f}"]
