@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .catchment import Catchment
     from .layers.base import PopulationLayer
 
+from .platforms.model import PlatformRow
+
 __all__ = [
     "PLATFORM_COLUMNS",
     "SCHEMA",
@@ -30,10 +32,6 @@ __all__ = [
 
 #: the JSON contract's name and version
 SCHEMA = "geotarget.result/1"
-
-#: one platform's row (:meth:`geotarget.platforms.feasibility.Evaluator.evaluate`): the JSON
-#: contract's ``platforms`` entry, plus private keys (``_geometry``) left out of the JSON
-PlatformRow = dict[str, Any]
 
 
 @dataclass

@@ -10,9 +10,13 @@ from geotarget.errors import OutputError
 
 
 def _part(start, n, error=None):
-    return pd.DataFrame({"id": [f"v{i}" for i in range(start, start + n)],
-                         "residents": [float(i) for i in range(start, start + n)],
-                         "error": [error] * n})
+    return pd.DataFrame(
+        {
+            "id": [f"v{i}" for i in range(start, start + n)],
+            "residents": [float(i) for i in range(start, start + n)],
+            "error": [error] * n,
+        }
+    )
 
 
 def test_parts_are_appended_never_rewritten(tmp_path):

@@ -12,13 +12,13 @@ from .. import estimate as est
 from ..catchment import Catchment, circles_in
 from ..errors import InputError, RulesError
 from ..layers.base import PopulationLayer
-from ..result import PlatformRow
 from ..settings import CHUNK_SIZE
 from ..venue import Venue
 from .advice import VERDICTS
 from .catalogue import Catalogue, load
 from .feasibility import Evaluator, Shared, radius_needed
 from .footprints import Facts
+from .model import PlatformRow
 from .options import PlatformOptions
 
 __all__ = [

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from .model import Catalogue, Platform
 
 if TYPE_CHECKING:
-    from ..result import PlatformRow
     from .builders import People
+    from .model import PlatformRow
 
 __all__ = ["VERDICTS", "advice", "verdict"]
 

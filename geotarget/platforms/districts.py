@@ -172,7 +172,7 @@ def _postcodes_file_stamp() -> str:
 
 
 def _key(layer: PopulationLayer) -> str:
-    from .. import __version__
+    from .._version import __version__
 
     h = hashlib.sha256(
         f"districts={FORMAT}|geotarget={__version__}|{layer.crs}|{PAD_M}|{REACH_M}|"

@@ -24,12 +24,11 @@ from shapely.geometry.base import BaseGeometry
 from ..catchment import Catchment
 from ..layers.base import PopulationLayer
 from ..projections import aeqd
-from ..result import PlatformRow
 from ..venue import Venue
 from .advice import VERDICTS, advice, verdict
 from .builders import Built, FootprintBuilder, Lazy, People, people
 from .footprints import Facts, smallest_radius
-from .model import Catalogue, Footprint, Platform, Usage
+from .model import Catalogue, Footprint, Platform, PlatformRow, Usage
 from .options import POSTCODE_COVERAGE
 
 __all__ = [

@@ -283,3 +283,8 @@ def _date(text: str) -> dt.date:
     if not m:
         raise ValueError(text)
     return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3) or 1))
+
+
+#: one platform's row (:meth:`geotarget.platforms.feasibility.Evaluator.evaluate`): the JSON
+#: contract's ``platforms`` entry, plus private keys (``_geometry``) left out of the JSON
+PlatformRow = dict[str, Any]
