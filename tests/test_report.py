@@ -15,7 +15,8 @@ from test_maps import PLATFORMS, assert_offline
 import geotarget
 from geotarget import files
 from geotarget.errors import GeotargetError, InputError, OutputError
-from geotarget.render import report, words
+from geotarget.render import report
+from geotarget.render import words as report_words
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +58,11 @@ def text_of(page: str) -> str:
     ],
 )
 def test_share_words(share, words):
-    assert words.share_words(share) == words
+    assert report_words.share_words(share) == words
 
 
 def test_every_platform_is_in_exactly_one_sentence(edinburgh):
-    sentences = words.summary_sentences(edinburgh)
+    sentences = report_words.summary_sentences(edinburgh)
     ids = [i for s in sentences for i in s["platforms"]]
     assert sorted(ids) == sorted(r["id"] for r in edinburgh.platform_rows)
     for s in sentences:
@@ -73,11 +74,13 @@ def test_every_platform_is_in_exactly_one_sentence(edinburgh):
 
 def test_sentences_are_made_of_the_rows(edinburgh):
     by_id = {r["id"]: r for r in edinburgh.platform_rows}
-    texts = {i: s["text"] for s in words.summary_sentences(edinburgh) for i in s["platforms"]}
+    texts = {
+        i: s["text"] for s in report_words.summary_sentences(edinburgh) for i in s["platforms"]
+    }
     meta = by_id["meta"]
     assert texts["meta"] == texts["google_ads"]  # same footprint, same waste: one sentence
     assert f"a {meta['footprint']['label']} around the venue" in texts["meta"]
-    assert words.share_words(meta["waste_share"]) in texts["meta"]
+    assert report_words.share_words(meta["waste_share"]) in texts["meta"]
     assert f"£{meta['waste_money']['amount']:,.0f} of £500" in texts["meta"]
     li = by_id["linkedin"]
     assert f"can only target all of {li['footprint']['label']}" in texts["linkedin"]
@@ -86,11 +89,13 @@ def test_sentences_are_made_of_the_rows(edinburgh):
 
 @pytest.mark.shared_data
 def test_london_verdict_in_plain_words(london_result):
-    texts = {i: s["text"] for s in words.summary_sentences(london_result) for i in s["platforms"]}
+    texts = {
+        i: s["text"] for s in report_words.summary_sentences(london_result) for i in s["platforms"]
+    }
     meta = next(r for r in london_result.platform_rows if r["id"] == "meta")
     assert texts["meta"].startswith("Meta (Facebook, Instagram)")
     assert "can reach this area with a 1 km circle around the venue" in texts["meta"]
-    assert words.share_words(meta["waste_share"]) in texts["meta"]
+    assert report_words.share_words(meta["waste_share"]) in texts["meta"]
     assert (
         "can only target all of Greater London, so over 99% of the spend would miss"
         in texts["linkedin"]
@@ -113,7 +118,7 @@ def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_r
         )
     ]
     assert positions == sorted(positions)
-    first = words.summary_sentences(edinburgh)[0]["text"]
+    first = report_words.summary_sentences(edinburgh)[0]["text"]
     assert words.index(first) < positions[1]
     for r in edinburgh.platform_rows:
         assert f"data-platform='{r['id']}'" in ed_report
@@ -160,14 +165,14 @@ def test_report_markdown_and_json(edinburgh):
     md = report.render_report(edinburgh, "md")
     assert md.startswith("# Local advertising around EH1 1YZ")
     assert "| Platform | Verdict | Smallest footprint |" in md
-    for s in words.summary_sentences(edinburgh):
+    for s in report_words.summary_sentences(edinburgh):
         assert s["text"] in md
     for a in edinburgh.layer["attribution"]:
         assert a in md
     d = json.loads(report.render_report(edinburgh, "json"))
     assert d["schema"] == "geotarget.result/1"
     assert d["platforms"] == json.loads(edinburgh.to_json())["platforms"]
-    assert d["report"]["summary"] == [s["text"] for s in words.summary_sentences(edinburgh)]
+    assert d["report"]["summary"] == [s["text"] for s in report_words.summary_sentences(edinburgh)]
     with pytest.raises(InputError, match="report format 'pdf'"):
         report.render_report(edinburgh, "pdf")
 
