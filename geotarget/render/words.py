@@ -201,6 +201,8 @@ def _table_rows(result: Result) -> list[dict[str, str]]:
         fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r.get("min_audience") or {}
         if ma.get("required") is None:
             mtxt = "none documented"
+        elif ma.get("applies_to", "location") != "location":
+            mtxt = f"{fmt_int(ma['required'])} (customer lists only, not checked for a place)"
         else:
             met = MET_WORDS.get(ma.get("met"), "unknown")
             mtxt = f"{fmt_int(ma['required'])} ({met})"
