@@ -197,9 +197,9 @@ def test_memphis_us_rules_on_residents(memphis):
     x = _row(memphis, "x")
     assert x["footprint"]["kind"] != "radius"
     radius = _option(x, "radius")
-    assert radius["managed"] and not radius["recommended"] and "account manager" in radius[
-        "condition"
-    ]
+    assert (
+        radius["managed"] and not radius["recommended"] and "account manager" in radius["condition"]
+    )
     meta = _row(memphis, "meta")
     assert meta["footprint"]["radius_m"] == 1000 and meta["accounts"]["share"] == 0.71
     li = _row(memphis, "linkedin")
