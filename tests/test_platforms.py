@@ -370,3 +370,21 @@ def test_cli_platform_table_and_rule_error():
         timeout=120,
     )
     assert p.returncode == 10 and "Traceback" not in p.stderr and "negative" in p.stderr
+
+
+@pytest.mark.shared_data
+def test_unconfirmed_uk_postcode_options_say_uncertain_where_it_matters(barbican):
+    """Meta's, Microsoft's, Snapchat's, X's, Pinterest's and Reddit's UK postcode-district
+    options could not be confirmed (issue 13): uncertain, and said so where they would matter."""
+    for pid in ("meta", "microsoft", "snapchat", "x", "pinterest", "reddit"):
+        row = _row(barbican, pid)
+        (rule,) = [f for f in row["rules"]["footprints"] if f["kind"] == "postcode"]
+        assert rule["confidence"] == "uncertain", pid
+        opt = _option(row, "postcode")
+        rec_waste = row["waste_share"]
+        if opt["recommended"] or (
+            opt["waste_share"] is not None
+            and rec_waste is not None
+            and opt["waste_share"] < rec_waste
+        ):
+            assert any("uncertain rule" in a for a in row["advice"]), pid
