@@ -430,3 +430,16 @@ def test_bad_applies_to(tmp_path):
     p.write_text(BASE.replace("known = false", "value = 10\napplies_to = 'places'"))
     with pytest.raises(RulesError, match="min_audience.applies_to"):
         load(p)
+
+
+def test_managed_rule_override(cat):
+    over = load(overrides=["x.managed=false"])
+    (radius,) = [f for f in over.platforms["x"].footprints if f.kind == "radius"]
+    assert not radius.managed and radius.prov.confidence == "user"
+    r = geotarget.analyse("EH1 1YZ", "0.5mi", platforms="x", rule_overrides=["x.managed=false"])
+    assert _row(r, "x")["footprint"]["kind"] == "radius"
+    plain = geotarget.analyse("EH1 1YZ", "0.5mi", platforms="x")
+    assert _row(plain, "x")["footprint"]["kind"] != "radius"
+    for bad, frag in (("x.managed=true", "managed=false"), ("meta.managed=false", "no option")):
+        with pytest.raises(RulesError, match=frag):
+            load(overrides=[bad])

@@ -173,7 +173,14 @@ def load(
 
 
 #: the fields ``--rule ID.FIELD=VALUE`` can override
-OVERRIDE_FIELDS = ("radius_min", "radius_max", "min_audience", "location_meaning", "usage.<CC>")
+OVERRIDE_FIELDS = (
+    "radius_min",
+    "radius_max",
+    "min_audience",
+    "location_meaning",
+    "usage.<CC>",
+    "managed",
+)
 
 
 def apply_override(cat: Catalogue, text: str) -> None:
@@ -190,7 +197,8 @@ def apply_override(cat: Catalogue, text: str) -> None:
         ``ID.FIELD=VALUE``, the field one of :data:`OVERRIDE_FIELDS`: ``radius_min`` and
         ``radius_max`` take distances with units (comma-separated, one per unit),
         ``min_audience`` a number >= 0, ``location_meaning`` one of :data:`MEANINGS` and
-        ``usage.<CC>`` a share in (0, 1].
+        ``usage.<CC>`` a share in (0, 1] and ``managed`` ``false`` (the platform's options
+        offered only through an account manager are open to you: they may be recommended).
 
     Raises
     ------
@@ -218,6 +226,8 @@ def apply_override(cat: Catalogue, text: str) -> None:
         if value not in MEANINGS:
             raise RulesError(f"--rule {text!r}: use one of {', '.join(MEANINGS)}")
         p.meaning, p.meaning_prov = value, prov
+    elif fld == "managed":
+        _override_managed(p, pid, value, text, prov)
     elif fld.startswith("usage."):
         cc = fld.split(".", 1)[1]
         p.usage[cc] = Usage(
@@ -256,6 +266,21 @@ def _override_radius(
         )
         new.append(Footprint(**{**f.__dict__, "min_m": mn, "max_m": mx, "units": nu, "prov": prov}))
     p.footprints = new
+
+
+def _override_managed(p: Platform, pid: str, value: str, text: str, prov: Provenance) -> None:
+    """Open (``managed=false``) the options of ``p`` offered through an account manager."""
+    if value.lower() != "false":
+        raise RulesError(
+            f"--rule {text!r}: write {pid}.managed=false to open the options offered through "
+            "an account manager (they are closed by default)"
+        )
+    if not any(f.managed for f in p.footprints):
+        raise RulesError(f"--rule {text!r}: {pid} has no option offered through an account manager")
+    p.footprints = [
+        Footprint(**{**f.__dict__, "managed": False, "prov": prov}) if f.managed else f
+        for f in p.footprints
+    ]
 
 
 def _override_number(value: str, text: str) -> float:
