@@ -141,7 +141,11 @@ def analyse(
         built-in catalogue; overrides such as ``["meta.radius_min=1km"]``), ``country`` (ISO
         3166 alpha-2, for the platforms' rules when the layer does not say) and
         ``postcode_coverage`` (share of the catchment's people a set of postcode districts must
-        cover, default 0.95).  Rules or overrides alone also ask for every platform.
+        cover, default 0.95), ``special_category`` (``"housing"``, ``"employment"`` or
+        ``"financial"``: the special ad category declared to the platforms, whose restricted
+        rules then apply) and ``managed_account`` (options offered only through an account
+        manager may be recommended).  Rules, overrides, a special category or a managed
+        account alone also ask for every platform.
     max_radius
         The largest radius accepted (default 100 km); ``None`` for no limit.
     geocode
@@ -193,7 +197,7 @@ def analyse(
         opts = opts or PlatformOptions()
         opts.check_layer(lay)
         cat = plat.load(opts.rules, overrides=opts.rule_overrides)
-        ids = plat.select(cat, platforms if platforms is not None else "all")
+        ids = plat.select(cat, platforms if platforms is not None else "all", opts.special_category)
         if people.coverage <= 0.0:
             people.warnings.append(
                 "no platform figures: the catchment is outside the layer's coverage"

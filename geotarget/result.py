@@ -317,6 +317,8 @@ class Result:
             mtxt = f"{lb}{money['amount']:,.0f} {money['currency']}".strip() if money else ""
             if ma.get("required") is None:
                 mtxt2 = "none documented"
+            elif ma.get("applies_to", "location") != "location":
+                mtxt2 = f"{ma['required']:,.0f}: lists only"
             else:
                 mtxt2 = (
                     f"{ma['required']:,.0f}: "
@@ -333,7 +335,7 @@ class Result:
                     f"{pe.get('total', 0):,}" if pe else "-",
                     atxt,
                     f"{r['share_inside']:.0%}" if r.get("share_inside") is not None else "-",
-                    f"{lb}{w:.0%}" if w is not None else "-",
+                    f"{lb}{_pct(w)}" if w is not None else "-",
                     mtxt,
                     mtxt2,
                 )
@@ -375,6 +377,13 @@ class Result:
             f"{e(lay['vintage'])}; {e(lay['licence'])}<br>{att}</p>"
             f"<ul style='font-size:smaller'>{cav}</ul></div>"
         )
+
+
+def _pct(s: float) -> str:
+    """A share as a percentage, with a decimal between 99% and 100% (never rounded up to
+    100% when some of it is inside)."""
+    pct = 100 * float(s)
+    return f"{pct:.1f}%" if 99 < pct < 100 else f"{pct:.0f}%"
 
 
 #: the columns of :attr:`Result.platforms` (and of the batch's platform table)

@@ -52,7 +52,13 @@ def ed_html(edinburgh, ed_pic):
 @pytest.fixture(scope="module")
 def london_result(london):  # london: the session's London layer (conftest)
     return geotarget.analyse(
-        "51.5202,-0.0937", "0.5mi", layer=london, platforms="all", budget=500, currency="GBP"
+        "51.5202,-0.0937",
+        "0.5mi",
+        layer=london,
+        platforms="all",
+        budget=500,
+        currency="GBP",
+        special_category="housing",  # Meta's restricted rules: its 15-mile circle (issue 13)
     )
 
 

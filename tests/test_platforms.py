@@ -44,6 +44,14 @@ def memphis():
     return geotarget.analyse(MEMPHIS, "0.5mi", data_dir=d, platforms="all")
 
 
+@pytest.fixture(scope="module")
+def memphis_housing():
+    d = need(SHARED / "memphis-census2020")
+    return geotarget.analyse(
+        MEMPHIS, "0.5mi", data_dir=d, platforms="all", special_category="housing"
+    )
+
+
 # -- the catalogue ---------------------------------------------------------------------------
 def test_catalogue_has_the_platforms_with_provenance():
     cat = load()
@@ -68,16 +76,18 @@ def test_catalogue_has_the_platforms_with_provenance():
 
 
 @pytest.mark.shared_data
-def test_every_catalogue_entry_reaches_the_engine(barbican, memphis):
+def test_every_catalogue_entry_reaches_the_engine(barbican, memphis, memphis_housing):
     cat = load()
     for pid, p in cat.platforms.items():
         tried = set()
-        for res in (barbican, memphis):
+        # restricted entries are judged only for a declared special ad category
+        for res in (memphis_housing,) if p.special else (barbican, memphis):
             row = _row(res, pid)
             assert row["verdict"] in VERDICTS
             tried |= {o["kind"] for o in row["options"]}
             tried |= {u["kind"] for u in row["unavailable_options"]}
-        assert tried == {f.kind for f in p.footprints}, pid
+        # every kind open in the countries tried (Google's Canadian FSAs: no Canadian data)
+        assert tried == {f.kind for c in ("GB", "US") for f in p.footprints_for(c)}, pid
 
 
 @pytest.mark.parametrize(
@@ -183,10 +193,14 @@ def test_json_and_dataframe(barbican):
 def test_memphis_us_rules_on_residents(memphis):
     for row in memphis.platform_rows:
         assert row["basis"] == "residents"
+    # X's radius (1 mi minimum) is offered only through an account manager (issue 13): shown,
+    # not recommended (see test_platform_rules for --managed-account)
     x = _row(memphis, "x")
-    assert x["footprint"]["kind"] == "radius" and x["footprint"]["radius_m"] == pytest.approx(
-        1609.344
-    )  # X's radius exists in the US (1 mi minimum)
+    assert x["footprint"]["kind"] != "radius"
+    radius = _option(x, "radius")
+    assert (
+        radius["managed"] and not radius["recommended"] and "account manager" in radius["condition"]
+    )
     meta = _row(memphis, "meta")
     assert meta["footprint"]["radius_m"] == 1000 and meta["accounts"]["share"] == 0.71
     li = _row(memphis, "linkedin")
@@ -356,3 +370,21 @@ def test_cli_platform_table_and_rule_error():
         timeout=120,
     )
     assert p.returncode == 10 and "Traceback" not in p.stderr and "negative" in p.stderr
+
+
+@pytest.mark.shared_data
+def test_unconfirmed_uk_postcode_options_say_uncertain_where_it_matters(barbican):
+    """Meta's, Microsoft's, Snapchat's, X's, Pinterest's and Reddit's UK postcode-district
+    options could not be confirmed (issue 13): uncertain, and said so where they would matter."""
+    for pid in ("meta", "microsoft", "snapchat", "x", "pinterest", "reddit"):
+        row = _row(barbican, pid)
+        (rule,) = [f for f in row["rules"]["footprints"] if f["kind"] == "postcode"]
+        assert rule["confidence"] == "uncertain", pid
+        opt = _option(row, "postcode")
+        rec_waste = row["waste_share"]
+        if opt["recommended"] or (
+            opt["waste_share"] is not None
+            and rec_waste is not None
+            and opt["waste_share"] < rec_waste
+        ):
+            assert any("uncertain rule" in a for a in row["advice"]), pid

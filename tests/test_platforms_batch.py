@@ -1,6 +1,8 @@
 """Platforms for many venues: the batch path equals the one-venue path, footprints conserve
 people, widened circles are the smallest that clear the minimum, district sets are cached."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,6 +47,20 @@ def test_builtin_batch_table_equals_single_venue_rows():
     for _, r in SCOTLAND.iloc[:4].iterrows():
         one = geotarget.analyse(
             (r.lat, r.lon), "0.5mi", platforms="all", budget=100.0, currency="GBP"
+        )
+        _same(table, one.platforms, r.id)
+
+
+def test_batch_with_special_category_and_managed_account_equals_single_venue_rows():
+    """Issue 13's advertiser options flow through the batch exactly as through one venue."""
+    g = geotarget.analyse_many(SCOTLAND.iloc[:2], "0.5mi")
+    kw = {"special_category": "housing", "managed_account": True}
+    table = geotarget.platforms_many(g, "meta,google_ads,x,linkedin", **kw)
+    assert "meta_special" in set(table["id"]) and "meta" not in set(table["id"])
+    assert "google_ads" in set(table["id"])  # Google's restricted rules are for the US and CA
+    for _, r in SCOTLAND.iloc[:2].iterrows():
+        one = geotarget.analyse(
+            (r.lat, r.lon), "0.5mi", platforms="meta,google_ads,x,linkedin", **kw
         )
         _same(table, one.platforms, r.id)
 
@@ -108,6 +124,12 @@ def test_widened_circle_is_the_smallest_that_clears_the_minimum(scotland, pid):
     advertiser until its audience clears the minimum of 100 (in 0.01 km steps); DV360 widens
     its own circle to hold 1,000 people (to the metre).  Either way, the smallest such circle."""
     cat = load()
+    if pid == "google_ads":
+        # Google Ads' 100 is a minimum of audience lists, which never widens a circle (issue
+        # 13); the widening is that of a platform whose minimum is of the location audience
+        plain = evaluate_many(scotland, [57.10], [-4.70], [804.672], [pid], cat)[0][0]
+        assert plain["footprint"]["radius_m"] == 1000 and plain["min_audience"]["met"] is None
+        cat.platforms[pid] = dataclasses.replace(cat.platforms[pid], min_applies_to="location")
     p = cat.platforms[pid]
     row = evaluate_many(scotland, [57.10], [-4.70], [804.672], [pid], cat)[0][0]
     f = _facts(scotland, [57.10], [-4.70], [804.672])
@@ -252,7 +274,13 @@ def test_batch_country_option_for_a_layer_without_one(tmp_path):
         _same(table, one.platforms, r.id)
         meta = next(x for x in one.platform_rows if x["id"] == "meta")
         assert "postcode" in {o["kind"] for o in meta["options"]}  # GB rules now apply
-    assert (table.verdict != "cannot_run").all()
+        # a user layer does not say which of its zones lie in GB: no country footprint is
+        # guessed from it (issue 13), so LinkedIn (places and country only) cannot run here
+        li = next(x for x in one.platform_rows if x["id"] == "linkedin")
+        (country,) = [u for u in li["unavailable_options"] if u["kind"] == "country"]
+        assert "does not say which of its cells or zones lie in GB" in country["reason"]
+    assert (table[table.id == "meta"].verdict != "cannot_run").all()
+    assert (table[table.id == "linkedin"].verdict == "cannot_run").all()
 
 
 @pytest.mark.shared_data

@@ -15,8 +15,7 @@ from test_maps import PLATFORMS, assert_offline
 import geotarget
 from geotarget import files
 from geotarget.errors import GeotargetError, InputError, OutputError
-from geotarget.render import report
-from geotarget.render import words as report_words
+from geotarget.render import report, words
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +44,7 @@ def text_of(page: str) -> str:
 
 # -- plain words -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "share, words",
+    "share, expected",
     [
         (0.3411, "about a third"),
         (0.25, "about a quarter"),
@@ -57,12 +56,12 @@ def text_of(page: str) -> str:
         (0.9947, "about 99%"),
     ],
 )
-def test_share_words(share, words):
-    assert report_words.share_words(share) == words
+def test_share_words(share, expected):
+    assert words.share_words(share) == expected
 
 
 def test_every_platform_is_in_exactly_one_sentence(edinburgh):
-    sentences = report_words.summary_sentences(edinburgh)
+    sentences = words.summary_sentences(edinburgh)
     ids = [i for s in sentences for i in s["platforms"]]
     assert sorted(ids) == sorted(r["id"] for r in edinburgh.platform_rows)
     for s in sentences:
@@ -74,13 +73,11 @@ def test_every_platform_is_in_exactly_one_sentence(edinburgh):
 
 def test_sentences_are_made_of_the_rows(edinburgh):
     by_id = {r["id"]: r for r in edinburgh.platform_rows}
-    texts = {
-        i: s["text"] for s in report_words.summary_sentences(edinburgh) for i in s["platforms"]
-    }
+    texts = {i: s["text"] for s in words.summary_sentences(edinburgh) for i in s["platforms"]}
     meta = by_id["meta"]
     assert texts["meta"] == texts["google_ads"]  # same footprint, same waste: one sentence
     assert f"a {meta['footprint']['label']} around the venue" in texts["meta"]
-    assert report_words.share_words(meta["waste_share"]) in texts["meta"]
+    assert words.share_words(meta["waste_share"]) in texts["meta"]
     assert f"£{meta['waste_money']['amount']:,.0f} of £500" in texts["meta"]
     li = by_id["linkedin"]
     assert f"can only target all of {li['footprint']['label']}" in texts["linkedin"]
@@ -88,27 +85,31 @@ def test_sentences_are_made_of_the_rows(edinburgh):
 
 
 @pytest.mark.shared_data
-def test_london_verdict_in_plain_words(london_result):
-    texts = {
-        i: s["text"] for s in report_words.summary_sentences(london_result) for i in s["platforms"]
-    }
+def test_london_verdict_in_plain_words(london_result, london):
+    texts = {i: s["text"] for s in words.summary_sentences(london_result) for i in s["platforms"]}
     meta = next(r for r in london_result.platform_rows if r["id"] == "meta")
     assert texts["meta"].startswith("Meta (Facebook, Instagram)")
     assert "can reach this area with a 1 km circle around the venue" in texts["meta"]
-    assert report_words.share_words(meta["waste_share"]) in texts["meta"]
+    assert words.share_words(meta["waste_share"]) in texts["meta"]
     assert (
         "can only target all of Greater London, so over 99% of the spend would miss"
         in texts["linkedin"]
     )
+    # Meta's restricted rules apply only for a declared special ad category (issue 13)
+    assert "meta_special" not in texts
+    housing = geotarget.analyse(
+        "EC2Y 8BN", "0.5mi", layer=london, platforms="meta", special_category="housing"
+    )
+    texts = {i: s["text"] for s in words.summary_sentences(housing) for i in s["platforms"]}
     assert "at least" in texts["meta_special"]  # beyond the layer: a lower bound
 
 
 # -- the HTML page ---------------------------------------------------------------------------
 def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_report):
     assert_offline(ed_report)
-    words = text_of(ed_report)
+    page = text_of(ed_report)
     positions = [
-        words.index(h)
+        page.index(h)
         for h in (
             "In short",
             "Platforms, best first",
@@ -118,15 +119,15 @@ def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_r
         )
     ]
     assert positions == sorted(positions)
-    first = report_words.summary_sentences(edinburgh)[0]["text"]
-    assert words.index(first) < positions[1]
+    first = words.summary_sentences(edinburgh)[0]["text"]
+    assert page.index(first) < positions[1]
     for r in edinburgh.platform_rows:
         assert f"data-platform='{r['id']}'" in ed_report
     assert 'class="folium-map"' in ed_report and "L.map(" in ed_report
     res = edinburgh.residents
-    assert f"about {res.estimate:,.0f}" in words
-    assert f"range {res.low:,.0f} – {res.high:,.0f}" in words
-    assert edinburgh.workers_unavailable in words
+    assert f"about {res.estimate:,.0f}" in page
+    assert f"range {res.low:,.0f} – {res.high:,.0f}" in page
+    assert edinburgh.workers_unavailable in page
     lay = edinburgh.layer
     for piece in [
         lay["source"],
@@ -135,8 +136,8 @@ def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_r
         *lay["attribution"],
         *lay["caveats"],
     ]:
-        assert piece in words, piece
-    assert "Leaflet (BSD-2-Clause" in words
+        assert piece in page, piece
+    assert "Leaflet (BSD-2-Clause" in page
 
 
 def test_report_numbers_all_come_from_the_result(edinburgh, ed_report):
@@ -165,14 +166,14 @@ def test_report_markdown_and_json(edinburgh):
     md = report.render_report(edinburgh, "md")
     assert md.startswith("# Local advertising around EH1 1YZ")
     assert "| Platform | Verdict | Smallest footprint |" in md
-    for s in report_words.summary_sentences(edinburgh):
+    for s in words.summary_sentences(edinburgh):
         assert s["text"] in md
     for a in edinburgh.layer["attribution"]:
         assert a in md
     d = json.loads(report.render_report(edinburgh, "json"))
     assert d["schema"] == "geotarget.result/1"
     assert d["platforms"] == json.loads(edinburgh.to_json())["platforms"]
-    assert d["report"]["summary"] == [s["text"] for s in report_words.summary_sentences(edinburgh)]
+    assert d["report"]["summary"] == [s["text"] for s in words.summary_sentences(edinburgh)]
     with pytest.raises(InputError, match="report format 'pdf'"):
         report.render_report(edinburgh, "pdf")
 

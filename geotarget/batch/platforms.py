@@ -38,6 +38,8 @@ def platforms_many(
     country: str | None = None,
     rules: str | Path | None = None,
     rule_overrides: list[str] | tuple[str, ...] | None = None,
+    special_category: str | None = None,
+    managed_account: bool | None = None,
     chunk_size: int = CHUNK_SIZE,
     progress: Callable[[int], None] | None = None,
     scheduler: str = "local",
@@ -64,7 +66,8 @@ def platforms_many(
     options
         The advertiser's :class:`~geotarget.platforms.PlatformOptions`; or its fields as
         keywords (``budget``, ``currency``, ``segment_share``, ``postcode_coverage``,
-        ``country``, ``rules``, ``rule_overrides``), not both.
+        ``country``, ``rules``, ``rule_overrides``, ``special_category``,
+        ``managed_account``), not both.
     chunk_size, progress, scheduler, dask_address, workers, client
         As for :func:`geotarget.analyse_many`: chunks of venues, locally or on a Dask cluster;
         the rows are the same either way.
@@ -98,10 +101,12 @@ def platforms_many(
         country=country,
         rules=rules,
         rule_overrides=rule_overrides,
+        special_category=special_category,
+        managed_account=managed_account,
     )
     opts.check_layer(fixed)
     cat = plat.load(opts.rules, overrides=opts.rule_overrides)
-    ids = plat.select(cat, platforms)
+    ids = plat.select(cat, platforms, opts.special_category)
     ok = results["error"].isna().to_numpy() & (
         pd.to_numeric(results["coverage"], errors="coerce").to_numpy(float) > 0
     )

@@ -129,7 +129,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     platforms = args.platforms
-    if platforms is None and (args.budget or args.segment_share or args.rules or args.rule):
+    if platforms is None and (
+        args.budget
+        or args.segment_share
+        or args.rules
+        or args.rule
+        or args.special_category
+        or args.managed_account
+    ):
         platforms = "all"
     result = analyse_from_args(args, platforms)
     print(result.to_json(indent=2) if args.json else result.to_text())

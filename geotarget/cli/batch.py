@@ -151,7 +151,8 @@ def _check_platform_options(args: argparse.Namespace) -> None:
         from .. import platforms as plat
 
         opts = platform_options(args)
-        plat.select(plat.load(opts.rules, overrides=opts.rule_overrides), args.platforms)
+        cat = plat.load(opts.rules, overrides=opts.rule_overrides)
+        plat.select(cat, args.platforms, opts.special_category)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -115,6 +115,21 @@ def add_platform_options(g: argparse._ActionsContainer) -> None:
         metavar="SHARE",
         help="share of the catchment's people postcode districts must cover (default 0.95)",
     )
+    g.add_argument(
+        "--special-category",
+        metavar="housing|employment|financial",
+        help="your ads' special ad category, as you declare it to the platforms (financial: "
+        "financial products and services, credit included): platforms with restricted rules "
+        "for it (Meta; Google Ads in the US and Canada) are judged on them; without it no "
+        "restricted row appears",
+    )
+    g.add_argument(
+        "--managed-account",
+        action="store_true",
+        help="you have a managed account (an account manager, or an account in the country an "
+        "option is limited to, e.g. X's radius for US and Japan accounts): such options may "
+        "then be recommended; without it they are shown but not recommended",
+    )
 
 
 #: the platform options as (option, attribute): those that need ``--platforms`` in a batch
@@ -126,6 +141,8 @@ PLATFORM_FLAGS = (
     ("--rule", "rule"),
     ("--country", "country"),
     ("--postcode-coverage", "postcode_coverage"),
+    ("--special-category", "special_category"),
+    ("--managed-account", "managed_account"),
 )
 
 
@@ -141,6 +158,8 @@ def platform_options(args: argparse.Namespace) -> PlatformOptions:
         rule_overrides=tuple(args.rule),
         country=args.country,
         postcode_coverage=number(args.postcode_coverage, "--postcode-coverage"),
+        special_category=args.special_category,
+        managed_account=bool(args.managed_account),
     )
 
 

@@ -18,7 +18,7 @@ from .advice import VERDICTS
 from .catalogue import Catalogue, load
 from .feasibility import Evaluator, Shared, radius_needed
 from .footprints import Facts
-from .model import PlatformRow
+from .model import Platform, PlatformRow
 from .options import PlatformOptions
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Catalogue",
     "PlatformOptions",
     "RulesError",
+    "applicable",
     "evaluate",
     "evaluate_many",
     "load",
@@ -33,8 +34,14 @@ __all__ = [
 ]
 
 
-def select(cat: Catalogue, which: str | list[str] | None) -> list[str]:
+def select(
+    cat: Catalogue, which: str | list[str] | None, special_category: str | None = None
+) -> list[str]:
     """Platform ids from ``"all"``, ``"meta,google_ads"`` or a list.
+
+    Entries holding the restricted rules of special ad categories (``meta_special``...) are
+    not platforms of their own: ``"all"`` leaves them out, and their general entry is judged
+    on them when the advertiser declares a category (:func:`applicable`).
 
     Parameters
     ----------
@@ -42,6 +49,9 @@ def select(cat: Catalogue, which: str | list[str] | None) -> list[str]:
         The catalogue the ids must be in.
     which : str or list of str or None
         ``"all"``, comma-separated ids, or a list of ids (None: none).
+    special_category : str, optional
+        The special ad category declared; a restricted entry named in ``which`` needs one of
+        its categories.
 
     Returns
     -------
@@ -51,7 +61,8 @@ def select(cat: Catalogue, which: str | list[str] | None) -> list[str]:
     Raises
     ------
     InputError
-        When ``which`` is not text or a list of text, or names an unknown platform.
+        When ``which`` is not text or a list of text, names an unknown platform, or names a
+        restricted entry without its special ad category declared.
     """
     if which is None:
         return []
@@ -63,13 +74,56 @@ def select(cat: Catalogue, which: str | list[str] | None) -> list[str]:
         which = ["all"] if which.strip() == "all" else [w.strip() for w in which.split(",")]
     which = list(which)
     if which == ["all"]:
-        return list(cat.platforms)
+        return [pid for pid, p in cat.platforms.items() if p.special is None]
     unknown = [w for w in which if w not in cat.platforms]
     if unknown:
         raise InputError(
             f"unknown platform {unknown[0]!r}: choose 'all' or among {', '.join(cat.platforms)}"
         )
+    for w in which:
+        sp = cat.platforms[w].special
+        if sp is not None and special_category not in sp.categories:
+            raise InputError(
+                f"{w} holds {sp.replaces}'s restricted rules for special ad categories "
+                f"({', '.join(sp.categories)}): declare yours with --special-category "
+                f"(library: special_category=) and ask for {sp.replaces}"
+            )
     return list(dict.fromkeys(which))
+
+
+def applicable(
+    cat: Catalogue, ids: list[str], special_category: str | None, country: str | None
+) -> list[Platform]:
+    """The platforms to judge for ``ids``: each on its restricted rules where they apply.
+
+    Parameters
+    ----------
+    cat : Catalogue
+        The catalogue.
+    ids : list of str
+        Platform ids (see :func:`select`).
+    special_category : str or None
+        The special ad category the advertiser declared.
+    country : str or None
+        The targeted country (ISO 3166 alpha-2).
+
+    Returns
+    -------
+    list of Platform
+        One per id (each once): the entry whose restricted rules apply to the declared
+        category in ``country`` instead of its general entry.
+    """
+    out: dict[str, Platform] = {}
+    for pid in ids:
+        p = cat.platforms[pid]
+        if p.special is None:
+            for q in cat.platforms.values():
+                sp = q.special
+                if sp is not None and sp.replaces == pid and sp.applies(special_category, country):
+                    p = q
+                    break
+        out.setdefault(p.id, p)
+    return list(out.values())
 
 
 def _sort_rows(rows: list[PlatformRow]) -> list[PlatformRow]:
@@ -96,13 +150,15 @@ def _rows(
     return _sort_rows(
         [
             ev.evaluate(
-                cat.platforms[p],
+                p,
                 cat,
                 segment_share=opts.segment_share,
                 budget=opts.budget,
                 currency=opts.currency,
+                special_category=opts.special_category,
+                managed_account=opts.managed_account,
             )
-            for p in ids
+            for p in applicable(cat, ids, opts.special_category, ev.country)
         ]
     )
 

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 __all__ = ["VERDICTS", "advice", "verdict"]
 
-#: the verdicts, best first
-VERDICTS = ("good", "workable", "poor", "cannot_run")
+#: the verdicts, best first; ``not_measurable``: the platform's only options are ones whose
+#: geography geotarget cannot measure (pins near drivers, distance-ranked listings)
+VERDICTS = ("good", "workable", "poor", "cannot_run", "not_measurable")
 
 
 def verdict(rec: dict[str, Any], cat: Catalogue) -> str:
@@ -57,6 +58,7 @@ def advice(
     rec: dict[str, Any] | None,
     catchment: People,
     segment_share: float | None,
+    managed_account: bool = False,
 ) -> list[str]:
     """The advice for one platform, in plain sentences.
 
@@ -72,12 +74,15 @@ def advice(
         The catchment's people on the platform's basis.
     segment_share : float or None
         The audience segment's share of people.
+    managed_account : bool
+        Whether the advertiser declared a managed account.
 
     Returns
     -------
     list of str
         Sentences, each naming the platform.
     """
+    held_back = _managed_tips(p, out, rec, managed_account)
     if rec is None:
         reasons = "; ".join(f"{u['kind']}: {u['reason']}" for u in out["unavailable_options"])
         if not reasons:
@@ -85,9 +90,12 @@ def advice(
                 f"the catalogue lists no targeting option for "
                 f"{out.get('country') or 'this country'}"
             )
-        return [f"{p.name}: no targeting option can be measured here ({reasons})."]
+        return [
+            f"{p.name}: no targeting option can be measured here ({reasons}).",
+            *held_back,
+        ]
     fp = rec["footprint"]
-    tips = _footprint_tips(p, rec)
+    tips = _footprint_tips(p, rec) + held_back
     if p.meaning == "presence_or_interest":
         tips.append(
             f"{p.name}: choose 'Presence' (people in or regularly in the area), not the "
@@ -100,6 +108,7 @@ def advice(
         for o in out["options"]
         if o["waste_share"] is not None
         and o["can_run"]
+        and not o.get("managed")
         and rec["waste_share"] is not None
         and o["waste_share"] < rec["waste_share"] - 1e-9
     ]
@@ -113,9 +122,42 @@ def advice(
             f"{p.name}: this option rests on an uncertain rule "
             f"({fp.get('rule_note') or 'not documented'}); check it in the platform."
         )
+    if fp.get("kind") == "radius" and any(
+        f.kind == "radius" and not f.min_known for f in p.footprints
+    ):
+        tips.append(
+            f"{p.name}: its smallest radius is not documented, so the circle is the "
+            "catchment's own size, a best case; check the smallest the platform accepts."
+        )
+    for u in out["unavailable_options"]:
+        if u["kind"] == "other":
+            tips.append(f"{p.name}: another option {u['reason']}.")
     tips.extend(f"{p.name}: {a}" for a in p.advice)  # the catalogue's own advice, if any
     if out.get("stale") if "stale" in out else p.stale():
         tips.append(f"{p.name}: some rules were read more than 12 months ago and may be stale.")
+    return tips
+
+
+def _managed_tips(
+    p: Platform, out: PlatformRow, rec: dict[str, Any] | None, managed_account: bool
+) -> list[str]:
+    """The options held back because they need a managed account (or say they were used)."""
+    tips = []
+    for o in out["options"]:
+        if not o.get("managed"):
+            continue
+        w = "" if o["waste_share"] is None else f" (wasting {o['waste_share']:.0%})"
+        if managed_account:
+            if o["recommended"]:
+                tips.append(
+                    f"{p.name}: '{o['label']}' is offered {o['condition']}; recommended "
+                    "because you declared a managed account."
+                )
+            continue
+        tips.append(
+            f"{p.name}: '{o['label']}'{w} is not the recommendation: it is offered "
+            f"{o['condition']}. Declare --managed-account if you have that access."
+        )
     return tips
 
 
@@ -157,6 +199,11 @@ def _min_audience_tips(p: Platform, ma: dict[str, Any]) -> list[str]:
     """Whether the footprint, or the catchment alone, clears the platform's minimum."""
     if ma["required"] is None:
         return [f"{p.name} documents no minimum audience for location targeting."]
+    if ma.get("applies_to", "location") != "location":
+        return [
+            f"{p.name}'s minimum of {ma['required']:,.0f} {ma['counts']} applies to customer "
+            "lists, not to location targeting: it is not checked for this footprint."
+        ]
     if ma["met"] is False:
         return [
             f"{p.name} cannot run: the footprint holds about "

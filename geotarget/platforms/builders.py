@@ -218,7 +218,9 @@ class FootprintBuilder:
         Built or str
             The circle, or why there is none.
         """
-        pick = self.facts.radius(fp, basis, min_audience=p.min_audience, conv=conv)
+        # only a minimum of the location audience widens a circle (not a customer-list one)
+        need = p.min_audience if p.min_applies_to == "location" else None
+        pick = self.facts.radius(fp, basis, min_audience=need, conv=conv)
         i = self.i
         if pick.reason[i] is not None:
             reason: str = pick.reason[i]
@@ -260,9 +262,10 @@ class FootprintBuilder:
             The districts, or why there are none.
         """
         if fp.level != "district":
+            what = {"zip": "ZIP code", "fsa": "Canadian forward sortation area (FSA)"}
             return (
-                f"{fp.level} footprints need ZIP code data, which geotarget does not have "
-                "for this area"
+                f"{fp.level} footprints need {what.get(fp.level or '', fp.level or '')} "
+                "boundaries, which geotarget does not have for this area"
             )
         if self.country != "GB":
             return "UK postcode districts exist only in Great Britain"
@@ -406,6 +409,12 @@ class FootprintBuilder:
         """
         if not self.country:
             return "the layer's country is unknown (give --country)"
+        if self.layer.country != self.country:
+            return (
+                f"layer {self.layer.name} does not say which of its cells or zones lie in "
+                f"{self.country} (it may hold several countries), so the country footprint "
+                "cannot be measured: its people would be a guess"
+            )
         tot = {p: None if s is None else (s.total,) * 3 for p, s in self.facts.surfaces.items()}
         cov = self.layer.coverage
         return Built(
@@ -443,6 +452,8 @@ class FootprintBuilder:
         """
         if fp.countries and self.country not in fp.countries:
             return f"only offered in {', '.join(fp.countries)}"
+        if fp.kind == "other":
+            return f"cannot be measured: {fp.note}"
         if fp.kind == "radius":
             return self.radius(fp, basis, p, conv)
         key = (fp.kind, basis, fp.level, fp.levels)  # the same footprint for every platform

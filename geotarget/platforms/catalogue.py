@@ -26,7 +26,17 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from ..errors import RulesError
-from .model import KINDS, STALE_AFTER_DAYS, Catalogue, Footprint, Platform, Provenance, Usage
+from ..units import UNITS
+from .model import (
+    KINDS,
+    SPECIAL_CATEGORIES,
+    STALE_AFTER_DAYS,
+    Catalogue,
+    Footprint,
+    Platform,
+    Provenance,
+    Usage,
+)
 from .validate import (
     CONFIDENCE,
     FOOTPRINT_KEYS,
@@ -60,6 +70,7 @@ __all__ = [
     "RulesError",
     "Usage",
     "apply_override",
+    "catalogue_dict",
     "load",
 ]
 
@@ -144,6 +155,13 @@ def load(
         platforms[pid] = platform(
             RulesContext(files[-1] if rules_file and pid in user else files[0]), pid, d
         )
+    for pid, p in platforms.items():
+        if p.special is not None and p.special.replaces not in platforms:
+            raise ctx.fail(
+                pid,
+                "special.replaces",
+                f"{p.special.replaces!r} is not a platform of the catalogue",
+            )
     cat = Catalogue(
         platforms, good, workable, provenance(ctx, "verdict", "verdict", verdict), files
     )
@@ -155,7 +173,14 @@ def load(
 
 
 #: the fields ``--rule ID.FIELD=VALUE`` can override
-OVERRIDE_FIELDS = ("radius_min", "radius_max", "min_audience", "location_meaning", "usage.<CC>")
+OVERRIDE_FIELDS = (
+    "radius_min",
+    "radius_max",
+    "min_audience",
+    "location_meaning",
+    "usage.<CC>",
+    "managed",
+)
 
 
 def apply_override(cat: Catalogue, text: str) -> None:
@@ -172,7 +197,8 @@ def apply_override(cat: Catalogue, text: str) -> None:
         ``ID.FIELD=VALUE``, the field one of :data:`OVERRIDE_FIELDS`: ``radius_min`` and
         ``radius_max`` take distances with units (comma-separated, one per unit),
         ``min_audience`` a number >= 0, ``location_meaning`` one of :data:`MEANINGS` and
-        ``usage.<CC>`` a share in (0, 1].
+        ``usage.<CC>`` a share in (0, 1] and ``managed`` ``false`` (the platform's options
+        offered only through an account manager are open to you: they may be recommended).
 
     Raises
     ------
@@ -200,6 +226,8 @@ def apply_override(cat: Catalogue, text: str) -> None:
         if value not in MEANINGS:
             raise RulesError(f"--rule {text!r}: use one of {', '.join(MEANINGS)}")
         p.meaning, p.meaning_prov = value, prov
+    elif fld == "managed":
+        _override_managed(p, pid, value, text, prov)
     elif fld.startswith("usage."):
         cc = fld.split(".", 1)[1]
         p.usage[cc] = Usage(
@@ -240,6 +268,21 @@ def _override_radius(
     p.footprints = new
 
 
+def _override_managed(p: Platform, pid: str, value: str, text: str, prov: Provenance) -> None:
+    """Open (``managed=false``) the options of ``p`` offered through an account manager."""
+    if value.lower() != "false":
+        raise RulesError(
+            f"--rule {text!r}: write {pid}.managed=false to open the options offered through "
+            "an account manager (they are closed by default)"
+        )
+    if not any(f.managed for f in p.footprints):
+        raise RulesError(f"--rule {text!r}: {pid} has no option offered through an account manager")
+    p.footprints = [
+        Footprint(**{**f.__dict__, "managed": False, "prov": prov}) if f.managed else f
+        for f in p.footprints
+    ]
+
+
 def _override_number(value: str, text: str) -> float:
     """A minimum audience given in an override: a finite number >= 0."""
     try:
@@ -260,3 +303,94 @@ def _override_share(value: str, text: str) -> float:
     if not 0 < share <= 1:  # NaN fails this too
         raise RulesError(f"--rule {text!r}: a usage share is a number in (0, 1]")
     return share
+
+
+def _distance_texts(ms: tuple[float, ...], units: tuple[str, ...]) -> list[str]:
+    return [f"{m / UNITS[u]:g}{u}" for m, u in zip(ms, units)]
+
+
+def _footprint_dict(f: Footprint) -> dict[str, Any]:
+    d: dict[str, Any] = {"kind": f.kind}
+    if f.countries:
+        d["countries"] = list(f.countries)
+    if f.kind == "radius":
+        d["min"] = _distance_texts(f.min_m, f.units[: len(f.min_m)])
+        d["max"] = _distance_texts(f.max_m, f.units[len(f.min_m) :])
+        d["whole_numbers"] = f.whole_numbers
+        if f.min_people is not None:
+            d["min_people"] = f.min_people
+        if not f.min_known:
+            d["min_known"] = False
+    if f.level is not None:
+        d["level"] = f.level
+    if f.levels:
+        d["levels"] = list(f.levels)
+    if f.max_locations is not None:
+        d["max_locations"] = f.max_locations
+    if f.managed:
+        d["managed"] = True
+    if f.note:
+        d["note"] = f.note
+    return d | f.prov.to_dict()
+
+
+def _platform_dict(p: Platform) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "id": p.id,
+        "name": p.name,
+        "footprints": [_footprint_dict(f) for f in p.footprints],
+        "location_meaning": {
+            "value": p.meaning,
+            "options": list(p.meaning_options),
+            "note": p.meaning_note,
+        }
+        | p.meaning_prov.to_dict(),
+        "min_audience": {
+            "value": p.min_audience,
+            "counts": p.min_counts,
+            "of": p.min_of,
+            "applies_to": p.min_applies_to,
+            "note": p.min_note,
+        }
+        | p.min_prov.to_dict(),
+        "usage": {
+            cc: {"share": u.share, "denominator": u.denominator, "what": u.what} | u.prov.to_dict()
+            for cc, u in p.usage.items()
+        },
+        "conflicts": [dict(c) for c in p.conflicts],
+        "advice": list(p.advice),
+        "possibly_stale": p.stale(),
+    }
+    if p.special is not None:
+        d["special"] = {
+            "categories": list(p.special.categories),
+            "replaces": p.special.replaces,
+            "countries": None if p.special.countries is None else list(p.special.countries),
+            "note": p.special.note,
+        } | p.special.prov.to_dict()
+    return d
+
+
+def catalogue_dict(cat: Catalogue) -> dict[str, Any]:
+    """The whole validated catalogue as JSON-ready values (``geotarget platforms --json``).
+
+    Parameters
+    ----------
+    cat : Catalogue
+        The catalogue, as loaded (overrides applied).
+
+    Returns
+    -------
+    dict
+        ``schema``, ``files``, ``verdict`` (the scale with its provenance), the special ad
+        categories an advertiser may declare, and ``platforms``: every platform with each
+        value's source, date read and confidence.
+    """
+    return {
+        "schema": SCHEMA,
+        "files": list(cat.files),
+        "verdict": {"good_below": cat.good_below, "workable_below": cat.workable_below}
+        | cat.verdict_prov.to_dict(),
+        "special_categories": list(SPECIAL_CATEGORIES),
+        "platforms": [_platform_dict(p) for p in cat.platforms.values()],
+    }

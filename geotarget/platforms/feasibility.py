@@ -215,12 +215,16 @@ class Evaluator(FootprintBuilder):
         segment_share: float | None = None,
         budget: float | None = None,
         currency: str = "",
+        special_category: str | None = None,
+        managed_account: bool = False,
     ) -> PlatformRow:
         """Platform ``p``'s row for the venue: its recommended footprint, waste and verdict.
 
         Every footprint option open in the country is built and measured; the one recommended
         wastes least among those that can run, preferring options whose rule is documented or
-        reported by third parties over uncertain ones.
+        reported by third parties over uncertain ones.  Options offered only through an
+        account manager (``managed``) are measured and shown but recommended only with
+        ``managed_account``.
 
         Parameters
         ----------
@@ -234,6 +238,10 @@ class Evaluator(FootprintBuilder):
             Spend, to turn the waste share into money wasted.
         currency : str
             The budget's currency.
+        special_category : str, optional
+            The special ad category the advertiser declared (recorded in the row).
+        managed_account : bool
+            Whether the advertiser has a managed account (see above).
 
         Returns
         -------
@@ -255,11 +263,13 @@ class Evaluator(FootprintBuilder):
                 self._measure(p, fp, b, basis, catchment, usage, segment_share, conv, unit)
             )
         # recommend the option with least waste among those that can run, preferring options
-        # whose rule is documented or reported by third parties over uncertain ones
-        runnable = [o for o in options if o["min_audience"]["met"] is not False]
+        # whose rule is documented or reported by third parties over uncertain ones; options
+        # offered only through an account manager count only for a managed account
+        open_ = [o for o in options if managed_account or not o["footprint"]["managed"]]
+        runnable = [o for o in open_ if o["min_audience"]["met"] is not False]
         sure = [o for o in runnable if o["footprint"]["rule_confidence"] != "uncertain"]
-        pool = sure or runnable or options
-        rank = {"radius": 0, "postcode": 1, "place": 2, "country": 3}
+        pool = sure or runnable or open_
+        rank = {"radius": 0, "postcode": 1, "place": 2, "country": 3, "other": 4}
         # (no people in a footprint: no waste share; such an option ranks last)
         rec = (
             min(
@@ -281,6 +291,8 @@ class Evaluator(FootprintBuilder):
             "basis_label": basis_label,
             "location_meaning": p.meaning,
             "location_meaning_options": list(p.meaning_options),
+            "special_category": special_category,
+            "restricted_rules": p.special is not None,
         }
         if rec is None:
             out.update(
@@ -293,7 +305,9 @@ class Evaluator(FootprintBuilder):
                     "waste_share": None,
                     "waste_money": None,
                     "min_audience": _min_dict(p, None, None, None),
-                    "verdict": "cannot_run",
+                    "verdict": "not_measurable"
+                    if unavailable and all(u["kind"] == "other" for u in unavailable)
+                    else "cannot_run",
                 }
             )
         else:
@@ -317,12 +331,14 @@ class Evaluator(FootprintBuilder):
                 "waste_share": o["waste_share"],
                 "can_run": o["min_audience"]["met"] is not False,
                 "recommended": o is rec,
+                "managed": o["footprint"]["managed"],
+                "condition": o["footprint"]["rule_note"] if o["footprint"]["managed"] else None,
             }
             for o in options
         ]
         out["unavailable_options"] = unavailable
         out["stale"] = st["stale"]
-        out["advice"] = advice(p, out, rec, catchment, segment_share)
+        out["advice"] = advice(p, out, rec, catchment, segment_share, managed_account)
         out["rules"] = st["rules"]
         return out
 
@@ -367,7 +383,8 @@ class Evaluator(FootprintBuilder):
         ppl = b.people
         inside = catchment if b.inside is None else b.inside  # radius, place, country: contain it
         total = ppl.total
-        share_inside = inside.total / total if total > 0 else None
+        # (never above 1: the catchment's people inside a footprint cannot outnumber it)
+        share_inside = min(1.0, inside.total / total) if total > 0 else None
         waste = None if share_inside is None else max(0.0, 1.0 - share_inside)
         lower = b.lower
         acc: dict[str, Any] | None = None
@@ -409,6 +426,7 @@ class Evaluator(FootprintBuilder):
                 "notes": b.notes,
                 "rule_confidence": fp.prov.confidence,
                 "rule_note": fp.note,
+                "managed": fp.managed,
             },
             "people": {
                 "basis": basis,
@@ -433,7 +451,7 @@ class Evaluator(FootprintBuilder):
 def _waste_part(fp_people: float | None, inside_people: float | None) -> float | None:
     if fp_people is None or inside_people is None or fp_people <= 0:
         return None
-    return max(0.0, 1.0 - inside_people / fp_people)
+    return min(1.0, max(0.0, 1.0 - inside_people / fp_people))
 
 
 def _r(x: float | None) -> int | None:
@@ -448,15 +466,18 @@ def _min_dict(
     lower_bound: bool = False,
 ) -> dict[str, Any]:
     req = p.min_audience
+    if p.min_applies_to != "location":  # a customer-list minimum: information, never checked
+        fp_pool = c_pool = None
     met = None if req is None or fp_pool is None else bool(fp_pool >= req)
     if met is False and lower_bound:
         met = None  # the footprint reaches beyond the data: its real pool may be large enough
     return {
         "required": req,
         "counts": p.min_counts,
+        "applies_to": p.min_applies_to,
         "footprint_pool": None if fp_pool is None else round(fp_pool),
         "catchment_pool": None if c_pool is None else round(c_pool),
-        "pool_unit": unit,
+        "pool_unit": unit if fp_pool is not None else None,
         "met": met,
         "catchment_met": None if req is None or c_pool is None else bool(c_pool >= req),
         "note": p.min_note,

@@ -12,8 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-#: footprint kinds, from the tightest to the widest
-KINDS = ("radius", "postcode", "place", "country")
+#: footprint kinds, from the tightest to the widest; ``other`` is an option geotarget cannot
+#: measure (pins near drivers, distance-ranked listings...), shown with the reason
+KINDS = ("radius", "postcode", "place", "country", "other")
+#: the special ad categories an advertiser may declare (``--special-category``)
+SPECIAL_CATEGORIES = ("housing", "employment", "financial")
+#: what a minimum audience applies to: the location audience of a campaign, or customer lists
+MIN_APPLIES_TO = ("location", "customer_lists")
 #: a rule read longer ago than this is flagged as possibly stale
 STALE_AFTER_DAYS = 365
 
@@ -107,6 +112,12 @@ class Footprint:
         How many such areas one campaign may target.
     note : str
         The rule in words.
+    managed : bool
+        Offered only through an account manager or to some advertisers' accounts: measured
+        and shown, but recommended only when the advertiser declares a managed account.
+    min_known : bool
+        Radius options: whether the smallest radius is documented (False: ``min_m`` is a
+        working assumption, said so in the advice).
     """
 
     kind: str
@@ -121,6 +132,56 @@ class Footprint:
     levels: tuple[str, ...] = ()  # place
     max_locations: int | None = None
     note: str = ""
+    managed: bool = False
+    min_known: bool = True
+
+
+@dataclass(frozen=True)
+class Special:
+    """A platform entry holding the restricted rules for special ad categories.
+
+    When the advertiser declares one of ``categories``, this entry is judged instead of the
+    general entry ``replaces`` (in ``countries``, where given).
+
+    Parameters
+    ----------
+    categories : tuple of str
+        Among :data:`SPECIAL_CATEGORIES`.
+    replaces : str
+        The id of the platform's general entry.
+    countries : tuple of str or None
+        The targeted countries the restricted rules apply in (``None``: wherever declared).
+    prov : Provenance
+        Where the rule comes from.
+    note : str
+        The rule in words.
+    """
+
+    categories: tuple[str, ...]
+    replaces: str
+    countries: tuple[str, ...] | None
+    prov: Provenance
+    note: str = ""
+
+    def applies(self, category: str | None, country: str | None) -> bool:
+        """Whether these rules apply to ``category`` declared for a venue in ``country``.
+
+        Parameters
+        ----------
+        category : str or None
+            The declared special ad category (None: none declared).
+        country : str or None
+            The targeted country (ISO 3166 alpha-2).
+
+        Returns
+        -------
+        bool
+        """
+        return (
+            category is not None
+            and category in self.categories
+            and (self.countries is None or country in self.countries)
+        )
 
 
 @dataclass(frozen=True)
@@ -176,12 +237,17 @@ class Platform:
         Where the minimum comes from.
     min_of : str
         ``"audience"`` (the segment share applies) or ``"geography"``.
+    min_applies_to : str
+        ``"location"`` (checked against the footprint) or ``"customer_lists"`` (a minimum
+        size of customer-list audiences: shown as information, never checked for a place).
     usage : dict of str to Usage
         Sourced usage shares, by ISO 3166 alpha-2 country.
     conflicts : list of dict
         Sources that disagree with a value (``field``, ``value`` and their provenance).
     advice : list of str
         The catalogue's own advice for the platform.
+    special : Special or None
+        Set on an entry holding the restricted rules of special ad categories.
     """
 
     id: str
@@ -196,9 +262,11 @@ class Platform:
     min_note: str
     min_prov: Provenance
     min_of: str = "audience"  # "audience" (segment applies) or "geography"
+    min_applies_to: str = "location"
     usage: dict[str, Usage] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
+    special: Special | None = None
 
     def footprints_for(self, country: str | None) -> list[Footprint]:
         """The footprint options open in ``country``.
@@ -235,6 +303,7 @@ class Platform:
             [f.prov for f in self.footprints]
             + [self.meaning_prov, self.min_prov]
             + [u.prov for u in self.usage.values()]
+            + ([self.special.prov] if self.special else [])
         )
 
     def stale(self, today: dt.date | None = None) -> bool:

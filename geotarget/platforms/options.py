@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from .model import SPECIAL_CATEGORIES
 
 if TYPE_CHECKING:
     from ..layers.base import PopulationLayer
@@ -45,6 +46,15 @@ class PlatformOptions:
         A rules file (TOML) extending the built-in catalogue.
     rule_overrides
         Single-rule overrides such as ``"meta.radius_min=1km"``.
+    special_category
+        The special ad category the ads fall in, as the advertiser declares it to the
+        platforms (one of :data:`~geotarget.platforms.model.SPECIAL_CATEGORIES`: housing,
+        employment, financial -- financial products and services, credit included).  Every
+        platform with restricted rules for it is judged on those rules; without it, no
+        restricted row appears.
+    managed_account
+        The advertiser has a managed account (an account manager, or an account in a country
+        an option is limited to): options offered only that way may be recommended.
 
     Raises
     ------
@@ -59,6 +69,8 @@ class PlatformOptions:
     country: str | None = None
     rules: str | Path | None = None
     rule_overrides: tuple[str, ...] = ()
+    special_category: str | None = None
+    managed_account: bool = False
 
     def __post_init__(self) -> None:
         s, b, pc, c = self.segment_share, self.budget, self.postcode_coverage, self.country
@@ -83,6 +95,16 @@ class PlatformOptions:
         ):
             raise InputError(f"rule overrides {overrides!r}: give a list of 'ID.FIELD=VALUE' texts")
         object.__setattr__(self, "rule_overrides", tuple(overrides))
+        sc = self.special_category
+        if sc is not None:
+            if not isinstance(sc, str) or sc.strip().lower() not in SPECIAL_CATEGORIES:
+                raise InputError(
+                    f"special category {sc!r}: use one of {', '.join(SPECIAL_CATEGORIES)} "
+                    "(financial: financial products and services, credit included)"
+                )
+            object.__setattr__(self, "special_category", sc.strip().lower())
+        if not isinstance(self.managed_account, bool):
+            raise InputError(f"managed account {self.managed_account!r}: use True or False")
         if c is not None:
             object.__setattr__(self, "country", c.upper())
 
@@ -95,8 +117,8 @@ class PlatformOptions:
         options : PlatformOptions, optional
             Options already built.
         **kwargs
-            The fields of :class:`PlatformOptions` (``None``, empty text and empty tuples are
-            dropped).
+            The fields of :class:`PlatformOptions` (``None``, ``False``, empty text and empty
+            tuples are dropped).
 
         Returns
         -------
@@ -107,7 +129,11 @@ class PlatformOptions:
         InputError
             When both are given, or a value is invalid.
         """
-        given = {k: v for k, v in kwargs.items() if v is not None and v != "" and v != ()}
+        given = {
+            k: v
+            for k, v in kwargs.items()
+            if v is not None and v is not False and v != "" and v != ()
+        }
         if options is not None:
             if given:
                 raise InputError(
@@ -144,8 +170,14 @@ class PlatformOptions:
 
     @property
     def wanted(self) -> bool:
-        """Whether anything here asks for the platform stage (rules or overrides)."""
-        return self.rules is not None or bool(self.rule_overrides)
+        """Whether anything here asks for the platform stage (rules, overrides, a special ad
+        category or a managed account)."""
+        return (
+            self.rules is not None
+            or bool(self.rule_overrides)
+            or self.special_category is not None
+            or self.managed_account
+        )
 
     def evaluation(self) -> dict[str, Any]:
         """Keyword arguments for the evaluator: the options that change a platform row."""
@@ -155,4 +187,6 @@ class PlatformOptions:
             "budget": self.budget,
             "currency": self.currency,
             "postcode_coverage": self.postcode_coverage,
+            "special_category": self.special_category,
+            "managed_account": self.managed_account,
         }

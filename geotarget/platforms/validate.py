@@ -12,12 +12,22 @@ from typing import Any
 
 from ..errors import InputError, RulesError
 from ..units import parse_distance
-from .model import KINDS, Footprint, Platform, Provenance, Usage, _date
+from .model import (
+    KINDS,
+    MIN_APPLIES_TO,
+    SPECIAL_CATEGORIES,
+    Footprint,
+    Platform,
+    Provenance,
+    Special,
+    Usage,
+    _date,
+)
 
 #: the levels a ``place`` footprint may name
 PLACE_LEVELS = ("city", "county", "region", "metro", "dma", "tract")
 #: the levels a ``postcode`` footprint may name
-POSTCODE_LEVELS = ("district", "zip")
+POSTCODE_LEVELS = ("district", "zip", "fsa")
 #: what "people in this location" may mean on a platform
 MEANINGS = (
     "living_in",
@@ -33,11 +43,22 @@ CONFIDENCE = ("documented", "third_party", "uncertain", "user")
 PROVENANCE = {"source", "read", "confidence", "published", "note"}
 #: the keys each footprint kind allows
 FOOTPRINT_KEYS = {
-    "radius": {"kind", "min", "max", "whole_numbers", "min_people", "countries", "max_locations"}
+    "radius": {
+        "kind",
+        "min",
+        "max",
+        "whole_numbers",
+        "min_people",
+        "min_known",
+        "countries",
+        "max_locations",
+        "managed",
+    }
     | PROVENANCE,
-    "postcode": {"kind", "level", "countries", "max_locations"} | PROVENANCE,
-    "place": {"kind", "levels", "countries", "max_locations"} | PROVENANCE,
-    "country": {"kind", "countries"} | PROVENANCE,
+    "postcode": {"kind", "level", "countries", "max_locations", "managed"} | PROVENANCE,
+    "place": {"kind", "levels", "countries", "max_locations", "managed"} | PROVENANCE,
+    "country": {"kind", "countries", "managed"} | PROVENANCE,
+    "other": {"kind", "countries", "managed"} | PROVENANCE,
 }
 #: the keys a platform's table allows
 PLATFORM_KEYS = {
@@ -48,6 +69,7 @@ PLATFORM_KEYS = {
     "usage",
     "conflicts",
     "advice",
+    "special",
 }
 
 
@@ -258,12 +280,15 @@ def _radius_fields(ctx: RulesContext, entry: str, where: str, d: dict[str, Any])
         isinstance(mp, bool) or not isinstance(mp, (int, float)) or not math.isfinite(mp) or mp < 0
     ):
         raise ctx.fail(entry, f"{where}.min_people", f"{mp!r} must be a number >= 0")
+    if "min_known" in d and not isinstance(d["min_known"], bool):
+        raise ctx.fail(entry, f"{where}.min_known", f"{d['min_known']!r}: use true or false")
     return {
         "min_m": mn,
         "max_m": mx,
         "units": mn_u + mx_u,
         "whole_numbers": bool(d.get("whole_numbers")),
         "min_people": mp,
+        "min_known": bool(d.get("min_known", True)),
     }
 
 
@@ -295,12 +320,19 @@ def _footprint(ctx: RulesContext, entry: str, i: int, table: object) -> Footprin
     where = f"footprints[{i}]"
     kind, d = _footprint_kind(ctx, entry, where, table)
     prov = provenance(ctx, entry, where, d)
+    if "managed" in d and not isinstance(d["managed"], bool):
+        raise ctx.fail(entry, f"{where}.managed", f"{d['managed']!r}: use true or false")
+    if kind == "other" and not d.get("note"):
+        raise ctx.fail(
+            entry, f"{where}.note", "say what the option is and why it cannot be measured"
+        )
     kw: dict[str, Any] = {
         "kind": kind,
         "prov": prov,
         "countries": _countries(ctx, entry, where, d),
         "note": d.get("note", ""),
         "max_locations": _max_locations(ctx, entry, where, d),
+        "managed": bool(d.get("managed", False)),
     }
     if kind in _KIND_FIELDS:
         kw.update(_KIND_FIELDS[kind](ctx, entry, where, d))
@@ -376,13 +408,19 @@ def _min_audience(
             raise ctx.fail(
                 pid, "min_audience.value", f"{value!r} must be a number >= 0 (or set known = false)"
             )
-    unknown = set(ma) - {"value", "known", "counts", "of"} - PROVENANCE
+    unknown = set(ma) - {"value", "known", "counts", "of", "applies_to"} - PROVENANCE
     if unknown:
         raise ctx.fail(
             pid,
             f"min_audience.{sorted(unknown)[0]}",
             "unknown key; allowed: value, "
-            "known, counts, of, source, read, confidence, published, note",
+            "known, counts, of, applies_to, source, read, confidence, published, note",
+        )
+    if ma.get("applies_to", "location") not in MIN_APPLIES_TO:
+        raise ctx.fail(
+            pid,
+            "min_audience.applies_to",
+            f"{ma.get('applies_to')!r}: use one of {', '.join(MIN_APPLIES_TO)}",
         )
     if ma.get("of", "audience") not in ("audience", "geography"):
         raise ctx.fail(pid, "min_audience.of", f"{ma.get('of')!r}: use audience or geography")
@@ -438,6 +476,40 @@ def _advice(ctx: RulesContext, pid: str, d: dict[str, Any]) -> list[str]:
     return list(advice)
 
 
+def _special(ctx: RulesContext, pid: str, d: dict[str, Any]) -> Special | None:
+    """The special-ad-category table of an entry holding restricted rules (None: none)."""
+    sp = d.get("special")
+    if sp is None:
+        return None
+    if not isinstance(sp, dict):
+        raise ctx.fail(pid, "special", "give a table with categories, replaces and provenance")
+    unknown = set(sp) - {"categories", "replaces", "countries"} - PROVENANCE
+    if unknown:
+        raise ctx.fail(
+            pid,
+            f"special.{sorted(unknown)[0]}",
+            "unknown key; allowed: categories, replaces, countries, source, read, confidence, "
+            "published, note",
+        )
+    cats = sp.get("categories")
+    if not isinstance(cats, list) or not cats or any(c not in SPECIAL_CATEGORIES for c in cats):
+        raise ctx.fail(
+            pid,
+            "special.categories",
+            f"{cats!r}: give a list among {', '.join(SPECIAL_CATEGORIES)}",
+        )
+    rep = sp.get("replaces")
+    if not isinstance(rep, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", rep) or rep == pid:
+        raise ctx.fail(pid, "special.replaces", f"{rep!r}: name the platform's general entry")
+    return Special(
+        tuple(cats),
+        rep,
+        _countries(ctx, pid, "special", sp),
+        provenance(ctx, pid, "special", sp),
+        str(sp.get("note", "")),
+    )
+
+
 def platform(ctx: RulesContext, pid: str, table: object) -> Platform:
     """Platform ``pid`` from its table in a rules file, validated.
 
@@ -488,7 +560,9 @@ def platform(ctx: RulesContext, pid: str, table: object) -> Platform:
         min_note=ma.get("note", ""),
         min_prov=provenance(ctx, pid, "min_audience", ma),
         min_of=ma.get("of", "audience"),
+        min_applies_to=ma.get("applies_to", "location"),
         usage=usage,
         conflicts=conflicts,
         advice=advice,
+        special=_special(ctx, pid, d),
     )

@@ -29,6 +29,7 @@ from .words import (
     _table_rows,
     _tiles_note,
     people_lines,
+    special_category_line,
     summary_sentences,
 )
 
@@ -177,6 +178,7 @@ def _html_top(result: Result, tiles: str) -> str:
         "<h2>In short</h2>",
         f"<p>{e(_headline(result))}</p>",
         *_html_verdicts(result),
+        *([f"<p class='special'>{e(line)}</p>"] if (line := special_category_line(result)) else []),
         *(f"<p class='warn'><b>Warning:</b> {e(w)}</p>" for w in result.warnings),
         *_html_platforms(result),
         "<h2>Map</h2><p class='small'>Each platform's smallest footprint is a layer (tick "
@@ -362,6 +364,9 @@ def _markdown(result: Result, tiles: str) -> str:
     ]
     for s in summary_sentences(result):
         out.append(f"- **{VERDICT_WORDS.get(s['verdict'], s['verdict'])}**: {s['text']}")
+    special = special_category_line(result)
+    if special:
+        out += ["", special]
     for w in result.warnings:
         out.append(f"\n> **Warning:** {w}")
     rows = _table_rows(result)

@@ -17,8 +17,15 @@ VERDICT_COLOURS = {
     "workable": "#e08214",
     "poor": "#b2182b",
     "cannot_run": "#777777",
+    "not_measurable": "#a3a3a3",
 }
-VERDICT_WORDS = {"good": "good", "workable": "workable", "poor": "poor", "cannot_run": "cannot run"}
+VERDICT_WORDS = {
+    "good": "good",
+    "workable": "workable",
+    "poor": "poor",
+    "cannot_run": "cannot run",
+    "not_measurable": "not measurable",
+}
 CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€"}
 
 

@@ -122,6 +122,36 @@ def summary_sentences(result: Result) -> list[dict[str, Any]]:
     return out
 
 
+def special_category_line(result: Result) -> str | None:
+    """Which special ad category the advertiser declared, and the platforms judged on their
+    restricted rules for it.
+
+    Parameters
+    ----------
+    result : Result
+        A result evaluated with ``platforms=...``.
+
+    Returns
+    -------
+    str or None
+        A sentence; None when no category was declared.
+    """
+    rows = result.platform_rows or []
+    declared = next((r.get("special_category") for r in rows if r.get("special_category")), None)
+    if declared is None:
+        return None
+    restricted = [str(r.get("name", r["id"])) for r in rows if r.get("restricted_rules")]
+    if not restricted:
+        return (
+            f"Special ad category declared: {declared}. None of the platforms evaluated has "
+            "restricted rules for it here, so their usual rules apply."
+        )
+    return (
+        f"Special ad category declared: {declared}. Judged on their restricted rules for it: "
+        f"{_names(restricted)}; the other platforms' usual rules apply."
+    )
+
+
 def people_lines(result: Result) -> list[tuple[str, str, str]]:
     """The catchment's people as rows of a table, ranges included.
 
@@ -201,6 +231,8 @@ def _table_rows(result: Result) -> list[dict[str, str]]:
         fp, pe, ma = r.get("footprint") or {}, r.get("people") or {}, r.get("min_audience") or {}
         if ma.get("required") is None:
             mtxt = "none documented"
+        elif ma.get("applies_to", "location") != "location":
+            mtxt = f"{fmt_int(ma['required'])} (customer lists only, not checked for a place)"
         else:
             met = MET_WORDS.get(ma.get("met"), "unknown")
             mtxt = f"{fmt_int(ma['required'])} ({met})"
