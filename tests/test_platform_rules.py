@@ -443,3 +443,14 @@ def test_managed_rule_override(cat):
     for bad, frag in (("x.managed=true", "managed=false"), ("meta.managed=false", "no option")):
         with pytest.raises(RulesError, match=frag):
             load(overrides=[bad])
+
+
+def test_a_circle_with_an_undocumented_minimum_is_not_the_sure_recommendation():
+    """Snapchat's smallest radius is undocumented: its circle (drawn at the catchment's size, 0%
+    waste) is a best case, shown in the options and the advice, not the recommendation."""
+    r = geotarget.analyse("EH1 1YZ", "0.5mi", platforms="snapchat")
+    (row,) = r.platform_rows
+    circle = next(o for o in row["options"] if o["kind"] == "radius")
+    assert circle["min_known"] is False and not circle["recommended"]
+    assert row["footprint"]["kind"] != "radius" and row["footprint"]["min_known"] is True
+    assert any("smallest radius is not documented" in a for a in row["advice"])

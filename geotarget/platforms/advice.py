@@ -113,9 +113,14 @@ def advice(
         and o["waste_share"] < rec["waste_share"] - 1e-9
     ]
     for o in better:
+        why = (
+            "the smallest radius is not documented (the circle is drawn at the catchment's own "
+            "size, a best case); check the smallest the platform accepts"
+            if o["kind"] == "radius" and not o.get("min_known", True)
+            else "that option rests on an uncertain rule; check the platform offers it"
+        )
         tips.append(
-            f"{p.name}: '{o['label']}' would waste less ({o['waste_share']:.0%}), but "
-            "that option rests on an uncertain rule; check the platform offers it."
+            f"{p.name}: '{o['label']}' would waste less ({o['waste_share']:.0%}), but {why}."
         )
     if fp.get("rule_confidence") == "uncertain":
         tips.append(

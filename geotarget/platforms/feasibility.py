@@ -267,7 +267,14 @@ class Evaluator(FootprintBuilder):
         # offered only through an account manager count only for a managed account
         open_ = [o for o in options if managed_account or not o["footprint"]["managed"]]
         runnable = [o for o in open_ if o["min_audience"]["met"] is not False]
-        sure = [o for o in runnable if o["footprint"]["rule_confidence"] != "uncertain"]
+        # a circle whose smallest radius is undocumented (drawn at the catchment's own size) is a
+        # best case, not a sure option: recommended only when nothing surer can run
+        sure = [
+            o
+            for o in runnable
+            if o["footprint"]["rule_confidence"] != "uncertain"
+            and o["footprint"].get("min_known", True)
+        ]
         pool = sure or runnable or open_
         rank = {"radius": 0, "postcode": 1, "place": 2, "country": 3, "other": 4}
         # (no people in a footprint: no waste share; such an option ranks last)
@@ -333,6 +340,7 @@ class Evaluator(FootprintBuilder):
                 "recommended": o is rec,
                 "managed": o["footprint"]["managed"],
                 "condition": o["footprint"]["rule_note"] if o["footprint"]["managed"] else None,
+                "min_known": o["footprint"]["min_known"],
             }
             for o in options
         ]
@@ -427,6 +435,7 @@ class Evaluator(FootprintBuilder):
                 "rule_confidence": fp.prov.confidence,
                 "rule_note": fp.note,
                 "managed": fp.managed,
+                "min_known": fp.min_known,
             },
             "people": {
                 "basis": basis,
