@@ -38,7 +38,36 @@ log = logging.getLogger(__name__)
 
 
 class RequestError(InputError):
-    """A request the server cannot read as asked (unknown field, too large): HTTP 400."""
+    """A request the server cannot read as asked (unknown or repeated field, too long): 400."""
+
+    status = 400
+
+
+class TooLarge(RequestError):
+    """An upload larger than the server accepts: HTTP 413."""
+
+    status = 413
+
+
+def json_text(text: str) -> str:
+    """JSON text with ``<``, ``>`` and ``&`` written as ``\\u`` escapes: the same JSON, but no
+    user string comes back as markup even where a browser guesses HTML.
+
+    Parameters
+    ----------
+    text : str
+        JSON text (these characters occur only inside its strings).
+
+    Returns
+    -------
+    str
+    """
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _json(obj: Any, status: int = 200) -> Response:
+    text = json_text(json.dumps(obj, ensure_ascii=False, allow_nan=False))
+    return Response(text, status_code=status, media_type="application/json")
 
 
 @dataclass(frozen=True)
@@ -128,13 +157,11 @@ def html(page: str, status: int = 200, headers: dict[str, str] | None = None) ->
 
 
 def _status_of(e: GeotargetError) -> int:
-    return 400 if isinstance(e, RequestError) else 422
+    return e.status if isinstance(e, RequestError) else 422
 
 
-def _json_error(e: GeotargetError) -> JSONResponse:
-    return JSONResponse(
-        {"error": " ".join(str(e).split()), "exit_code": e.exit_code}, status_code=_status_of(e)
-    )
+def _json_error(e: GeotargetError) -> Response:
+    return _json({"error": " ".join(str(e).split()), "exit_code": e.exit_code}, _status_of(e))
 
 
 def _args(state: _State, request: Request, platforms_default: str | None) -> Any:
@@ -186,7 +213,7 @@ async def api_analyse(request: Request) -> Response:
         text = await _off_loop(state, lambda: analysis(args)[0].to_json())
     except GeotargetError as e:
         return _json_error(e)
-    return Response(text, media_type="application/json")
+    return Response(json_text(text), media_type="application/json")
 
 
 async def report(request: Request) -> Response:
@@ -247,7 +274,7 @@ async def _upload(request: Request) -> tuple[bytes, str, dict[str, list[str]]]:
     if size is None or not size.isdigit():
         raise RequestError("an upload needs a Content-Length: send the file as a form upload")
     if int(size) > MAX_UPLOAD_BYTES:
-        raise RequestError(
+        raise TooLarge(
             f"the upload is {int(size) / 1e6:.1f} MB: the server accepts at most "
             f"{MAX_UPLOAD_BYTES / 1e6:g} MB (split the file, or run geotarget batch)"
         )
@@ -255,12 +282,15 @@ async def _upload(request: Request) -> tuple[bytes, str, dict[str, list[str]]]:
         form = await request.form(max_files=1, max_fields=20, max_part_size=MAX_UPLOAD_BYTES)
     except HTTPException as e:
         raise RequestError(f"the upload cannot be read: {e.detail}") from None
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise RequestError("no venue file: send it in the form field 'file'")
-    data = await upload.read()
-    fields = {k: [str(v)] for k, v in form.multi_items() if k != "file" and isinstance(v, str)}
-    return data, str(upload.filename or "upload.csv")[:100], fields
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise RequestError("no venue file: send it in the form field 'file'")
+        data = await upload.read()
+        fields = {k: [v] for k, v in form.multi_items() if k != "file" and isinstance(v, str)}
+        return data, str(upload.filename or "upload.csv")[:100], fields
+    finally:
+        await form.close()
 
 
 async def _submit(request: Request) -> str:
@@ -273,6 +303,7 @@ async def _submit(request: Request) -> str:
             max_radius=state.config.max_radius,
             geocode=False,
             platforms_default=None,
+            options_imply_platforms=False,
         )
     except InputError as e:
         raise RequestError(str(e)) from None
@@ -319,7 +350,7 @@ async def api_batch(request: Request) -> Response:
 
 async def api_batch_status(request: Request) -> Response:
     """``GET /api/batch/{job}``: the job's status."""
-    return JSONResponse(jobs.status(_job(request)))
+    return _json(jobs.status(_job(request)))
 
 
 async def api_batch_file(request: Request) -> Response:
@@ -339,7 +370,7 @@ async def api_batch_file(request: Request) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return _json({"error": exc.detail}, exc.status_code)
     page = pages._whole_page(
         "geotarget", f"<p class='gt-error'>{exc.status_code}: {exc.detail}</p><a href='/'>Back</a>"
     )

@@ -113,7 +113,7 @@ def submit(root: Path, data: bytes, filename: str, args: Any, layer: Any) -> str
         :data:`~geotarget.web.limits.MAX_BATCH_ROWS` rows.
     """
     from ..batch import prepare, read_venues
-    from ..cli.options import platform_options
+    from ..cli.options import PLATFORM_FLAGS, platform_options
 
     root.mkdir(parents=True, exist_ok=True)
     _prune(root)
@@ -134,13 +134,16 @@ def submit(root: Path, data: bytes, filename: str, args: Any, layer: Any) -> str
                 f"{MAX_BATCH_ROWS:,} per upload (split the file, or run geotarget batch)"
             )
         prepare(venues, args.radius, max_radius=args.max_radius)
+        given = [flag for flag, attr in PLATFORM_FLAGS if getattr(args, attr)]
+        if given and not args.platforms:  # as geotarget batch says it
+            raise InputError(
+                f"{given[0]} applies to the platform table: add --platforms all (or ids)"
+            )
         opts = platform_options(args)
         if args.platforms:
             from .. import platforms as plat
 
             plat.select(plat.load(None, overrides=opts.rule_overrides), args.platforms)
-        elif opts.wanted:
-            raise InputError("--budget applies to the platform table: add --platforms all (or ids)")
     except BaseException:
         shutil.rmtree(d, ignore_errors=True)
         raise

@@ -233,7 +233,7 @@ def batch_page(fields: Mapping[str, Sequence[str]], *, error: str | None = None)
         "batch.html.j2",
         f=f,
         error=error,
-        currencies=CURRENCIES,
+        currencies=("", *CURRENCIES[:-1]),
         max_mb=f"{MAX_UPLOAD_BYTES / 1e6:g}",
         max_rows=f"{MAX_BATCH_ROWS:,}",
     )

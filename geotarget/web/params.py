@@ -83,6 +83,7 @@ def request_args(
     max_radius: str,
     geocode: bool,
     platforms_default: str | None,
+    options_imply_platforms: bool = True,
 ) -> argparse.Namespace:
     """The options of ``geotarget analyse`` for a request's fields.
 
@@ -99,6 +100,9 @@ def request_args(
     platforms_default : str or None
         ``platforms`` when the request gives none: ``"all"`` for the page and the report, and
         for the API as ``geotarget analyse`` does, ``"all"`` when a platform option is given.
+    options_imply_platforms : bool, default True
+        Whether a platform option without ``platforms`` asks for all of them (``geotarget
+        analyse``) or not (``geotarget batch``, which refuses it).
 
     Returns
     -------
@@ -112,7 +116,11 @@ def request_args(
     """
     v = _values(fields)
     platforms = v.get("platforms", platforms_default)
-    if platforms is None and (v.get("budget") or v.get("segment_share") or v["rule"]):
+    if (
+        platforms is None
+        and options_imply_platforms
+        and (v.get("budget") or v.get("segment_share") or v["rule"])
+    ):
         platforms = "all"
     return argparse.Namespace(
         venue=v.get("venue"),
