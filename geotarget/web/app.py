@@ -258,6 +258,19 @@ async def health(request: Request) -> Response:
     return JSONResponse({"ok": True, "data": state.data, "pid": os.getpid()})
 
 
+#: the site's icon: a map pin in the catchment's colours (browsers ask for /favicon.ico)
+FAVICON = (
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'>"
+    "<circle cx='8' cy='8' r='7' fill='none' stroke='#1f5fa8' stroke-width='2'/>"
+    "<circle cx='8' cy='8' r='3' fill='#c0392b'/></svg>"
+)
+
+
+async def favicon(request: Request) -> Response:
+    """``GET /favicon.ico``: :data:`FAVICON`."""
+    return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
 async def api_docs(request: Request) -> Response:
     """``GET /api``: the API in words; ``GET /openapi.json``: the OpenAPI document."""
     return html(pages._whole_page("geotarget API", api_page()))
@@ -465,6 +478,7 @@ def create_app(config: ServerConfig | None = None) -> Starlette:
         Route("/api", api_docs),
         Route("/openapi.json", openapi),
         Route("/healthz", health),
+        Route("/favicon.ico", favicon),
     ]
     app = Starlette(
         routes=routes,

@@ -49,6 +49,10 @@ progress{width:100%;height:18px}
  .gt-page,.gt-top{padding:10px 12px}.geotarget-report{padding:6px 12px 30px}
  .geotarget-report h1{font-size:21px}
  .geotarget-report .mapbox{height:460px}
+ .leaflet-control-layers-expanded .leaflet-control-layers-toggle{display:block;margin-left:auto}
+ .geotarget-legend.gt-folded>:not(h4){display:none}
+ .geotarget-legend h4{cursor:pointer;margin:0}.geotarget-legend h4::after{content:" \\25BE"}
+ .geotarget-legend.gt-folded h4::after{content:" \\25B8"}
  table.platforms thead{display:none}
  table.platforms,table.platforms tbody,table.platforms tr,table.platforms td{display:block;
   width:auto}
@@ -66,17 +70,52 @@ progress{width:100%;height:18px}
 COLLAPSE_SCRIPT = """
 document.addEventListener('DOMContentLoaded', function () {
   if (!window.matchMedia('(max-width: 640px)').matches) { return; }
+  var open = 'leaflet-control-layers-expanded';
   var boxes = document.querySelectorAll('.leaflet-control-layers');
   Array.prototype.forEach.call(boxes, function (box) {
-    box.classList.remove('leaflet-control-layers-expanded');
+    box.classList.remove(open);
     var t = box.querySelector('.leaflet-control-layers-toggle');
     if (!t) { return; }
     t.setAttribute('aria-label', 'Layers: show or hide the list');
-    t.addEventListener('click', function (e) {
-      e.preventDefault();
-      box.classList.toggle('leaflet-control-layers-expanded');
-    });
+    // Leaflet's own handler opens the list; when it is open, the same button closes it
+    box.addEventListener('click', function (e) {
+      if (e.target === t && box.classList.contains(open)) {
+        e.preventDefault();
+        e.stopPropagation();
+        box.classList.remove(open);
+      }
+    }, true);
   });
+  // the legend folds to its title (a button), and the map opens on the catchment itself
+  var legend = document.querySelector('.geotarget-legend');
+  var title = legend && legend.querySelector('h4');
+  if (title) {
+    legend.classList.add('gt-folded');
+    title.setAttribute('tabindex', '0');
+    title.setAttribute('role', 'button');
+    title.setAttribute('aria-expanded', 'false');
+    var flip = function (e) {
+      if (e.type === 'keydown' && e.key !== 'Enter' && e.key !== ' ') { return; }
+      e.preventDefault();
+      var folded = legend.classList.toggle('gt-folded');
+      title.setAttribute('aria-expanded', folded ? 'false' : 'true');
+    };
+    title.addEventListener('click', flip);
+    title.addEventListener('keydown', flip);
+  }
+});
+window.addEventListener('load', function () {
+  if (!window.matchMedia('(max-width: 640px)').matches) { return; }
+  var el = document.querySelector('.folium-map');
+  var m = el && window[el.id];
+  if (!m || !window.geotarget_catchment) { return; }
+  var fit = function () {
+    m.invalidateSize({animate: false});
+    m.fitBounds(window.geotarget_catchment.getBounds().pad(0.5),
+                {padding: [10, 10], animate: false});
+  };
+  // after the desktop view's own zoom (animated) has finished, else it would undo this one
+  if (m._animatingZoom) { m.once('zoomend', fit); } else { fit(); }
 });
 """
 
