@@ -38,6 +38,7 @@ body{margin:0;background:#f4f5f7;color:#1d1f23;font:16px/1.5 system-ui,-apple-sy
 .gt-form button,.gt-button{font:inherit;font-weight:600;background:#1f5fa8;color:#fff;border:0;
  border-radius:4px;padding:9px 16px;cursor:pointer;text-decoration:none;display:inline-block}
 .gt-form button:focus,.gt-button:focus,.gt-form input:focus{outline:3px solid #f2a900}
+.gt-change summary{cursor:pointer;color:#1f5fa8;font-weight:600;margin:4px 0}
 .gt-downloads{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
 .gt-error{color:#8a1010;background:#fdecec;border:1px solid #e7b3b3;border-radius:4px;
  padding:8px 12px}
