@@ -8,6 +8,8 @@ Environment variables are read here and nowhere else:
     user cache folder (``platformdirs.user_cache_dir("geotarget")``).
 ``GEOTARGET_MIRROR``
     a base address that replaces the publishers' hosts (``<mirror>/<host>/<path>``).
+``GEOTARGET_SERVE_CONFIG``
+    set by ``geotarget serve`` for its worker processes: the server's configuration as JSON.
 
 Each function reads the environment when called, so a change (a test, a notebook cell) is seen.
 """
@@ -21,6 +23,8 @@ from pathlib import Path
 CACHE_ENV = "GEOTARGET_CACHE_DIR"
 #: the environment variable naming the download mirror
 MIRROR_ENV = "GEOTARGET_MIRROR"
+#: the environment variable handing ``geotarget serve``'s configuration to its worker processes
+SERVE_ENV = "GEOTARGET_SERVE_CONFIG"
 
 #: seconds a download may wait for the server before giving up
 DOWNLOAD_TIMEOUT_S = 60.0
@@ -65,3 +69,14 @@ def mirror() -> str | None:
         The base address, or ``None`` when the variable is unset or empty.
     """
     return os.environ.get(MIRROR_ENV) or None
+
+
+def serve_config() -> str | None:
+    """The configuration ``geotarget serve`` handed to its worker processes (JSON), or ``None``.
+
+    Returns
+    -------
+    str or None
+        The value of ``$GEOTARGET_SERVE_CONFIG``.
+    """
+    return os.environ.get(SERVE_ENV) or None

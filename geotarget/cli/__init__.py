@@ -1,6 +1,6 @@
 """Command line: ``geotarget analyse "EH1 1YZ" --radius 0.5mi``.
 
-One module per command (:mod:`.analyse`, :mod:`.report`, :mod:`.batch`, :mod:`.data`,
+One module per command (:mod:`.analyse`, :mod:`.report`, :mod:`.batch`, :mod:`.data`, :mod:`.serve`,
 :mod:`.layers`, :mod:`.platforms`), each with ``add_parser(subparsers)`` and ``run(args)``; the
 options they share in :mod:`.options`.  Nothing heavy (pandas, geopandas) is imported until a
 command runs, so ``--version`` and ``--help`` answer at once.
@@ -23,7 +23,7 @@ from ..errors import GeotargetError
 from .options import Parser
 
 #: the commands, in the order ``--help`` lists them: name -> module in this package
-COMMANDS = ("analyse", "report", "batch", "layers", "platforms", "data")
+COMMANDS = ("analyse", "report", "batch", "layers", "platforms", "data", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -278,9 +278,14 @@ def _html_sections(result: Result, tiles: str) -> tuple[str, str]:
 
 
 def _report_figure(
-    result: Result, tiles: str, attribution: str | None, pic: Picture | None = None
+    result: Result,
+    tiles: str,
+    attribution: str | None,
+    pic: Picture | None = None,
+    page_top: str = "",
+    page_css: str = "",
 ) -> tuple[Figure, folium.Map]:
-    """The report page: the HTML before the map, the map, the HTML after it."""
+    """The report page: ``page_top``, the HTML before the map, the map, the HTML after it."""
     from branca.element import Element, Figure
 
     from .webmap import _macro, interactive_map
@@ -289,10 +294,14 @@ def _report_figure(
     before, after = _html_sections(result, tiles)
     # branca writes the title as is: escaped here like every other user-supplied string
     fig = Figure(title=html.escape(f"geotarget report: {result.venue.get('label') or ''}"))
+    if page_top:
+        fig.add_child(_macro("block.html.j2", text=page_top))
     fig.add_child(_macro("block.html.j2", text=before))
     fig.add_child(m)
     fig.add_child(_macro("block.html.j2", text=after))
-    fig.header.add_child(Element(f"<style>{REPORT_CSS}</style>"), name="geotarget_report_css")
+    fig.header.add_child(
+        Element(f"<style>{REPORT_CSS}{page_css}</style>"), name="geotarget_report_css"
+    )
     return fig, m
 
 
@@ -303,6 +312,8 @@ def render_report(
     tiles: str = "osm",
     attribution: str | None = None,
     pic: Picture | None = None,
+    page_top: str = "",
+    page_css: str = "",
 ) -> str:
     """The report as text.
 
@@ -317,6 +328,10 @@ def render_report(
         The map's background (see :func:`geotarget.render.webmap.interactive_map`).
     pic : Picture, optional
         Shapes already computed by :func:`geotarget.render.picture.picture`, to reuse them.
+    page_top, page_css : str, optional
+        HTML only: a block placed above the report (its user-supplied strings already escaped
+        by the caller) and CSS added to the report's, for a page that embeds the report (the
+        web page of :mod:`geotarget.web` puts its form there).
 
     Returns
     -------
@@ -339,7 +354,9 @@ def render_report(
         return json.dumps(d, ensure_ascii=False, indent=2) + "\n"
     if fmt == "md":
         return _markdown(result, tiles)
-    fig, _ = _report_figure(result, tiles, attribution, pic=pic)
+    fig, _ = _report_figure(
+        result, tiles, attribution, pic=pic, page_top=page_top, page_css=page_css
+    )
     return fig.render()
 
 
