@@ -293,11 +293,16 @@ class Checkpoint:
             ) from e
 
     def remove(self) -> None:
-        """Delete the checkpoint (after the output is written, or to start again)."""
+        """Delete the checkpoint (after the output is written, or to start again): renamed
+        away first, so that a kill leaves either the whole checkpoint or none of it."""
         if self.path.is_dir():
-            shutil.rmtree(self.path, ignore_errors=True)
+            gone = self.path.with_name(f".{self.path.name}.removing-{os.getpid()}")
+            os.replace(self.path, gone)
+            shutil.rmtree(gone, ignore_errors=True)
         else:
             self.path.unlink(missing_ok=True)
+        for old in self.path.parent.glob(f".{self.path.name}.removing-*"):  # a killed removal
+            shutil.rmtree(old, ignore_errors=True)
         self._next = None
 
 

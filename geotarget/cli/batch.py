@@ -160,7 +160,11 @@ def _check_existing(args: argparse.Namespace, out: Path) -> None:
     names = ["output", "platform table" if args.platforms else "overlap table", "overlap table"]
     for what, p in zip(names, _outputs(args, out)):
         if p.exists() and not (args.resume and ckpt.owns(p)):
-            raise OutputError(f"{what} {str(p)!r} exists: add --overwrite to replace it")
+            gone = args.resume and not ckpt.exists()
+            finished = " (its run finished: nothing to resume)" if gone else ""
+            raise OutputError(
+                f"{what} {str(p)!r} exists{finished}: add --overwrite to replace it"
+            )
 
 
 def fingerprint(args: argparse.Namespace) -> dict:

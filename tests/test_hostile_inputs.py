@@ -1,0 +1,177 @@
+"""Hostile and careless inputs of issue 17: checkpoints that belong to another run, outputs
+replaced without ``--overwrite``, two runs on one output, injection through labels and names.
+
+Each case is a row of ``docs/bad-inputs.md`` ("Hostile inputs"); the subprocess kill-and-resume
+test is in ``test_resume_kill.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geotarget.cli import main
+
+
+def cli(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line(err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err}"
+    return lines[0]
+
+
+def _venues(tmp_path, n=6, name="v.csv") -> Path:
+    p = tmp_path / name
+    rows = [f"v{i},{55.90 + (i % 50) * 0.004:.4f},{-3.19 + (i // 50) * 0.01:.2f}" for i in range(n)]
+    p.write_text("id,lat,lon\n" + "\n".join(rows) + "\n")
+    return p
+
+
+def _interrupted(tmp_path, monkeypatch, capsys, *extra, n=6):
+    """A batch interrupted after its first chunk of 2 venues: (venue file, output)."""
+    import geotarget.batch.count as batch
+
+    real, calls = batch.count_chunk, []
+
+    def flaky(layer, lat, lon, radius, method=None):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(layer, lat, lon, radius, method=method)
+
+    csv, out = _venues(tmp_path, n), tmp_path / "out.csv"
+    monkeypatch.setattr(batch, "count_chunk", flaky)
+    code, _, _ = cli(capsys, "batch", csv, "-r", "1km", "-o", out, "--chunk-size", "2", *extra)
+    assert code == 130
+    monkeypatch.setattr(batch, "count_chunk", real)
+    return csv, out
+
+
+# -- checkpoints that know what they belong to ------------------------------------------------
+def test_resume_with_another_radius_is_refused(capsys, tmp_path, monkeypatch):
+    csv, out = _interrupted(tmp_path, monkeypatch, capsys)
+    code, _, err = cli(capsys, "batch", csv, "-r", "2km", "-o", out, "--resume")
+    assert code == 2
+    assert "was made by another run (radius was 1000.0, now 2000.0)" in one_line(err)
+    assert "give --overwrite instead of --resume" in err and not out.exists()
+
+
+def test_resume_with_another_venue_file_is_refused(capsys, tmp_path, monkeypatch):
+    csv, out = _interrupted(tmp_path, monkeypatch, capsys)
+    csv.write_text("id,lat,lon\nw0,55.95,-3.19\n")  # the same name, other contents
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, "--resume")
+    assert code == 2 and "the venue file's contents differ" in one_line(err)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--method", "areal"], ["--max-radius", "200km"], ["--layer", "scotland-dz2011"]],
+)
+def test_resume_with_another_row_option_is_refused(capsys, tmp_path, monkeypatch, extra):
+    csv, out = _interrupted(tmp_path, monkeypatch, capsys)
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, "--resume", *extra)
+    assert code == 2 and "was made by another run" in one_line(err)
+
+
+def test_resume_with_other_platform_options_is_refused(capsys, tmp_path, monkeypatch):
+    csv, out = _interrupted(tmp_path, monkeypatch, capsys, "--platforms", "meta")
+    args = ["batch", csv, "-r", "1km", "-o", out, "--resume", "--platforms", "meta"]
+    code, _, err = cli(capsys, *args, "--segment-share", "0.5")
+    assert code == 2 and "platform_options was" in one_line(err)
+    code, _, err = cli(capsys, *args[:-1], "meta,google_ads")
+    assert code == 2 and "platforms was 'meta', now 'meta,google_ads'" in one_line(err)
+
+
+def test_a_bit_flipped_checkpoint_part_is_discarded_and_recounted(capsys, tmp_path, monkeypatch):
+    """A part that still reads but whose bytes changed is not trusted: it is counted again and
+    the output equals a clean run's."""
+    csv, out = _interrupted(tmp_path, monkeypatch, capsys)
+    part = out.with_name(out.name + ".checkpoint.parquet") / "part-00000.parquet"
+    frame = pd.read_parquet(part)
+    frame["workers"] = frame["workers"] + 1  # a changed number, still a valid file
+    frame.to_parquet(part, index=False)
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, "--resume")
+    assert code == 0, err
+    assert "warning: checkpoint out.csv.checkpoint.parquet: 1 damaged" in err
+    clean = tmp_path / "clean.csv"
+    assert cli(capsys, "batch", csv, "-r", "1km", "-o", clean)[0] == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(clean))
+
+
+def test_a_damaged_manifest_starts_again_with_a_warning(capsys, tmp_path, monkeypatch):
+    csv, out = _interrupted(tmp_path, monkeypatch, capsys)
+    (out.with_name(out.name + ".checkpoint.parquet") / "_manifest.json").write_text("{")
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, "--resume")
+    assert code == 0 and "unreadable (_manifest.json is damaged" in err and "starting again" in err
+
+
+def test_resume_of_an_unchanged_run_still_works(capsys, tmp_path, monkeypatch):
+    csv, out = _interrupted(tmp_path, monkeypatch, capsys)
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, "--resume")
+    assert code == 0, err and "warning" not in err
+    assert list(pd.read_csv(out)["id"]) == [f"v{i}" for i in range(6)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "v.csv"]
+
+
+# -- outputs never replaced without --overwrite ------------------------------------------------
+def test_resume_does_not_replace_a_finished_output(capsys, tmp_path):
+    csv, out = _venues(tmp_path), tmp_path / "out.csv"
+    out.write_text("precious")
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, "--resume")
+    assert code == 9
+    assert "exists (its run finished: nothing to resume): add --overwrite" in one_line(err)
+    assert out.read_text() == "precious"
+
+
+def test_resume_does_not_replace_a_file_another_run_put_there(capsys, tmp_path, monkeypatch):
+    csv, out = _interrupted(tmp_path, monkeypatch, capsys)
+    out.write_text("someone else's")
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, "--resume")
+    assert code == 9 and "add --overwrite" in one_line(err)
+    assert out.read_text() == "someone else's"
+
+
+@pytest.mark.parametrize("which", ["overlap", "platforms"])
+def test_overlap_and_platform_tables_are_not_replaced(capsys, tmp_path, which):
+    csv, out = _venues(tmp_path), tmp_path / "out.csv"
+    target = tmp_path / ("pairs.csv" if which == "overlap" else "out.platforms.csv")
+    target.write_text("precious")
+    extra = ["--overlap", target] if which == "overlap" else ["--platforms", "meta"]
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, *extra)
+    assert code == 9 and f"'{target}' exists: add --overwrite" in one_line(err)
+    assert target.read_text() == "precious" and not out.exists()
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, *extra, "--overwrite")
+    assert code == 0, err and target.read_text() != "precious"
+
+
+def test_two_runs_on_one_output_cannot_both_win(tmp_path):
+    """A second batch started while the first runs on the same -o is refused at once."""
+    csv = _venues(tmp_path, n=400)
+    out = tmp_path / "out.csv"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    args = [sys.executable, "-m", "geotarget", "batch", str(csv), "-r", "1km", "-o", str(out)]
+    first = subprocess.Popen(
+        [*args, "--chunk-size", "1"], stderr=subprocess.PIPE, text=True, env=env
+    )
+    lock = tmp_path / "out.csv.lock"
+    deadline = time.monotonic() + 120
+    while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert lock.exists(), "the first run never took its lock"
+    second = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    _, first_err = first.communicate(timeout=300)
+    assert first.returncode == 0, first_err
+    assert second.returncode == 9
+    assert "another geotarget run is writing" in one_line(second.stderr)
+    assert len(pd.read_csv(out)) == 400 and not lock.exists()
