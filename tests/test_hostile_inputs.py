@@ -171,7 +171,7 @@ def test_two_runs_on_one_output_cannot_both_win(tmp_path):
     assert lock.exists(), "the first run never took its lock"
     second = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
     _, first_err = first.communicate(timeout=300)
-    assert first.returncode == 0, first_err
+    assert first.returncode in (0, 11), first_err  # rows in the sea fail, output written
     assert second.returncode == 9
     assert "another geotarget run is writing" in one_line(second.stderr)
     assert len(pd.read_csv(out)) == 400 and not lock.exists()
