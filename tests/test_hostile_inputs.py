@@ -175,3 +175,19 @@ def test_two_runs_on_one_output_cannot_both_win(tmp_path):
     assert second.returncode == 9
     assert "another geotarget run is writing" in one_line(second.stderr)
     assert len(pd.read_csv(out)) == 400 and not lock.exists()
+
+
+def test_an_interrupted_report_writes_nothing(capsys, tmp_path, monkeypatch):
+    """Ctrl-C while the report renders: exit 130 and no file at all (the report is not
+    written before the maps are rendered)."""
+    import geotarget.render.png as png
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(png, "render_png", interrupted)
+    args = ["report", "EH1 1YZ", "-r", "0.5mi", "--tiles", "none"]
+    files = ["-o", tmp_path / "r.html", "--map", tmp_path / "m.html", "--png", tmp_path / "p.png"]
+    code, _, err = cli(capsys, *args, *files)
+    assert code == 130 and "interrupted" in one_line(err)
+    assert list(tmp_path.iterdir()) == []
