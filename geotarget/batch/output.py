@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError, OutputError
+from ..escape import csv_frame
 from ..files import atomic_path
 
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".gpkg": "gpkg", ".geojson": "geojson"}
@@ -45,7 +46,7 @@ def write_results(
                 if "geometry" in gdf:
                     df["venue_lat"] = gdf.geometry.y
                     df["venue_lon"] = gdf.geometry.x
-                df.to_csv(tmp, index=False)
+                csv_frame(df).to_csv(tmp, index=False)
             else:
                 tmp.unlink()  # the drivers refuse to write over an existing file
                 if fmt == "gpkg":
@@ -78,7 +79,7 @@ def write_table(
             if path.suffix.lower() == ".parquet":
                 table.to_parquet(tmp, index=False)
             else:
-                table.to_csv(tmp, index=False)
+                csv_frame(table).to_csv(tmp, index=False)
             if on_written is not None:
                 on_written(tmp)
     except OutputError:

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from ..escape import terminal
 from .options import add_layer_options, add_platform_options, add_radius_limit, add_verbose
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     if platforms is None and (args.budget or args.segment_share or args.rules or args.rule):
         platforms = "all"
     result = analyse_from_args(args, platforms)
-    print(result.to_json(indent=2) if args.json else result.to_text())
+    print(result.to_json(indent=2) if args.json else terminal(result.to_text()))
     for w in result.warnings:
-        print(f"geotarget: warning: {w}", file=sys.stderr)
+        print(f"geotarget: warning: {terminal(w)}", file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import InputError, OutputError
+from ..escape import terminal
 from .options import (
     PLATFORM_FLAGS,
     add_chunking,
@@ -95,7 +96,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _warn(msg: str) -> None:
-    print(f"geotarget: warning: {msg}", file=sys.stderr)
+    print(f"geotarget: warning: {terminal(msg)}", file=sys.stderr)
 
 
 def _read_checkpoint(ckpt: Checkpoint, what: str) -> pd.DataFrame | None:
@@ -162,9 +163,7 @@ def _check_existing(args: argparse.Namespace, out: Path) -> None:
         if p.exists() and not (args.resume and ckpt.owns(p)):
             gone = args.resume and not ckpt.exists()
             finished = " (its run finished: nothing to resume)" if gone else ""
-            raise OutputError(
-                f"{what} {str(p)!r} exists{finished}: add --overwrite to replace it"
-            )
+            raise OutputError(f"{what} {str(p)!r} exists{finished}: add --overwrite to replace it")
 
 
 def fingerprint(args: argparse.Namespace) -> dict:

@@ -22,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..escape import terminal
     from ..platforms import load
 
     cat = load(args.rules, overrides=tuple(args.rule))
@@ -31,9 +32,10 @@ def run(args: argparse.Namespace) -> int:
             "none documented" if p.min_audience is None else f"{p.min_audience:,.0f} {p.min_counts}"
         )
         stale = "  [some rules possibly stale]" if p.stale() else ""
-        print(
+        line = (
             f"{pid:<13} {p.name}: {', '.join(kinds)}; minimum audience {mn}; "
             f"location = {p.meaning}{stale}"
         )
+        print(terminal(line))
     print(f"\nrules: {', '.join(cat.files)}")
     return 0

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError, OutputError
+from ..escape import terminal
 from .analyse import add_analysis_options, analyse_from_args
 from .options import add_verbose
 
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = analyse_from_args(args, args.platforms)
     for w in result.warnings:
-        print(f"geotarget: warning: {w}", file=sys.stderr)
+        print(f"geotarget: warning: {terminal(w)}", file=sys.stderr)
 
     pic = None
     if fmt == "html" or args.png or args.map:
