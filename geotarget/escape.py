@@ -142,7 +142,9 @@ def csv_frame(frame):
     pandas.DataFrame
         The table to write.
     """
-    cols = [c for c in frame.columns if frame[c].dtype == object or str(frame[c].dtype) == "string"]
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    cols = [c for c in frame.columns if is_object_dtype(frame[c]) or is_string_dtype(frame[c])]
     out = frame.copy()
     for c in cols:
         out[c] = out[c].map(csv_cell)

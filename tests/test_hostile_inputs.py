@@ -191,3 +191,97 @@ def test_an_interrupted_report_writes_nothing(capsys, tmp_path, monkeypatch):
     code, _, err = cli(capsys, *args, *files)
     assert code == 130 and "interrupted" in one_line(err)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- escaping at every output boundary ---------------------------------------------------------
+PROV = 'source = "https://example.com/acme"\nread = "2026-01"\nconfidence = "user"\n'
+
+
+def _rules(tmp_path, pid="acme", name="Acme Ads") -> Path:
+    p = tmp_path / "rules.toml"
+    p.write_text(
+        f'[{pid}]\nname = "{name}"\n'
+        f'[[{pid}.footprints]]\nkind = "radius"\nmin = ["1km"]\nmax = ["10km"]\n{PROV}\n'
+        f'[{pid}.location_meaning]\nvalue = "living_in"\n{PROV}\n'
+        f"[{pid}.min_audience]\nvalue = 100\n{PROV}\n",
+        encoding="utf-8",
+    )
+    return p
+
+
+def test_escape_helpers():
+    from geotarget import escape
+
+    assert escape.terminal("a\x1b]8;;http://x\x07b\u202ec\nd\te") == (
+        "a\\x1b]8;;http://x\\x07b\\u202ec\nd\te"
+    )
+    assert escape.html_text("<b>'&\"\u202e") == "&lt;b&gt;&#x27;&amp;&quot;\\u202e"
+    md = escape.markdown_text("<img src=x onerror=alert(1)> [a](javascript:x) *b* &lt;")
+    assert "<" not in md and "\\[a\\]" in md and "\\*b\\*" in md and "&amp;lt;" in md
+    for bad in ("=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"):
+        assert escape.csv_cell(bad).startswith("'"), bad
+    assert escape.csv_cell("Edinburgh") == "Edinburgh" and escape.csv_cell(-1.5) == -1.5
+
+
+def test_batch_csv_cells_that_start_a_formula_are_prefixed(capsys, tmp_path):
+    csv = tmp_path / "v.csv"
+    csv.write_text(
+        'id,lat,lon,note\n"=HYPERLINK(""http://x"",""y"")",55.95,-3.19,@SUM(A1)\n'
+        "ok,55.94,-3.19,\u202eevil\n"
+    )
+    out = tmp_path / "out.csv"
+    code, _, err = cli(capsys, "batch", csv, "-r", "1km", "-o", out, "--platforms", "meta")
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in text and "'@SUM(A1)" in text and "\\u202eevil" in text
+    assert "\u202e" not in text
+    cells = pd.read_csv(out, dtype=str).fillna("").to_numpy().ravel()
+    assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))]
+    plat = pd.read_csv(tmp_path / "out.platforms.csv", dtype=str)
+    assert plat["venue_id"].iloc[0] == "'=HYPERLINK(\"http://x\",\"y\")"  # the venue_id too
+
+
+def test_markdown_report_carries_no_raw_html(capsys, tmp_path):
+    from geotarget.render.report import render_report
+    from geotarget.venue import Venue
+
+    import geotarget
+
+    r = geotarget.analyse(
+        Venue(55.9533, -3.1883, label="<script>alert(1)</script>[x](javascript:y)"), "300m"
+    )
+    md = render_report(r, "md", tiles="none")
+    assert "<script>" not in md and "[x](javascript:" not in md
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;\\[x\\](javascript:y)" in md
+
+
+def test_rules_file_names_reach_outputs_escaped(capsys, tmp_path):
+    rules = _rules(tmp_path, name="Acme \\u001b[31m<b>Ads</b>\\u202e")
+    code, out, _ = cli(capsys, "platforms", "--rules", rules)
+    assert code == 0 and "\x1b" not in out and "\u202e" not in out
+    assert "Acme \\x1b[31m<b>Ads</b>\\u202e" in out
+    report = tmp_path / "r.md"
+    code, _, err = cli(
+        capsys,
+        "report",
+        "EH1 1YZ",
+        "-r",
+        "1km",
+        "--rules",
+        rules,
+        "--platforms",
+        "acme",
+        "--tiles",
+        "none",
+        "-o",
+        report,
+    )
+    assert code == 0, err
+    md = report.read_text(encoding="utf-8")
+    assert "<b>" not in md and "\x1b" not in md and "\u202e" not in md
+
+
+def test_a_rules_file_platform_named_all_is_refused(capsys, tmp_path):
+    code, _, err = cli(capsys, "platforms", "--rules", _rules(tmp_path, pid="all"))
+    assert code == 10
+    assert "entry 'all', field '': this id is reserved" in one_line(err)
