@@ -45,15 +45,36 @@ def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     -------
     pathlib.Path
         The folder (``~`` expanded; not created here).
+
+    Raises
+    ------
+    InputError
+        The path, or a part of it that exists, is a file rather than a folder.
     """
     if cache_dir is not None and str(cache_dir) != "":
-        return Path(cache_dir).expanduser()
+        return _folder(Path(cache_dir).expanduser(), "--cache-dir")
     env = os.environ.get(CACHE_ENV)
     if env:
-        return Path(env).expanduser()
+        return _folder(Path(env).expanduser(), f"${CACHE_ENV}")
     from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("geotarget"))
+    return _folder(Path(user_cache_dir("geotarget")), "the user cache folder")
+
+
+def _folder(path: Path, what: str) -> Path:
+    """``path``, unless it (or the nearest part of it that exists) is not a folder."""
+    from .errors import InputError
+
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if p.exists() and not p.is_dir():
+        where = "" if p == path else f" ({str(p)!r} in it is a file)"
+        raise InputError(
+            f"{what} {str(path)!r} cannot be a cache folder{where}: give a folder "
+            "(it is created if missing)"
+        )
+    return path
 
 
 def mirror() -> str | None:

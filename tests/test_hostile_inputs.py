@@ -284,3 +284,82 @@ def test_a_rules_file_platform_named_all_is_refused(capsys, tmp_path):
     code, _, err = cli(capsys, "platforms", "--rules", _rules(tmp_path, pid="all"))
     assert code == 10
     assert "entry 'all', field '': this id is reserved" in one_line(err)
+
+
+# -- downloads ---------------------------------------------------------------------------------
+def _zip(path, members):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "members, message",
+    [
+        ([("bomb.csv", b"0" * (250 << 20))], "would expand 1,0"),  # 0.25 MB -> 250 MB
+        ([(f"f{i}.csv", b"") for i in range(10_001)], "10,001 members, more than the 10,000"),
+        ([("../../evil.csv", b"a,b\n")], "a member outside its folder ('../../evil.csv')"),
+        ([("/etc/evil.csv", b"a,b\n")], "a member outside its folder ('/etc/evil.csv')"),
+    ],
+    ids=["ratio", "members", "dotdot", "absolute"],
+)
+def test_zip_extraction_is_bounded(tmp_path, members, message):
+    from geotarget.datasets.base import _open_zip
+    from geotarget.errors import DataError
+
+    z = _zip(tmp_path / "t.zip", members)
+    with pytest.raises(DataError, match="fetch again with --force") as e:
+        _open_zip(z, "test table")
+    assert message in str(e.value)
+
+
+def test_zip_total_size_is_bounded(tmp_path, monkeypatch):
+    import geotarget.datasets.base as base
+    from geotarget.errors import DataError
+
+    monkeypatch.setattr(base, "ZIP_MAX_TOTAL", 1000)
+    z = _zip(tmp_path / "t.zip", [("a.csv", b"x" * 600), ("b.csv", b"y" * 600)])
+    with pytest.raises(DataError, match="would expand to 0.0 GiB, more than the 0 GiB"):
+        base._open_zip(z, "test table")
+
+
+@pytest.mark.network
+def test_a_corrupted_manifest_is_fixed_by_the_advice_it_gives(tmp_path):
+    """The error says '--force'; --force then works (it used to fail the same way)."""
+    from _httpserver import mirror_path, start_server, stop_server
+
+    from geotarget.datasets import download
+    from geotarget.errors import DataError
+
+    url = "https://data.example.org/census/files/table.zip"
+    srv = start_server()
+    try:
+        srv.routes[mirror_path(url)] = (b"payload", "ok")
+        download.fetch_file(url, tmp_path, "table.zip", mirror=srv.base, timeout=5)
+        (tmp_path / "manifest.json").write_text('{"files": {"table.zip": 3}}')
+        with pytest.raises(DataError, match="fetch again with --force"):
+            download.fetch_file(url, tmp_path, "table.zip", mirror=srv.base, timeout=5)
+        (tmp_path / "manifest.json").write_text("{half")
+        with pytest.raises(DataError, match="fetch again with --force"):
+            download.fetch_file(url, tmp_path, "table.zip", mirror=srv.base, timeout=5)
+        got = download.fetch_file(
+            url, tmp_path, "table.zip", mirror=srv.base, timeout=5, force=True
+        )
+        assert got.downloaded and download.cached_entry(tmp_path, "table.zip")["size"] == 7
+    finally:
+        stop_server(srv)
+
+
+@pytest.mark.parametrize("sub", ["", "sub"])
+def test_cache_dir_that_is_a_file_is_one_line(capsys, tmp_path, sub):
+    f = tmp_path / "afile"
+    f.write_text("")
+    where = f / sub if sub else f
+    code, _, err = cli(
+        capsys, "data", "fetch", "ew-census2021", "--area", "E09000001", "--cache-dir", where
+    )
+    assert code == 2 and "cannot be a cache folder" in one_line(err)
+    assert "give a folder (it is created if missing)" in err
