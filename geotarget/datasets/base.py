@@ -224,8 +224,7 @@ def _check_zip(zf: zipfile.ZipFile, path: Path, what: str) -> None:
         name = i.filename.replace("\\", "/")
         if name.startswith("/") or ".." in name.split("/") or re.match(r"[A-Za-z]:", name):
             raise DataError(
-                f"{str(path)!r} ({what}) has a member outside its folder ({i.filename!r}): "
-                f"{advice}"
+                f"{str(path)!r} ({what}) has a member outside its folder ({i.filename!r}): {advice}"
             )
         if i.file_size > (1 << 20) and i.file_size > ZIP_MAX_RATIO * max(i.compress_size, 1):
             raise DataError(
