@@ -241,6 +241,11 @@ def _check_layers(p: Path, layer: str | None) -> None:
             f"catchment file {str(p)!r} does not exist: give a GeoJSON or "
             "GeoPackage file with a polygon"
         )
+    if not p.is_file() and not p.is_dir():  # a FIFO would block the reader for ever
+        raise CatchmentError(
+            f"catchment file {str(p)!r} is not a regular file (a pipe, socket or device): "
+            "give a GeoJSON or GeoPackage file with a polygon"
+        )
     try:
         import pyogrio
 

@@ -363,3 +363,35 @@ def test_cache_dir_that_is_a_file_is_one_line(capsys, tmp_path, sub):
     )
     assert code == 2 and "cannot be a cache folder" in one_line(err)
     assert "give a folder (it is created if missing)" in err
+
+
+# -- numbers and files -------------------------------------------------------------------------
+@pytest.mark.parametrize("radius", ["40060km", "20004km", "1e9m"])
+def test_a_radius_beyond_half_the_earth_is_refused(capsys, radius):
+    code, _, err = cli(capsys, "analyse", "EH1 1YZ", "-r", radius, "--max-radius", "50000km")
+    assert code == 6
+    assert "more than half the Earth's circumference (20,004 km" in one_line(err)
+
+
+def test_half_the_earth_is_the_limit_of_parse_distance():
+    from geotarget.errors import CatchmentError
+    from geotarget.units import parse_distance
+
+    assert parse_distance("20003km", max_m=None) == 20_003_000
+    with pytest.raises(CatchmentError, match="give at most 20,003km"):
+        parse_distance("20004km", max_m=None)
+
+
+def test_a_folder_as_venue_file_is_named_a_folder(capsys, tmp_path):
+    code, _, err = cli(capsys, "batch", tmp_path, "-r", "1km", "-o", tmp_path / "o.csv")
+    assert code == 2 and "is a folder: give the CSV or Parquet file in it" in one_line(err)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_as_venue_or_catchment_file_does_not_hang(capsys, tmp_path):
+    fifo = tmp_path / "pipe.geojson"
+    os.mkfifo(fifo)
+    code, _, err = cli(capsys, "analyse", "--catchment", fifo)
+    assert code == 6 and "is not a regular file (a pipe, socket or device)" in one_line(err)
+    code, _, err = cli(capsys, "batch", fifo, "-r", "1km", "-o", tmp_path / "o.csv")
+    assert code == 2 and "is not a regular file (a pipe, socket or device)" in one_line(err)
