@@ -395,3 +395,27 @@ def test_a_fifo_as_venue_or_catchment_file_does_not_hang(capsys, tmp_path):
     assert code == 6 and "is not a regular file (a pipe, socket or device)" in one_line(err)
     code, _, err = cli(capsys, "batch", fifo, "-r", "1km", "-o", tmp_path / "o.csv")
     assert code == 2 and "is not a regular file (a pipe, socket or device)" in one_line(err)
+
+
+def test_a_user_layer_whose_counts_overflow_is_refused(capsys, tmp_path):
+    import json
+
+    sq = [[-3.20, 55.94], [-3.18, 55.94], [-3.18, 55.96], [-3.20, 55.96], [-3.20, 55.94]]
+    sq2 = [[x + 0.02, y] for x, y in sq]
+    fc = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"pop": 1.5e308},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+            for ring in (sq, sq2)
+        ],
+    }
+    layer = tmp_path / "huge.geojson"
+    layer.write_text(json.dumps(fc))
+    code, _, err = cli(
+        capsys, "analyse", "55.95,-3.19", "-r", "500m", "--layer", layer, "--residents-col", "pop"
+    )
+    assert code == 7 and "add up to more than a number can hold" in one_line(err)
