@@ -332,6 +332,24 @@ def _merged_polygons(p: Path, gdf: gpd.GeoDataFrame) -> BaseGeometry:
     return geom
 
 
+def _refuse_antimeridian(p: Path, geom: BaseGeometry) -> None:
+    """Refuse a polygon in degrees with an edge spanning more than 180 degrees of longitude: one
+    written across the antimeridian (179.5 to -179.5), which planar geometry reads as a band
+    around the rest of the world."""
+    for part in shapely.get_parts(geom):
+        for ring in [part.exterior, *part.interiors]:
+            lon = np.asarray(ring.coords)[:, 0]
+            jump = np.abs(np.diff(lon))
+            if len(jump) and jump.max() > 180:
+                i = int(np.argmax(jump))
+                raise CatchmentError(
+                    f"catchment file {str(p)!r}: a polygon crosses the antimeridian (an edge "
+                    f"from longitude {lon[i]:g} to {lon[i + 1]:g}), so it would be read as a "
+                    "band around the rest of the world; split it into two polygons at 180 "
+                    "degrees and try again"
+                )
+
+
 def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
     """A custom catchment polygon from a GeoJSON / GeoPackage / any file GDAL reads.
 
@@ -355,8 +373,8 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
     ------
     CatchmentError
         The file does not exist or cannot be read, holds several layers and none is named, has
-        no features, no CRS, features that are not valid polygons, or coordinates that are not
-        degrees under a geographic CRS.
+        no features, no CRS, features that are not valid polygons, coordinates that are not
+        degrees under a geographic CRS, or a polygon written across the antimeridian.
     """
     p = Path(path)
     _check_layers(p, layer)
@@ -370,6 +388,7 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
                 f"catchment file {str(p)!r} says {crs} but its coordinates "
                 f"{[round(float(v), 3) for v in b]} are not degrees: fix its CRS"
             )
+        _refuse_antimeridian(p, geom)
         # keep edges faithful when reprojected: no edge longer than ~0.001 degree
         geom = shapely.segmentize(geom, 0.001)
     else:

@@ -419,3 +419,29 @@ def test_a_user_layer_whose_counts_overflow_is_refused(capsys, tmp_path):
         capsys, "analyse", "55.95,-3.19", "-r", "500m", "--layer", layer, "--residents-col", "pop"
     )
     assert code == 7 and "add up to more than a number can hold" in one_line(err)
+
+
+def test_a_polygon_across_the_antimeridian_is_refused_with_the_reason(capsys, tmp_path):
+    import json
+
+    ring = [[179.5, -17.0], [-179.5, -17.0], [-179.5, -16.0], [179.5, -16.0], [179.5, -17.0]]
+    f = tmp_path / "fiji.geojson"
+    f.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Polygon", "coordinates": [ring]},
+                    }
+                ],
+            }
+        )
+    )
+    code, _, err = cli(capsys, "analyse", "--catchment", f)
+    assert code == 6
+    line = one_line(err)
+    assert "crosses the antimeridian (an edge from longitude 179.5 to -179.5)" in line
+    assert "split it into two polygons at 180 degrees" in line
