@@ -338,8 +338,13 @@ def _refuse_antimeridian(p: Path, geom: BaseGeometry) -> None:
     around the rest of the world."""
     for part in shapely.get_parts(geom):
         for ring in [part.exterior, *part.interiors]:
-            lon = np.asarray(ring.coords)[:, 0]
+            xy = np.asarray(ring.coords)
+            lon, lat = xy[:, 0], xy[:, 1]
             jump = np.abs(np.diff(lon))
+            # edges along the ±180 meridian or a pole (a whole-world polygon) are not crossings
+            edge = (np.abs(lon[:-1]) == 180) & (np.abs(lon[1:]) == 180)
+            edge |= (np.abs(lat[:-1]) == 90) & (lat[:-1] == lat[1:])
+            jump[edge] = 0
             if len(jump) and jump.max() > 180:
                 i = int(np.argmax(jump))
                 raise CatchmentError(

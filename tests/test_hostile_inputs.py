@@ -445,3 +445,12 @@ def test_a_polygon_across_the_antimeridian_is_refused_with_the_reason(capsys, tm
     line = one_line(err)
     assert "crosses the antimeridian (an edge from longitude 179.5 to -179.5)" in line
     assert "split it into two polygons at 180 degrees" in line
+
+
+def test_edges_along_the_poles_and_the_180_meridian_are_not_crossings(tmp_path):
+    import shapely
+
+    from geotarget.catchment import _refuse_antimeridian
+
+    world = shapely.box(-180, -90, 180, 90)
+    _refuse_antimeridian(tmp_path / "world.geojson", world)  # no error: not a crossing
