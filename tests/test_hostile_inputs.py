@@ -454,3 +454,17 @@ def test_edges_along_the_poles_and_the_180_meridian_are_not_crossings(tmp_path):
 
     world = shapely.box(-180, -90, 180, 90)
     _refuse_antimeridian(tmp_path / "world.geojson", world)  # no error: not a crossing
+
+
+def test_analyse_output_on_the_terminal_shows_control_characters(capsys, tmp_path):
+    import json
+
+    rules = _rules(tmp_path, name="Acme \\u202eevil\\u001b[2J")
+    base = ["analyse", "EH1 1YZ", "-r", "1km", "--rules", rules, "--platforms", "acme"]
+    code, out, _ = cli(capsys, *base)
+    assert code == 0 and "\u202e" not in out and "\x1b" not in out
+    assert "Acme \\u202eevil\\x1b[2J" in out
+    code, out, _ = cli(capsys, *base, "--json")
+    assert code == 0 and "\u202e" not in out and "\x1b" not in out
+    names = [r["name"] for r in json.loads(out)["platforms"]]  # still JSON, same data
+    assert "Acme \u202eevil\x1b[2J" in names

@@ -133,7 +133,8 @@ def run(args: argparse.Namespace) -> int:
     if platforms is None and (args.budget or args.segment_share or args.rules or args.rule):
         platforms = "all"
     result = analyse_from_args(args, platforms)
-    print(result.to_json(indent=2) if args.json else terminal(result.to_text()))
+    # bidi controls become backslash-u escapes: still valid JSON, with the same data
+    print(terminal(result.to_json(indent=2) if args.json else result.to_text()))
     for w in result.warnings:
         print(f"geotarget: warning: {terminal(w)}", file=sys.stderr)
     return 0
