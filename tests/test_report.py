@@ -44,7 +44,7 @@ def text_of(page: str) -> str:
 
 # -- plain words -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "share, words",
+    "share, expected",
     [
         (0.3411, "about a third"),
         (0.25, "about a quarter"),
@@ -56,8 +56,8 @@ def text_of(page: str) -> str:
         (0.9947, "about 99%"),
     ],
 )
-def test_share_words(share, words):
-    assert words.share_words(share) == words
+def test_share_words(share, expected):
+    assert words.share_words(share) == expected
 
 
 def test_every_platform_is_in_exactly_one_sentence(edinburgh):
@@ -101,9 +101,9 @@ def test_london_verdict_in_plain_words(london_result):
 # -- the HTML page ---------------------------------------------------------------------------
 def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_report):
     assert_offline(ed_report)
-    words = text_of(ed_report)
+    page = text_of(ed_report)
     positions = [
-        words.index(h)
+        page.index(h)
         for h in (
             "In short",
             "Platforms, best first",
@@ -114,14 +114,14 @@ def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_r
     ]
     assert positions == sorted(positions)
     first = words.summary_sentences(edinburgh)[0]["text"]
-    assert words.index(first) < positions[1]
+    assert page.index(first) < positions[1]
     for r in edinburgh.platform_rows:
         assert f"data-platform='{r['id']}'" in ed_report
     assert 'class="folium-map"' in ed_report and "L.map(" in ed_report
     res = edinburgh.residents
-    assert f"about {res.estimate:,.0f}" in words
-    assert f"range {res.low:,.0f} – {res.high:,.0f}" in words
-    assert edinburgh.workers_unavailable in words
+    assert f"about {res.estimate:,.0f}" in page
+    assert f"range {res.low:,.0f} – {res.high:,.0f}" in page
+    assert edinburgh.workers_unavailable in page
     lay = edinburgh.layer
     for piece in [
         lay["source"],
@@ -130,8 +130,8 @@ def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_r
         *lay["attribution"],
         *lay["caveats"],
     ]:
-        assert piece in words, piece
-    assert "Leaflet (BSD-2-Clause" in words
+        assert piece in page, piece
+    assert "Leaflet (BSD-2-Clause" in page
 
 
 def test_report_numbers_all_come_from_the_result(edinburgh, ed_report):
