@@ -102,3 +102,38 @@ def test_killed_and_resumed_equals_a_clean_run(tmp_path):
     )
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == ["clean.csv", "clean.platforms.csv", "out.csv", "out.platforms.csv", "v.csv"]
+
+
+def test_ctrl_c_stops_after_the_chunk_is_saved_and_resume_completes(tmp_path):
+    """SIGINT: the chunk being counted is saved, exit 130 with how to resume; --resume then
+    equals a clean run."""
+    _venues(tmp_path / "v.csv")
+    out = tmp_path / "out.csv"
+    proc = subprocess.Popen(
+        _args(tmp_path, out),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    ckpt = tmp_path / "out.csv.checkpoint.parquet"
+    deadline = time.monotonic() + 120
+    while not list(ckpt.glob("part-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "rerun with --resume to continue" in err.splitlines()[-1] and "Traceback" not in err
+    assert not out.exists() and ckpt.exists()
+    parts = sorted(ckpt.glob("part-*"))
+    assert parts and all((ckpt / f"_{p.stem}.sha256").exists() for p in parts)
+    p = subprocess.run(
+        _args(tmp_path, out) + ["--resume"], capture_output=True, text=True, env=_env()
+    )
+    assert p.returncode == 11 and "warning" not in p.stderr, p.stderr
+    clean = tmp_path / "clean.csv"
+    assert subprocess.run(_args(tmp_path, clean), capture_output=True, env=_env()).returncode == 11
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(clean))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "out.platforms.csv"), pd.read_csv(tmp_path / "clean.platforms.csv")
+    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, OutputError
 from ..escape import terminal
@@ -260,11 +261,58 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.output)
     _check_outputs(args, out)
-    with output_locks(_outputs(args, out)):
-        return _run(args, out)
+    with output_locks(_outputs(args, out)), _StopAfterChunk() as stop:
+        return _run(args, out, stop)
 
 
-def _run(args: argparse.Namespace, out: Path) -> int:
+class _StopAfterChunk:
+    """Ctrl-C (SIGINT) during a batch: the chunk being counted is finished and saved in the
+    checkpoint, then the run stops (exit 130); a second Ctrl-C stops at once."""
+
+    def __init__(self) -> None:
+        self.asked = False
+        self._old: Any = None
+
+    def __enter__(self) -> _StopAfterChunk:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if self.asked:
+            raise KeyboardInterrupt
+        self.asked = True
+        print(
+            "geotarget: stopping after the current chunk (Ctrl-C again to stop now)",
+            file=sys.stderr,
+        )
+
+    def after(self, save: Callable[[pd.DataFrame], None]) -> Callable[[pd.DataFrame], None]:
+        """``save``, then a stop if Ctrl-C was pressed meanwhile."""
+
+        def saved(frame: pd.DataFrame) -> None:
+            save(frame)
+            if self.asked:
+                raise KeyboardInterrupt
+
+        return saved
+
+    def check(self) -> None:
+        """Stop now if Ctrl-C was pressed (between stages: everything so far is saved)."""
+        if self.asked:
+            raise KeyboardInterrupt
+
+
+def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
     from ..batch import analyse_many, chain_overlap, read_venues
     from ..batch.checkpoint import Checkpoint
     from ..batch.dask import dask_client
@@ -293,14 +341,16 @@ def _run(args: argparse.Namespace, out: Path) -> int:
             max_radius=args.max_radius,
             chunk_size=args.chunk_size,
             done=done,
-            on_chunk=ckpt.append,
+            on_chunk=stop.after(ckpt.append),
             progress=progress,
             scheduler=args.scheduler,
             client=client,
         )
         progress.close()
+        stop.check()
         if args.platforms:
-            _platform_table(gdf, args, out, fp, ckpt, client)
+            _platform_table(gdf, args, out, fp, ckpt, stop, client)
+            stop.check()
     if args.overlap:
         total, pairs = chain_overlap(
             gdf, data_dir=args.data_dir, layer=args.layer, method=args.method
@@ -311,6 +361,7 @@ def _run(args: argparse.Namespace, out: Path) -> int:
             f"{total:,.0f}; {len(pairs):,} overlapping pairs written to {args.overlap}",
             file=sys.stderr,
         )
+    stop.check()
     write_results(gdf, out, **_publishing(args, ckpt, out))
     ckpt.remove()
     failed = int(gdf["error"].notna().sum())
@@ -346,7 +397,13 @@ def _platforms_path(args: argparse.Namespace, out: Path) -> Path:
 
 
 def _platform_table(
-    gdf, args: argparse.Namespace, out: Path, fp: dict, main: Checkpoint, client=None
+    gdf,
+    args: argparse.Namespace,
+    out: Path,
+    fp: dict,
+    main: Checkpoint,
+    stop: _StopAfterChunk,
+    client=None,
 ) -> None:
     """One row per venue and platform (vectorised over venues; the single-venue path's rows),
     checkpointed after each chunk beside the table (``--resume`` continues it)."""
@@ -374,7 +431,7 @@ def _platform_table(
         scheduler=args.scheduler,
         client=client,
         done=done,
-        on_chunk=ckpt.append,
+        on_chunk=stop.after(ckpt.append),
     )
     progress.close()
     write_table(table, path, **_publishing(args, main, path))
