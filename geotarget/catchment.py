@@ -241,6 +241,11 @@ def _check_layers(p: Path, layer: str | None) -> None:
             f"catchment file {str(p)!r} does not exist: give a GeoJSON or "
             "GeoPackage file with a polygon"
         )
+    if not p.is_file() and not p.is_dir():  # a FIFO would block the reader for ever
+        raise CatchmentError(
+            f"catchment file {str(p)!r} is not a regular file (a pipe, socket or device): "
+            "give a GeoJSON or GeoPackage file with a polygon"
+        )
     try:
         import pyogrio
 
@@ -327,6 +332,29 @@ def _merged_polygons(p: Path, gdf: gpd.GeoDataFrame) -> BaseGeometry:
     return geom
 
 
+def _refuse_antimeridian(p: Path, geom: BaseGeometry) -> None:
+    """Refuse a polygon in degrees with an edge spanning more than 180 degrees of longitude: one
+    written across the antimeridian (179.5 to -179.5), which planar geometry reads as a band
+    around the rest of the world."""
+    for part in shapely.get_parts(geom):
+        for ring in [part.exterior, *part.interiors]:
+            xy = np.asarray(ring.coords)
+            lon, lat = xy[:, 0], xy[:, 1]
+            jump = np.abs(np.diff(lon))
+            # edges along the ±180 meridian or a pole (a whole-world polygon) are not crossings
+            edge = (np.abs(lon[:-1]) == 180) & (np.abs(lon[1:]) == 180)
+            edge |= (np.abs(lat[:-1]) == 90) & (lat[:-1] == lat[1:])
+            jump[edge] = 0
+            if len(jump) and jump.max() > 180:
+                i = int(np.argmax(jump))
+                raise CatchmentError(
+                    f"catchment file {str(p)!r}: a polygon crosses the antimeridian (an edge "
+                    f"from longitude {lon[i]:g} to {lon[i + 1]:g}), so it would be read as a "
+                    "band around the rest of the world; split it into two polygons at 180 "
+                    "degrees and try again"
+                )
+
+
 def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
     """A custom catchment polygon from a GeoJSON / GeoPackage / any file GDAL reads.
 
@@ -350,8 +378,8 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
     ------
     CatchmentError
         The file does not exist or cannot be read, holds several layers and none is named, has
-        no features, no CRS, features that are not valid polygons, or coordinates that are not
-        degrees under a geographic CRS.
+        no features, no CRS, features that are not valid polygons, coordinates that are not
+        degrees under a geographic CRS, or a polygon written across the antimeridian.
     """
     p = Path(path)
     _check_layers(p, layer)
@@ -365,6 +393,7 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
                 f"catchment file {str(p)!r} says {crs} but its coordinates "
                 f"{[round(float(v), 3) for v in b]} are not degrees: fix its CRS"
             )
+        _refuse_antimeridian(p, geom)
         # keep edges faithful when reprojected: no edge longer than ~0.001 degree
         geom = shapely.segmentize(geom, 0.001)
     else:

@@ -6,7 +6,6 @@ The JSON form (``Result.to_dict()``, ``geotarget analyse --json``) is a versione
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -355,7 +354,8 @@ class Result:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        e = html.escape
+        from .escape import html_text as e
+
         v, c, lay = self.venue, self.catchment, self.layer
         rows = "".join(
             f"<tr><th style='text-align:left'>{e(a)}</th><td style='text-align:right'>"

@@ -37,27 +37,54 @@ CHUNK_SIZE = 5000
 MAX_RADIUS_M = 100_000.0
 
 
-def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+def cache_dir(
+    cache_dir: str | os.PathLike[str] | None = None, *, must_be_folder: bool = False
+) -> Path:
     """The cache root: ``cache_dir``, else ``$GEOTARGET_CACHE_DIR``, else the user cache folder.
 
     Parameters
     ----------
     cache_dir : str, os.PathLike or None
         A folder given by the caller; ``None`` or ``""`` to use the environment or the default.
+    must_be_folder : bool, default False
+        Refuse a path that is (or lies under) a file: downloads need the folder, while the
+        layer cache only warns and builds without it.
 
     Returns
     -------
     pathlib.Path
         The folder (``~`` expanded; not created here).
+
+    Raises
+    ------
+    InputError
+        With ``must_be_folder``: the path, or a part of it that exists, is a file.
     """
     if cache_dir is not None and str(cache_dir) != "":
-        return Path(cache_dir).expanduser()
-    env = os.environ.get(CACHE_ENV)
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
+        path, what = Path(cache_dir).expanduser(), "--cache-dir"
+    elif os.environ.get(CACHE_ENV):
+        path, what = Path(os.environ[CACHE_ENV]).expanduser(), f"${CACHE_ENV}"
+    else:
+        from platformdirs import user_cache_dir
 
-    return Path(user_cache_dir("geotarget"))
+        path, what = Path(user_cache_dir("geotarget")), "the user cache folder"
+    return _folder(path, what) if must_be_folder else path
+
+
+def _folder(path: Path, what: str) -> Path:
+    """``path``, unless it (or the nearest part of it that exists) is not a folder."""
+    from .errors import InputError
+
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if p.exists() and not p.is_dir():
+        where = "" if p == path else f" ({str(p)!r} in it is a file)"
+        raise InputError(
+            f"{what} {str(path)!r} cannot be a cache folder{where}: give a folder "
+            "(it is created if missing)"
+        )
+    return path
 
 
 def mirror() -> str | None:

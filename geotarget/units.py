@@ -8,6 +8,10 @@ import re
 from .errors import CatchmentError
 from .settings import MAX_RADIUS_M
 
+#: half the WGS84 meridian's length (20,003.93 km): the farthest two points on the Earth can
+#: be apart along its surface from anywhere, so the largest meaningful circle radius
+HALF_CIRCUMFERENCE_M = 20_003_931.5
+
 #: metres per unit (international mile, foot and yard)
 UNITS = {
     "m": 1.0,
@@ -59,7 +63,8 @@ def parse_distance(
     ------
     CatchmentError
         A non-numeric value (or a bool), a missing or unknown unit, a value <= 0, NaN or
-        infinity, or a value beyond ``max_m``.
+        infinity, a value beyond half the Earth's circumference
+        (:data:`HALF_CIRCUMFERENCE_M`), or a value beyond ``max_m``.
     """
     accepted = "a positive number with a unit: m, km, mi, ft or yd (e.g. 0.5mi, 800m, 1km, 2640ft)"
     if isinstance(value, bool):
@@ -84,6 +89,13 @@ def parse_distance(
         raise CatchmentError(f"{what} {shown} is not a finite number: give {accepted}")
     if metres <= 0:
         raise CatchmentError(f"{what} {shown} must be greater than zero: give {accepted}")
+    if metres > HALF_CIRCUMFERENCE_M:
+        raise CatchmentError(
+            f"{what} {shown} ({metres / 1000:,.0f} km) is more than half the Earth's "
+            f"circumference ({HALF_CIRCUMFERENCE_M / 1000:,.0f} km, the farthest two places "
+            "can be apart along the surface): no circle is larger; give at most "
+            f"{HALF_CIRCUMFERENCE_M // 1000:,.0f}km"
+        )
     if max_m is not None and metres > max_m:
         raise CatchmentError(
             f"{what} {shown} ({metres:,.0f} m) is beyond the maximum of {max_m:,.0f} m: "

@@ -291,3 +291,46 @@ def test_london_map_in_chromium(browser, london, tmp_path):
     assert_clean(info)
     assert_platform_layers(info, result)
     assert_not_blank(screenshot(browser, "map-london.png"))
+
+
+HOSTILE = (
+    "<img src=x onerror=\"window.__pwned='img'\">"
+    "<script>window.__pwned='script'</script>\u202eevil\x1b[31m"
+)
+
+
+def test_script_in_label_and_attribution_does_not_run(browser, tmp_path):
+    """A venue label (an OpenStreetMap name) and --tiles-attribution holding markup reach the
+    report's <title>, the map's permanent tooltip and the attribution as text: nothing runs
+    (issue 17)."""
+    from geotarget.venue import Venue
+
+    r = geotarget.analyse(Venue(55.9533, -3.1883, label=HOSTILE), "300m")
+    attribution = "<img src=y onerror=\"window.__pwned='attribution'\">Tiles"
+    for name, kw in (
+        ("map", {"tiles": "http://127.0.0.1:9/{z}/{x}/{y}.png", "attribution": attribution}),
+        ("report", {"tiles": "none"}),
+    ):
+        page = tmp_path / f"{name}.html"
+        if name == "map":
+            page.write_text(webmap.render_html(webmap.interactive_map(r, **kw)), encoding="utf-8")
+        else:
+            report.write_report(r, page, **kw)
+        info = open_page(browser, page)
+        seen = browser.execute_script(
+            "return {pwned: window.__pwned || null, title: document.title,"
+            " tooltip: Array.prototype.map.call(document.querySelectorAll('.leaflet-tooltip'),"
+            " function (t) { return t.textContent; }),"
+            " attribution: (document.querySelector('.leaflet-control-attribution') || {})"
+            ".textContent || '', images: document.querySelectorAll('img[src=x],img[src=y]')"
+            ".length};"
+        )
+        assert seen["pwned"] is None, (name, seen)
+        assert seen["images"] == 0, (name, seen)
+        if name == "report":  # (the map's tiles do not load: resource errors there)
+            assert info["errors"] == [], info["errors"]
+        assert "<script>window.__pwned='script'</script>" in seen["title"], seen
+        assert "\\u202eevil\\x1b[31m" in seen["title"]  # shown, not acted on
+        assert any("<img src=x" in t for t in seen["tooltip"]), seen
+        if name == "map":
+            assert "<img src=y" in seen["attribution"], seen

@@ -111,7 +111,11 @@ def _radii(
     df: pd.DataFrame, radius: str | float | None, max_radius: str | float | None, err: np.ndarray
 ) -> np.ndarray:
     """Each row's radius in metres: its ``radius`` cell, else ``radius`` (errors into ``err``)."""
-    limit = None if max_radius is None else parse_distance(max_radius, max_m=None)
+    limit = (
+        None
+        if max_radius is None
+        else parse_distance(max_radius, what="maximum radius", max_m=None)
+    )
     n = len(df)
     if "radius" not in df.columns:
         if radius is None:
@@ -138,6 +142,13 @@ def _radii(
 def read_venues(path: str | Path) -> pd.DataFrame:
     """Read a venue table (CSV, Parquet)."""
     p = Path(path)
+    if p.is_dir():
+        raise InputError(f"venue file {str(p)!r} is a folder: give the CSV or Parquet file in it")
+    if p.exists() and not p.is_file():
+        raise InputError(
+            f"venue file {str(p)!r} is not a regular file (a pipe, socket or device): give a "
+            "CSV or Parquet file"
+        )
     if not p.is_file():
         raise InputError(f"venue file {str(p)!r} does not exist")
     try:

@@ -20,6 +20,7 @@ import sys
 from importlib import import_module
 
 from ..errors import GeotargetError
+from ..escape import terminal
 from .options import Parser
 
 #: the commands, in the order ``--help`` lists them: name -> module in this package
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     except GeotargetError as e:
         if verbose:
             log.exception("details")
-        print(f"geotarget: error: {' '.join(str(e).split())}", file=sys.stderr)
+        print(f"geotarget: error: {terminal(' '.join(str(e).split()))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         # outputs are written atomically: an interrupted command leaves none half-written
@@ -82,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         if verbose:
             log.exception("details")
         print(
-            f"geotarget: internal error: {type(e).__name__}: {' '.join(str(e).split())} (a "
+            f"geotarget: internal error: {type(e).__name__}: "
+            f"{terminal(' '.join(str(e).split()))} (a "
             "bug: please report it; run with -v for details)",
             file=sys.stderr,
         )

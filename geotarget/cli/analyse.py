@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..errors import InputError
+from ..escape import terminal
 from .options import add_layer_options, add_platform_options, add_radius_limit, add_verbose
 
 if TYPE_CHECKING:
@@ -139,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     ):
         platforms = "all"
     result = analyse_from_args(args, platforms)
-    print(result.to_json(indent=2) if args.json else result.to_text())
+    # bidi controls become backslash-u escapes: still valid JSON, with the same data
+    print(terminal(result.to_json(indent=2) if args.json else result.to_text()))
     for w in result.warnings:
-        print(f"geotarget: warning: {w}", file=sys.stderr)
+        print(f"geotarget: warning: {terminal(w)}", file=sys.stderr)
     return 0

@@ -29,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..escape import terminal
     from ..platforms import load
     from ..platforms.catalogue import catalogue_dict
 
@@ -59,6 +60,6 @@ def run(args: argparse.Namespace) -> int:
         for f in p.footprints:
             if f.managed:
                 line += f"\n{'':<{width}} {f.kind} offered {f.note} (needs --managed-account)"
-        print(line)
+        print(terminal(line))
     print(f"\nrules: {', '.join(cat.files)}")
     return 0

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError, OutputError
+from ..escape import terminal
 from .analyse import add_analysis_options, analyse_from_args
 from .options import add_verbose
 
@@ -111,31 +112,34 @@ def run(args: argparse.Namespace) -> int:
 
     result = analyse_from_args(args, args.platforms)
     for w in result.warnings:
-        print(f"geotarget: warning: {w}", file=sys.stderr)
+        print(f"geotarget: warning: {terminal(w)}", file=sys.stderr)
 
     pic = None
     if fmt == "html" or args.png or args.map:
         from ..render.picture import picture
 
         pic = picture(result)
+    # everything is rendered before anything is written: an interrupt (Ctrl-C) while
+    # rendering leaves no file behind
     text = render_report(result, fmt, tiles=tiles, attribution=args.tiles_attribution, pic=pic)
-    if stdout:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    else:
-        p = write_output(args.output, text, overwrite=args.overwrite)
-        _say(f"wrote {p} ({_size(p)}, {fmt})", True)
+    files: list[tuple[str, str | bytes, str]] = []
     if args.map:
         from ..render.webmap import interactive_map, render_html
 
         m = interactive_map(result, tiles=tiles, attribution=args.tiles_attribution, pic=pic)
-        p = write_output(args.map, render_html(m), overwrite=args.overwrite)
-        _say(f"wrote {p} ({_size(p)}, interactive map)", not stdout)
+        files.append((args.map, render_html(m), "interactive map"))
     if args.png:
         from ..render.png import render_png
 
-        p = write_output(args.png, render_png(result, pic=pic), overwrite=args.overwrite)
-        _say(f"wrote {p} ({_size(p)}, PNG map)", not stdout)
+        files.append((args.png, render_png(result, pic=pic), "PNG map"))
+    if stdout:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        files.insert(0, (args.output, text, fmt))
+    for name, data, what in files:
+        p = write_output(name, data, overwrite=args.overwrite)
+        _say(f"wrote {p} ({_size(p)}, {what})", not stdout)
     return 0
 
 

@@ -197,14 +197,58 @@ def _member(
     )
 
 
+#: limits on a downloaded zip, checked before any member is read: total uncompressed size,
+#: compression ratio of a member larger than 1 MiB (census CSVs compress 5-20 times; a zip bomb
+#: thousands of times) and number of members
+ZIP_MAX_TOTAL = 16 << 30
+ZIP_MAX_RATIO = 100
+ZIP_MAX_MEMBERS = 10_000
+
+
+def _check_zip(zf: zipfile.ZipFile, path: Path, what: str) -> None:
+    """Refuse a zip whose members would expand beyond the limits or name a path outside."""
+    infos = zf.infolist()
+    advice = "is it the publisher's original download? Delete it and fetch again with --force"
+    if len(infos) > ZIP_MAX_MEMBERS:
+        raise DataError(
+            f"{str(path)!r} ({what}) has {len(infos):,} members, more than the "
+            f"{ZIP_MAX_MEMBERS:,} allowed: {advice}"
+        )
+    total = sum(i.file_size for i in infos)
+    if total > ZIP_MAX_TOTAL:
+        raise DataError(
+            f"{str(path)!r} ({what}) would expand to {total / 2**30:,.1f} GiB, more than the "
+            f"{ZIP_MAX_TOTAL >> 30} GiB allowed: {advice}"
+        )
+    for i in infos:
+        name = i.filename.replace("\\", "/")
+        if name.startswith("/") or ".." in name.split("/") or re.match(r"[A-Za-z]:", name):
+            raise DataError(
+                f"{str(path)!r} ({what}) has a member outside its folder ({i.filename!r}): {advice}"
+            )
+        if i.file_size > (1 << 20) and i.file_size > ZIP_MAX_RATIO * max(i.compress_size, 1):
+            raise DataError(
+                f"{str(path)!r} ({what}): member {i.filename!r} would expand "
+                f"{i.file_size / max(i.compress_size, 1):,.0f} times (to "
+                f"{i.file_size / 1e6:,.0f} MB), more than the {ZIP_MAX_RATIO} allowed: {advice}"
+            )
+
+
 def _open_zip(path: Path, what: str) -> zipfile.ZipFile:
-    """``path`` opened as a zip file, or a DataError saying to fetch it again."""
+    """``path`` opened as a zip file (its sizes and names checked by :func:`_check_zip`), or a
+    DataError saying to fetch it again."""
     try:
-        return zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
         raise DataError(
             f"{str(path)!r} ({what}) is not a readable zip file ({e}): fetch again with --force"
         ) from e
+    try:
+        _check_zip(zf, path, what)
+    except DataError:
+        zf.close()
+        raise
+    return zf
 
 
 def _header(f: IO[bytes]) -> list[str]:

@@ -125,6 +125,9 @@ class Manifest:
     ----------
     folder : Path
         The download folder; its manifest is read if it exists.
+    anew : bool, default False
+        Start from an empty record when the manifest cannot be read (``--force``, which
+        downloads and records every file again) instead of raising.
 
     Raises
     ------
@@ -132,7 +135,7 @@ class Manifest:
         When the manifest exists but cannot be read.
     """
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, anew: bool = False) -> None:
         self.folder = Path(folder)
         self.path = self.folder / MANIFEST
         self.files: dict[str, dict[str, Any]] = {}
@@ -140,7 +143,12 @@ class Manifest:
             try:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 self.files = dict(data["files"])
+                if not all(isinstance(v, dict) for v in self.files.values()):
+                    raise TypeError("a file's record is not a table")
             except (ValueError, KeyError, TypeError, OSError) as e:
+                if anew:  # --force: every file is downloaded and recorded again
+                    self.files = {}
+                    return
                 raise DataError(
                     f"download manifest {str(self.path)!r} is unreadable ({e}): delete "
                     "it, or fetch again with --force to download and record every "
@@ -390,7 +398,7 @@ def fetch_file(
     """
     dest_dir = Path(dest_dir)
     dest = dest_dir / filename
-    manifest = Manifest(dest_dir)
+    manifest = Manifest(dest_dir, anew=force)
     entry = None if force else manifest.get(filename)
     want_sha = sha256 or (entry or {}).get("sha256")
     want_size = size if size is not None else (entry or {}).get("size")

@@ -52,7 +52,7 @@ def check_area(ds: Dataset, area: str | None) -> None:
 
 def dataset_dir(name: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """The cache folder of dataset ``name`` (``raw/`` downloads, ``built/<area>/`` builds)."""
-    return settings.cache_dir(cache_dir) / "datasets" / name
+    return settings.cache_dir(cache_dir, must_be_folder=True) / "datasets" / name
 
 
 def fetch(

@@ -169,7 +169,15 @@ def _counts(gdf: gpd.GeoDataFrame, col: str, path: Path) -> np.ndarray:
         raise DataError(
             f"{path.name!r} column {col!r} has negative or infinite counts: counts must be >= 0"
         )
-    return vals.to_numpy(float)
+    out = vals.to_numpy(float)
+    with np.errstate(over="ignore"):
+        total = out.sum()
+    if not np.isfinite(total):  # each finite, their sum not: every estimate would be inf/NaN
+        raise DataError(
+            f"{path.name!r} column {col!r}: the counts add up to more than a number can hold "
+            f"(largest {out.max():.3g}): counts must be numbers of people"
+        )
+    return out
 
 
 def _build(path: Path, *, residents_col: str | None, workers_col: str | None) -> PopulationLayer:

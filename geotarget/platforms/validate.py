@@ -340,7 +340,15 @@ def _footprint(ctx: RulesContext, entry: str, i: int, table: object) -> Footprin
 
 
 # -- platforms -------------------------------------------------------------------------------
+#: ids a platform may not take: ``--platforms all`` means every platform
+RESERVED_IDS = frozenset({"all"})
+
+
 def _platform_table(ctx: RulesContext, pid: str, d: object) -> dict[str, Any]:
+    if pid.lower() in RESERVED_IDS:
+        raise ctx.fail(
+            pid, "", "this id is reserved (--platforms all means every platform): rename it"
+        )
     if not isinstance(d, dict):
         raise ctx.fail(pid, "", "each platform is a table")
     unknown = set(d) - PLATFORM_KEYS

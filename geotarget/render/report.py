@@ -13,13 +13,14 @@ file in the same folder, then a rename) and refuses to replace an existing file 
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._version import __version__
 from ..errors import InputError
+from ..escape import html_text
+from ..escape import markdown_text as m
 from ..files import write_output
 from .style import VERDICT_COLOURS, VERDICT_WORDS
 from .words import (
@@ -104,7 +105,7 @@ body{margin:0;background:#f4f5f7;color:#1d1f23;font:15px/1.5 system-ui,-apple-sy
 
 def _html_verdicts(result: Result) -> list[str]:
     """The verdict sentences, with what "spend landing outside" means."""
-    e = html.escape
+    e = html_text
     sentences = summary_sentences(result)
     if not sentences:
         return [
@@ -136,7 +137,7 @@ NUMBER_COLUMNS = ("People reached", "In your catchment", "Share inside", "Wasted
 
 def _html_platforms(result: Result) -> list[str]:
     """The platform table, best first, and the advice per platform."""
-    e = html.escape
+    e = html_text
     if not result.platform_rows:
         return []
     out = [
@@ -166,7 +167,7 @@ def _html_platforms(result: Result) -> list[str]:
 
 def _html_top(result: Result, tiles: str) -> str:
     """The HTML before the map: title, verdicts, warnings, the platform table."""
-    e = html.escape
+    e = html_text
     v, c, lay = result.venue, result.catchment, result.layer
     top = [
         "<div class='geotarget-report'>",
@@ -192,7 +193,7 @@ def _html_top(result: Result, tiles: str) -> str:
 
 def _html_data(result: Result, tiles: str) -> list[str]:
     """The table of the data's source, vintage, licence and attributions, then its caveats."""
-    e = html.escape
+    e = html_text
     v, lay = result.venue, result.layer
     out = ["<h2>Data, sources and caveats</h2><table class='sources'><tbody>"]
     for k, label in (
@@ -229,7 +230,7 @@ def _html_data(result: Result, tiles: str) -> list[str]:
 
 def _html_rules(result: Result) -> list[str]:
     """Where each platform rule came from (links for web sources)."""
-    e = html.escape
+    e = html_text
     sources = _rules_sources(result)
     if not sources:
         return []
@@ -254,7 +255,7 @@ def _html_rules(result: Result) -> list[str]:
 
 def _html_bottom(result: Result, tiles: str) -> str:
     """The HTML after the map: the people, the data and the platform rules' sources."""
-    e = html.escape
+    e = html_text
     bottom = ["</div>", "<h2>People in your catchment</h2><table class='people'><tbody>"]
     for what, val, detail in people_lines(result):
         bottom.append(
@@ -293,7 +294,7 @@ def _report_figure(
     m = interactive_map(result, tiles=tiles, attribution=attribution, height="100%", pic=pic)
     before, after = _html_sections(result, tiles)
     # branca writes the title as is: escaped here like every other user-supplied string
-    fig = Figure(title=html.escape(f"geotarget report: {result.venue.get('label') or ''}"))
+    fig = Figure(title=html_text(f"geotarget report: {result.venue.get('label') or ''}"))
     if page_top:
         fig.add_child(_macro("block.html.j2", text=page_top))
     fig.add_child(_macro("block.html.j2", text=before))
@@ -361,31 +362,31 @@ def render_report(
 
 
 def _md_cell(x: str) -> str:
-    return str(x).replace("|", "\\|").replace("\n", " ")
+    return m(str(x).replace("\n", " "))
 
 
 def _markdown(result: Result, tiles: str) -> str:
     v, c, lay = result.venue, result.catchment, result.layer
     out = [
-        f"# Local advertising around {v.get('label') or 'your venue'}",
+        f"# Local advertising around {m(v.get('label') or 'your venue')}",
         "",
         (
-            f"{c.get('description', '')}, {c.get('area_km2', 0):.2f} km²; venue at "
-            f"{float(v['lat']):.5f}, {float(v['lon']):.5f}; data: {lay.get('title', '')}"
+            f"{m(c.get('description', ''))}, {c.get('area_km2', 0):.2f} km²; venue at "
+            f"{float(v['lat']):.5f}, {float(v['lon']):.5f}; data: {m(lay.get('title', ''))}"
         ),
         "",
         "## In short",
         "",
-        _headline(result),
+        m(_headline(result)),
         "",
     ]
     for s in summary_sentences(result):
-        out.append(f"- **{VERDICT_WORDS.get(s['verdict'], s['verdict'])}**: {s['text']}")
+        out.append(f"- **{VERDICT_WORDS.get(s['verdict'], s['verdict'])}**: {m(s['text'])}")
     special = special_category_line(result)
     if special:
-        out += ["", special]
+        out += ["", m(special)]
     for w in result.warnings:
-        out.append(f"\n> **Warning:** {w}")
+        out.append(f"\n> **Warning:** {m(w)}")
     rows = _table_rows(result)
     if rows:
         out += [
@@ -398,10 +399,10 @@ def _markdown(result: Result, tiles: str) -> str:
         out += ["| " + " | ".join(_md_cell(r[h]) for h in COLUMNS) + " |" for r in rows]
         bases = sorted({r.get("basis_label", "") for r in result.platform_rows or []} - {""})
         if bases:
-            out += ["", "People counted: " + "; ".join(bases) + "."]
+            out += ["", "People counted: " + "; ".join(m(b) for b in bases) + "."]
         advice = [a for r in result.platform_rows or [] for a in r.get("advice", [])]
         if advice:
-            out += ["", "### Advice", ""] + [f"- {a}" for a in advice]
+            out += ["", "### Advice", ""] + [f"- {m(a)}" for a in advice]
     out += ["", "## People in your catchment", "", "| | estimate | detail |", "|---|---|---|"]
     out += [
         f"| {_md_cell(a)} | {_md_cell(b)} | {_md_cell(d)} |" for a, b, d in people_lines(result)
@@ -415,13 +416,13 @@ def _markdown(result: Result, tiles: str) -> str:
         ("chosen", "Chosen because"),
     ):
         if lay.get(k):
-            out.append(f"- **{label}:** {lay[k]}")
+            out.append(f"- **{label}:** {m(lay[k])}")
     for a in lay.get("attribution", []):
-        out.append(f"- {a}")
+        out.append(f"- {m(a)}")
     if v.get("postcode_source"):
-        out.append(f"- **Venue position:** {v['postcode_source']}")
+        out.append(f"- **Venue position:** {m(v['postcode_source'])}")
     if lay.get("caveats"):
-        out += ["", "### Caveats", ""] + [f"- {x}" for x in lay["caveats"]]
+        out += ["", "### Caveats", ""] + [f"- {m(x)}" for x in lay["caveats"]]
     sources = _rules_sources(result)
     if sources:
         out += [

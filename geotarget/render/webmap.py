@@ -25,13 +25,12 @@ nothing is known, which is drawn as "no data", never as empty).
 The map's script and styles are files in ``templates/``: ``*.js.j2`` (folium macros, reading the
 values they need as JSON through ``tojson``; the shapes arrive as JSON made safe by
 :func:`_script_safe`), ``leaflet.html.j2`` and ``map.css``.  This module builds the HTML of the
-popups, layer names and legend (every user-supplied string escaped with :func:`html.escape`) and
-hands it over.
+popups, layer names and legend (every user-supplied string escaped with
+:func:`geotarget.escape.html_text`) and hands it over.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from functools import lru_cache
@@ -40,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
+from ..escape import html_text
 from .geojson import map_shapes
 from .picture import Picture, picture
 from .style import (
@@ -172,7 +172,7 @@ def popup_html(row: dict[str, Any], layer_unit: str = "") -> str:
         A ``<div class='geotarget-popup'>``: name, verdict, footprint, people, shares, waste,
         minimum audience and up to two pieces of advice, every text from the row escaped.
     """
-    e = html.escape
+    e = html_text
     fp, pe = row.get("footprint") or {}, row.get("people") or {}
     verdict = row.get("verdict", "")
     lb = bool(row.get("waste_lower_bound"))
@@ -223,7 +223,7 @@ def popup_html(row: dict[str, Any], layer_unit: str = "") -> str:
 
 def _layer_name(row: dict[str, Any]) -> str:
     """A platform's entry in the layer list: a swatch of its verdict, its name, its waste."""
-    e = html.escape
+    e = html_text
     colour = VERDICT_COLOURS.get(row.get("verdict", ""), "#777")
     w = fmt_share(row.get("waste_share"), bool(row.get("waste_lower_bound")))
     return (
@@ -248,9 +248,9 @@ def _catchment_popup(result: Result) -> str:
         )
     return (
         "<div class='geotarget-popup'><b>Your catchment</b><br>"
-        + html.escape(result.catchment.get("description", ""))
+        + html_text(result.catchment.get("description", ""))
         + "<br>"
-        + "<br>".join(html.escape(t) for t in pop_rows)
+        + "<br>".join(html_text(t) for t in pop_rows)
         + "</div>"
     )
 
@@ -263,7 +263,7 @@ def _venue(result: Result) -> tuple[float, float, str]:
 
 def _venue_popup(result: Result) -> str:
     vlat, vlon, label = _venue(result)
-    return f"<b>{html.escape(label)}</b><br>{vlat:.5f}, {vlon:.5f}"
+    return f"<b>{html_text(label)}</b><br>{vlat:.5f}, {vlon:.5f}"
 
 
 def _legend_item(swatch_style: str, text: str) -> str:
@@ -290,10 +290,10 @@ def _legend_footprints(pic: Picture) -> list[str]:
         who = basis_words(bases.pop()) if len(bases) == 1 else "the people each platform counts"
         out.append(
             f"<div style='margin-top:4px'><b>Wasted area</b> (footprint outside your "
-            f"catchment): {html.escape(who)} per km²</div><div class='grid'>"
+            f"catchment): {html_text(who)} per km²</div><div class='grid'>"
         )
         out += [
-            _legend_item(f"background:{c};border:1px solid {WASTE_EDGE_COLOUR}40", html.escape(lab))
+            _legend_item(f"background:{c};border:1px solid {WASTE_EDGE_COLOUR}40", html_text(lab))
             for c, lab in zip(DENSITY_COLOURS, density_labels(pic.breaks))
         ]
         out.append("</div>")
@@ -302,7 +302,7 @@ def _legend_footprints(pic: Picture) -> list[str]:
 
 def _legend_extra(pic: Picture) -> list[str]:
     """The legend's row for "no data" and the context zones, if drawn."""
-    e = html.escape
+    e = html_text
     extra = []
     if any(not f.no_data.is_empty for f in pic.footprints):
         extra.append(
@@ -390,7 +390,8 @@ def _tile_layer(tiles: str, attribution: str | None) -> folium.TileLayer | None:
         return None
     from urllib.parse import urlparse
 
-    attr = attribution or f"Tiles: {urlparse(tiles).netloc or tiles}"
+    # Leaflet inserts the attribution as HTML: the user's text is escaped (shown as written)
+    attr = html_text(attribution or f"Tiles: {urlparse(tiles).netloc or tiles}")
     return folium.TileLayer(tiles, attr=attr, name="Background")
 
 
@@ -402,7 +403,7 @@ def _add_context(m: folium.Map, pic: Picture, tiles: str) -> None:
         pic.context_kind
     ]
     ctx = folium.FeatureGroup(
-        name=f"{what} ({html.escape(pic.context_unit)})", show=(tiles == TILES_NONE)
+        name=f"{what} ({html_text(pic.context_unit)})", show=(tiles == TILES_NONE)
     )
     _macro("context.js.j2", colour=ZONE_COLOUR).add_to(ctx)
     ctx.add_to(m)
@@ -437,7 +438,7 @@ def _add_title(m: folium.Map, result: Result) -> None:
     figure = m.get_root()
     assert isinstance(figure, Figure)
     figure.header.add_child(
-        Element("<title>" + html.escape(title) + "</title>"), name="geotarget_title"
+        Element("<title>" + html_text(title) + "</title>"), name="geotarget_title"
     )
 
 
@@ -501,7 +502,8 @@ def interactive_map(
         cpop=_catchment_popup(result),
         ll=[vlat, vlon],
         vpop=_venue_popup(result),
-        vlabel=vlabel,
+        # Leaflet inserts tooltip text as HTML: the label is escaped
+        vlabel=html_text(vlabel),
         catchment_colour=CATCHMENT_COLOUR,
         venue_colour=VENUE_COLOUR,
     ).add_to(m)

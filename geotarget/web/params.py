@@ -39,7 +39,13 @@ FIELDS = {
     "postcode-coverage": "postcode_coverage",
     "method": "method",
     "rule": "rule",
+    "special_category": "special_category",
+    "special-category": "special_category",
+    "managed_account": "managed_account",
+    "managed-account": "managed_account",
 }
+#: the values of a yes/no field (a checkbox sends "on")
+YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 #: fields that only choose what a page shows or returns, not the analysis
 DISPLAY_FIELDS = ("format",)
 METHODS = ("dasymetric", "areal", "points")
@@ -67,6 +73,13 @@ def _values(fields: Mapping[str, Sequence[str]]) -> dict[str, Any]:
             out[attr] = vals[0]
     if len(out["rule"]) > MAX_RULES:
         raise InputError(f"{len(out['rule'])} rule overrides: the server accepts {MAX_RULES}")
+    if "managed_account" in out:
+        flag = out["managed_account"].lower()
+        if flag not in YES + NO:
+            raise InputError(
+                f"parameter 'managed_account' {out['managed_account'][:20]!r}: give true or false"
+            )
+        out["managed_account"] = flag in YES
     if "method" in out and out["method"] not in METHODS:
         # argparse's choices, in its words
         raise InputError(
@@ -74,6 +87,21 @@ def _values(fields: Mapping[str, Sequence[str]]) -> dict[str, Any]:
             f"(choose from {', '.join(METHODS)})"
         )
     return out
+
+
+def _analyse_defaults() -> dict[str, Any]:
+    """The defaults of every ``geotarget analyse`` option that a request does not set."""
+    from ..cli.analyse import add_analysis_options
+
+    parser = argparse.ArgumentParser(add_help=False)
+    add_analysis_options(parser)
+    explicit = {
+        "venue", "lat", "lon", "radius", "catchment", "data_dir", "layer", "method", "counts",
+        "residents_col", "workers_col", "platforms", "budget", "currency", "segment_share",
+        "rules", "rule", "country", "postcode_coverage", "special_category", "managed_account",
+        "max_radius", "geocode",
+    }  # fmt: skip
+    return {k: v for k, v in vars(parser.parse_args([])).items() if k not in explicit}
 
 
 def request_args(
@@ -122,7 +150,9 @@ def request_args(
         and (v.get("budget") or v.get("segment_share") or v["rule"])
     ):
         platforms = "all"
+    # every option of ``geotarget analyse`` at its default, then the request's fields
     return argparse.Namespace(
+        **_analyse_defaults(),
         venue=v.get("venue"),
         lat=v.get("lat"),
         lon=v.get("lon"),
@@ -142,6 +172,8 @@ def request_args(
         rule=v["rule"],
         country=v.get("country"),
         postcode_coverage=v.get("postcode_coverage"),
+        special_category=v.get("special_category"),
+        managed_account=v.get("managed_account", False),
         max_radius=max_radius,
         geocode=geocode,
     )
