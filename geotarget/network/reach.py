@@ -1,0 +1,297 @@
+"""Searches on a :class:`~geotarget.network.graph.Network`: snapping points to the streets, the
+network cost from venues to every node (scipy's Dijkstra with a limit, many venues at once), the
+cost to snapped points, the reached streets and whether a search reached the edge of the data.
+
+A point (a venue, a postcode) sits at its nearest point on the nearest segment; the distance
+between the two is walked (for driving, at the walking speed) and added to its cost.  A point on
+a segment is reached from either end, or straight along the segment from a venue on the same
+segment; partly reached segments count up to where the budget runs out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from .graph import EPS, Network
+
+
+@dataclass
+class Snap:
+    """Points placed on the network.
+
+    Parameters
+    ----------
+    seg : numpy.ndarray
+        The nearest segment of each point (``-1``: none within reach).
+    frac : numpy.ndarray
+        Where on it, as a fraction of its length from its ``u`` node.
+    offset_m : numpy.ndarray
+        The distance from the point to the street, metres (``inf`` for none).
+    """
+
+    seg: NDArray[np.int64]
+    frac: NDArray[np.float64]
+    offset_m: NDArray[np.float64]
+
+    def take(self, idx: NDArray[np.int64]) -> Snap:
+        """The snaps of the points ``idx``."""
+        return Snap(self.seg[idx], self.frac[idx], self.offset_m[idx])
+
+
+def snap(
+    net: Network, x: NDArray[np.float64], y: NDArray[np.float64], max_m: float | None = None
+) -> Snap:
+    """The nearest point on the network of each point ``(x, y)`` in ``net.crs``.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    x, y : numpy.ndarray
+        The points, metres in ``net.crs``.
+    max_m : float or None
+        Points farther than this from every street get no snap (``seg = -1``).
+
+    Returns
+    -------
+    Snap
+    """
+    n = len(x)
+    seg = np.full(n, -1, dtype=np.int64)
+    frac = np.zeros(n)
+    off = np.full(n, np.inf)
+    if n == 0:
+        return Snap(seg, frac, off)
+    pts = shapely.points(x, y)
+    pi, si = net.tree.query_nearest(pts, max_distance=max_m, all_matches=False)
+    if len(pi):
+        seg[pi] = si
+        frac[pi] = shapely.line_locate_point(net.lines[si], pts[pi], normalized=True)
+        frac[pi] = np.nan_to_num(frac[pi], nan=0.0)  # zero-length segments
+        off[pi] = shapely.distance(net.lines[si], pts[pi])
+    return Snap(seg, frac, off)
+
+
+def _step(cost: NDArray[np.float64], f: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``f * cost``, ``inf`` where the direction is not allowed (even for ``f = 0``)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(cost), f * np.where(np.isfinite(cost), cost, 0.0), np.inf)
+
+
+def search(
+    net: Network, src: Snap, src_cost: NDArray[np.float64], limit: float
+) -> NDArray[np.float64]:
+    """The network cost from each source to every node, ``inf`` beyond ``limit``.
+
+    Each source is a node added to the graph, joined to its segment's two ends (by the allowed
+    directions); one call of :func:`scipy.sparse.csgraph.dijkstra` with a ``limit`` searches
+    from all of them.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    src : Snap
+        The sources, snapped (all with a segment).
+    src_cost : numpy.ndarray
+        The cost of getting from each source to its street.
+    limit : float
+        The budget (metres for walking, seconds for driving).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k, n_nodes)`` costs.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    n, k = net.n_nodes, len(src.seg)
+    a, b, c = net.arcs()
+    s = src.seg
+    new = n + np.arange(k)
+    to_u = src_cost + _step(net.cost_back[s], src.frac)
+    to_v = src_cost + _step(net.cost_fwd[s], 1.0 - src.frac)
+    tails = np.concatenate([a, new, new])
+    heads = np.concatenate([b, net.u[s], net.v[s]])
+    costs = np.concatenate([c, to_u, to_v])
+    ok = np.isfinite(costs)
+    g = csr_matrix(
+        (np.maximum(costs[ok], EPS), (tails[ok], heads[ok])), shape=(n + k, n + k)
+    )
+    d = dijkstra(g, directed=True, indices=new, limit=limit)
+    out: NDArray[np.float64] = np.asarray(d)[:, :n]
+    return out
+
+
+def point_costs(
+    net: Network,
+    dist: NDArray[np.float64],
+    src: Snap,
+    src_cost: NDArray[np.float64],
+    pts: Snap,
+    pt_cost: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """The cost from each source to each snapped point.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    dist : numpy.ndarray
+        ``(k, n_nodes)`` costs from :func:`search`.
+    src : Snap
+        The ``k`` sources.
+    src_cost : numpy.ndarray
+        Each source's cost to its street.
+    pts : Snap
+        The points (``seg = -1``: never reached).
+    pt_cost : numpy.ndarray
+        Each point's cost from its street.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(k, len(pts))`` costs (``inf`` when unreached).
+    """
+    k, m = dist.shape[0], len(pts.seg)
+    out = np.full((k, m), np.inf)
+    ok = np.flatnonzero(pts.seg >= 0)
+    if not len(ok) or not k:
+        return out
+    s, f = pts.seg[ok], pts.frac[ok]
+    via_u = dist[:, net.u[s]] + _step(net.cost_fwd[s], f)[None, :]
+    via_v = dist[:, net.v[s]] + _step(net.cost_back[s], 1.0 - f)[None, :]
+    best = np.minimum(via_u, via_v)
+    # straight along the segment from a source on the same one
+    order = np.argsort(s, kind="stable")
+    ss = s[order]
+    for j in range(k):
+        lo, hi = np.searchsorted(ss, [src.seg[j], src.seg[j] + 1])
+        if lo == hi:
+            continue
+        cols = order[lo:hi]
+        d = f[cols] - src.frac[j]
+        seg = src.seg[j]
+        along = np.where(
+            d >= 0,
+            _step(np.full(len(d), net.cost_fwd[seg]), d),
+            _step(np.full(len(d), net.cost_back[seg]), -d),
+        )
+        best[j, cols] = np.minimum(best[j, cols], src_cost[j] + along)
+    out[:, ok] = best + pt_cost[ok][None, :]
+    return out
+
+
+def clipped(net: Network, dist: NDArray[np.float64], src: Snap, limit: float) -> NDArray[np.bool_]:
+    """Whether each search reached the edge of the data (so could have gone further).
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    dist : numpy.ndarray
+        ``(k, n_nodes)`` costs from :func:`search`.
+    src : Snap
+        The sources.
+    limit : float
+        The budget.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+    """
+    at_edge = (dist[:, net.edge] <= limit).any(axis=1)
+    leaves = ((dist[:, net.u] + net.exit_u[None, :]) <= limit).any(axis=1)
+    leaves |= ((dist[:, net.v] + net.exit_v[None, :]) <= limit).any(axis=1)
+    # a source outside the area (both ends of its segment at the edge)
+    own = net.edge[net.u[src.seg]] & net.edge[net.v[src.seg]]
+    return np.asarray(at_edge | leaves | own)
+
+
+def reached_lines(
+    net: Network, dist: NDArray[np.float64], src: Snap, src_cost: float, limit: float, j: int = 0
+) -> NDArray[np.object_]:
+    """The reached streets of source ``j``, partly reached segments cut where the budget ends,
+    as lines in ``net.crs``.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    dist : numpy.ndarray
+        ``(n_nodes,)`` costs of this source.
+    src : Snap
+        The sources.
+    src_cost : float
+        This source's cost to its street.
+    limit : float
+        The budget.
+    j : int
+        Which source.
+
+    Returns
+    -------
+    numpy.ndarray of shapely.LineString
+    """
+    du, dv = dist[net.u], dist[net.v]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        au = np.where(du < limit, np.clip(_ratio(limit - du, net.cost_fwd), 0, 1), 0.0)
+        av = np.where(dv < limit, np.clip(_ratio(limit - dv, net.cost_back), 0, 1), 0.0)
+    full = au + av >= 1.0
+    starts = [np.zeros(int(full.sum())), np.zeros(0), np.zeros(0)]
+    ends = [np.ones(int(full.sum())), np.zeros(0), np.zeros(0)]
+    segs = [np.flatnonzero(full)]
+    part_u = np.flatnonzero(~full & (au > 0))
+    part_v = np.flatnonzero(~full & (av > 0))
+    segs += [part_u, part_v]
+    starts[1], ends[1] = np.zeros(len(part_u)), au[part_u]
+    starts[2], ends[2] = 1.0 - av[part_v], np.ones(len(part_v))
+    # along the source's own segment
+    s, f = int(src.seg[j]), float(src.frac[j])
+    left = limit - src_cost
+    if left > 0:
+        fw = min(1.0, f + float(_ratio(np.array([left]), net.cost_fwd[[s]])[0]))
+        bw = max(0.0, f - float(_ratio(np.array([left]), net.cost_back[[s]])[0]))
+        segs.append(np.array([s, s]))
+        starts.append(np.array([f, bw]))
+        ends.append(np.array([fw, f]))
+    seg = np.concatenate(segs)
+    t0, t1 = np.concatenate(starts), np.concatenate(ends)
+    p, q = net.xy[net.u[seg]], net.xy[net.v[seg]]
+    a = p + (q - p) * t0[:, None]
+    b = p + (q - p) * t1[:, None]
+    out: NDArray[np.object_] = shapely.linestrings(np.stack([a, b], axis=1))
+    return out
+
+
+def _ratio(budget: NDArray[np.float64], cost: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The share of a segment of ``cost`` that ``budget`` pays for (0 where not allowed)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(np.isfinite(cost), budget / np.maximum(cost, EPS), 0.0)
+    return np.asarray(r, dtype=np.float64)
+
+
+def polygon(lines: NDArray[np.object_], width_m: float) -> shapely.Geometry:
+    """The reached streets buffered by ``width_m`` (each side), the holes they enclose filled.
+
+    Parameters
+    ----------
+    lines : numpy.ndarray of shapely.LineString
+        The reached streets (:func:`reached_lines`), in a metric CRS.
+    width_m : float
+        The buffer, metres.
+
+    Returns
+    -------
+    shapely.Geometry
+        A polygon or multipolygon.
+    """
+    shape = shapely.buffer(shapely.multilinestrings(list(lines)), width_m, quad_segs=4)
+    parts = shapely.get_parts(shape)
+    filled = shapely.polygons(shapely.get_exterior_ring(parts))
+    return shapely.union_all(filled)
