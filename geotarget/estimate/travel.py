@@ -53,9 +53,7 @@ def surface_snap(surface: CountSurface, crs: str, travel: Travel) -> Snap:
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         lo, hi = net.xy.min(axis=0) - MAX_SNAP_M, net.xy.max(axis=0) + MAX_SNAP_M
         near = np.flatnonzero((x >= lo[0]) & (x <= hi[0]) & (y >= lo[1]) & (y <= hi[1]))
-        out = Snap(
-            np.full(len(x), -1, dtype=np.int64), np.zeros(len(x)), np.full(len(x), np.inf)
-        )
+        out = Snap(np.full(len(x), -1, dtype=np.int64), np.zeros(len(x)), np.full(len(x), np.inf))
         got = snap(net, x[near], y[near], MAX_SNAP_M)
         out.seg[near], out.frac[near], out.offset_m[near] = got.seg, got.frac, got.offset_m
         per[net.key] = out

@@ -21,12 +21,13 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 from pyproj import Geod
+from shapely.geometry.base import BaseGeometry
 
 from ..errors import DataError
 from ..files import atomic_path, sha256_of
@@ -58,6 +59,8 @@ class Network:
         The OSM file's name.
     sha256 : str
         The OSM file's checksum.
+    node_ids : numpy.ndarray
+        The OSM id of each node.
     lon, lat : numpy.ndarray
         The nodes, WGS84 degrees.
     u, v : numpy.ndarray
@@ -81,6 +84,7 @@ class Network:
     mode: str
     source: str
     sha256: str
+    node_ids: NDArray[np.int64]
     lon: NDArray[np.float64]
     lat: NDArray[np.float64]
     u: NDArray[np.int64]
@@ -130,8 +134,7 @@ class Network:
         """The segments as shapely lines in :attr:`crs`."""
         xy = self.xy
         coords = np.stack([xy[self.u], xy[self.v]], axis=1)
-        out: NDArray[np.object_] = shapely.linestrings(coords)
-        return out
+        return cast("NDArray[np.object_]", shapely.linestrings(coords))
 
     @cached_property
     def tree(self) -> shapely.STRtree:
@@ -139,7 +142,7 @@ class Network:
         return shapely.STRtree(self.lines)
 
     @cached_property
-    def area(self) -> shapely.Geometry:
+    def area(self) -> BaseGeometry:
         """The extract's area, a WGS84 polygon."""
         return shapely.from_wkb(self.area_wkb)
 
@@ -163,9 +166,7 @@ class Network:
             a, b, c = a[order], b[order], c[order]
             first = np.concatenate([[True], (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
             self._cache["arcs"] = (a[first], b[first], c[first])
-        arcs: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]] = self._cache[
-            "arcs"
-        ]
+        arcs: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]] = self._cache["arcs"]
         return arcs
 
     def describe(self) -> str:
@@ -178,9 +179,11 @@ class Network:
 
 
 def _area(
-    path: Path, bounds: tuple[float, float, float, float] | None, lon: NDArray[np.float64],
+    path: Path,
+    bounds: tuple[float, float, float, float] | None,
+    lon: NDArray[np.float64],
     lat: NDArray[np.float64],
-) -> tuple[shapely.Geometry, str, bool]:
+) -> tuple[BaseGeometry, str, bool]:
     """The extract's area (WGS84), where it came from, and whether it is the shrunk hull."""
     if bounds is not None:
         return shapely.box(*bounds), "the file's declared bounds", False
@@ -192,13 +195,14 @@ def _area(
                 gj = json.loads(side.read_text())
                 feats = gj.get("features", [gj])
                 geoms = [shapely.geometry.shape(f.get("geometry", f)) for f in feats]
-                return shapely.union_all(geoms), f"the polygon in {name}", False
+                merged: BaseGeometry = shapely.union_all(geoms)
+                return merged, f"the polygon in {name}", False
             except Exception as e:  # any malformed GeoJSON
                 raise DataError(
                     f"cannot read the network's boundary file {str(side)!r}: {e}; give a GeoJSON "
                     "polygon"
                 ) from e
-    hull = shapely.convex_hull(shapely.multipoints(np.column_stack([lon, lat])))
+    hull = cast(BaseGeometry, shapely.convex_hull(shapely.multipoints(np.column_stack([lon, lat]))))
     return hull, f"the hull of the data less {HULL_MARGIN_M:g} m", True
 
 
@@ -232,6 +236,7 @@ def build(path: str | Path, mode: str) -> Network:
         mode=mode,
         source=p.name,
         sha256=sha256_of(p),
+        node_ids=raw.node_ids,
         lon=raw.lon,
         lat=raw.lat,
         u=raw.u,
@@ -262,7 +267,7 @@ def build(path: str | Path, mode: str) -> Network:
     return net
 
 
-def _exits(net: Network, local: shapely.Geometry, inside: NDArray[np.bool_]) -> None:
+def _exits(net: Network, local: BaseGeometry, inside: NDArray[np.bool_]) -> None:
     """Per segment from an inside node to an outside one, the cost to the crossing."""
     cross = np.flatnonzero(inside[net.u] != inside[net.v])
     if not len(cross):
@@ -280,7 +285,19 @@ def _exits(net: Network, local: shapely.Geometry, inside: NDArray[np.bool_]) -> 
             net.exit_v[i] = (1.0 - float(t.max())) * net.cost_back[i]
 
 
-_ARRAYS = ("lon", "lat", "u", "v", "length", "cost_fwd", "cost_back", "edge", "exit_u", "exit_v")
+_ARRAYS = (
+    "node_ids",
+    "lon",
+    "lat",
+    "u",
+    "v",
+    "length",
+    "cost_fwd",
+    "cost_back",
+    "edge",
+    "exit_u",
+    "exit_v",
+)
 _MEMORY: dict[tuple[str, str, float], Network] = {}
 
 

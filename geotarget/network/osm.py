@@ -24,6 +24,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -125,9 +126,7 @@ def walkable(tags: dict[str, str]) -> bool:
     foot = tags.get("foot")
     if foot == "no" or tags.get("service") == "private":
         return False
-    return not (
-        tags.get("access") == "private" and foot not in ("yes", "designated", "permissive")
-    )
+    return not (tags.get("access") == "private" and foot not in ("yes", "designated", "permissive"))
 
 
 def drivable(tags: dict[str, str]) -> bool:
@@ -258,7 +257,8 @@ def read_ways(path: str | Path, mode: str) -> RawWays:
             .with_locations()
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
-        for obj in fp:
+        for item in fp:
+            obj: Any = item
             if not obj.is_way():
                 continue
             tags = {t.k: t.v for t in obj.tags}

@@ -11,10 +11,12 @@ segment; partly reached segments count up to where the budget runs out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
+from shapely.geometry.base import BaseGeometry
 
 from .graph import EPS, Network
 
@@ -66,7 +68,7 @@ def snap(
     off = np.full(n, np.inf)
     if n == 0:
         return Snap(seg, frac, off)
-    pts = shapely.points(x, y)
+    pts = cast("NDArray[np.object_]", shapely.points(x, y))
     pi, si = net.tree.query_nearest(pts, max_distance=max_m, all_matches=False)
     if len(pi):
         seg[pi] = si
@@ -77,9 +79,10 @@ def snap(
 
 
 def _step(cost: NDArray[np.float64], f: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``f * cost``, ``inf`` where the direction is not allowed (even for ``f = 0``)."""
-    with np.errstate(invalid="ignore"):
-        return np.where(np.isfinite(cost), f * np.where(np.isfinite(cost), cost, 0.0), np.inf)
+    """``f * cost``: 0 for ``f = 0``, ``inf`` where the direction is not allowed."""
+    finite = np.isfinite(cost)
+    step = np.where(finite, f * np.where(finite, cost, 0.0), np.inf)
+    return np.where(f <= 0, 0.0, step)
 
 
 def search(
@@ -120,9 +123,7 @@ def search(
     heads = np.concatenate([b, net.u[s], net.v[s]])
     costs = np.concatenate([c, to_u, to_v])
     ok = np.isfinite(costs)
-    g = csr_matrix(
-        (np.maximum(costs[ok], EPS), (tails[ok], heads[ok])), shape=(n + k, n + k)
-    )
+    g = csr_matrix((np.maximum(costs[ok], EPS), (tails[ok], heads[ok])), shape=(n + k, n + k))
     d = dijkstra(g, directed=True, indices=new, limit=limit)
     out: NDArray[np.float64] = np.asarray(d)[:, :n]
     return out
@@ -265,8 +266,7 @@ def reached_lines(
     p, q = net.xy[net.u[seg]], net.xy[net.v[seg]]
     a = p + (q - p) * t0[:, None]
     b = p + (q - p) * t1[:, None]
-    out: NDArray[np.object_] = shapely.linestrings(np.stack([a, b], axis=1))
-    return out
+    return cast("NDArray[np.object_]", shapely.linestrings(np.stack([a, b], axis=1)))
 
 
 def _ratio(budget: NDArray[np.float64], cost: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -276,7 +276,7 @@ def _ratio(budget: NDArray[np.float64], cost: NDArray[np.float64]) -> NDArray[np
     return np.asarray(r, dtype=np.float64)
 
 
-def polygon(lines: NDArray[np.object_], width_m: float) -> shapely.Geometry:
+def polygon(lines: NDArray[np.object_], width_m: float) -> BaseGeometry:
     """The reached streets buffered by ``width_m`` (each side), the holes they enclose filled.
 
     Parameters
@@ -288,10 +288,11 @@ def polygon(lines: NDArray[np.object_], width_m: float) -> shapely.Geometry:
 
     Returns
     -------
-    shapely.Geometry
+    shapely.geometry.base.BaseGeometry
         A polygon or multipolygon.
     """
     shape = shapely.buffer(shapely.multilinestrings(list(lines)), width_m, quad_segs=4)
     parts = shapely.get_parts(shape)
     filled = shapely.polygons(shapely.get_exterior_ring(parts))
-    return shapely.union_all(filled)
+    out: BaseGeometry = shapely.union_all(filled)
+    return out

@@ -128,7 +128,9 @@ def parse_speed(value: str | float | None) -> float:
     return v
 
 
-def parse_limit(mode: str, value: str | float, walk_speed: str | float | None = None) -> TravelLimit:
+def parse_limit(
+    mode: str, value: str | float, walk_speed: str | float | None = None
+) -> TravelLimit:
     """A walk (``"10min"``, ``"800m"``) or drive (``"10min"``) limit.
 
     Parameters
@@ -223,9 +225,9 @@ class Travel:
             "mode": lim.mode,
             "limit": lim.text,
             "minutes": lim.minutes,
-            "network_distance_m": lim.metres if lim.mode == "walk" and lim.minutes is None else (
-                round(lim.budget, 3) if lim.mode == "walk" else None
-            ),
+            "network_distance_m": lim.metres
+            if lim.mode == "walk" and lim.minutes is None
+            else (round(lim.budget, 3) if lim.mode == "walk" else None),
             "walk_speed_kmh": lim.walk_speed_kmh,
             "network": self.network.source,
             "network_sha256": self.network.sha256,
@@ -304,9 +306,14 @@ def travel_catchment(
     clip = bool(clipped(net, dist, src, lim.budget)[0])
     travel = Travel(lim, net, src, float(src_cost[0]), dist[0], clip, buffer_m)
     lines = reached_lines(net, dist[0], src, float(src_cost[0]), lim.budget)
-    door = shapely.linestrings([[x, y], shapely.get_coordinates(
-        shapely.line_interpolate_point(net.lines[src.seg[0]], src.frac[0], normalized=True)
-    )[0]])
+    door = shapely.linestrings(
+        [
+            [x, y],
+            shapely.get_coordinates(
+                shapely.line_interpolate_point(net.lines[src.seg[0]], src.frac[0], normalized=True)
+            )[0],
+        ]
+    )
     geom = polygon(np.append(lines, door), buffer_m)
     return Catchment(
         geom,
