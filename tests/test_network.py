@@ -338,3 +338,23 @@ def test_cli_refuses_bad_combinations(fitzrovia, capsys):
     assert "needs the street network" in capsys.readouterr().err
     assert main(["analyse", "51.5185,-0.1409", "-r", "1km", "--walk", "10min"]) != 0
     assert "not both" in capsys.readouterr().err
+
+
+def test_many_venues_in_one_pass_equal_one_at_a_time(london, fitzrovia):
+    import geotarget
+    from geotarget.estimate.travel import count_many
+
+    net = load_network(fitzrovia, "walk")
+    lim = parse_limit("walk", "4min")
+    lats = np.array([51.5185, 51.5190, 51.5175, 51.5200, 51.5170])
+    lons = np.array([-0.1409, -0.1380, -0.1440, -0.1420, -0.1365])
+    for pop in ("residents", "workers"):
+        s = london.surface(pop)
+        many, clip = count_many(s, london.crs, net, lats, lons, lim, chunk=2)
+        for i, (la, lo) in enumerate(zip(lats, lons)):
+            one = geotarget.analyse((la, lo), layer=london, walk="4min", network=fitzrovia)
+            e = getattr(one, pop)
+            assert many.estimate[i] == pytest.approx(e.estimate, abs=1e-6)
+            assert many.low[i] == pytest.approx(e.low, abs=1e-6)
+            assert many.high[i] == pytest.approx(e.high, abs=1e-6)
+            assert bool(clip[i]) == one.catchment_obj.travel.clipped

@@ -15,10 +15,12 @@ from weakref import WeakKeyDictionary
 
 import numpy as np
 
+from ..errors import CatchmentError
 from ..layers.base import CountSurface
-from ..network.reach import Snap, point_costs, snap
-from ..network.travel import VENUE_MAX_OFFSET_M, Travel
-from ..projections import transformer
+from ..network.graph import Network
+from ..network.reach import Snap, clipped, point_costs, points_by_segment, search, snap, within
+from ..network.travel import VENUE_MAX_OFFSET_M, Travel, TravelLimit
+from ..projections import WGS84, transformer
 from .counts import Counts, _interval, _sum
 from .dasymetric import _count_grouped
 
@@ -28,7 +30,7 @@ MAX_SNAP_M = VENUE_MAX_OFFSET_M
 _SNAPS: WeakKeyDictionary[CountSurface, dict[str, Snap]] = WeakKeyDictionary()
 
 
-def surface_snap(surface: CountSurface, crs: str, travel: Travel) -> Snap:
+def surface_snap(surface: CountSurface, crs: str, travel: Travel | Network) -> Snap:
     """The surface's points on the travel's network, snapped once per surface and network.
 
     Parameters
@@ -37,15 +39,15 @@ def surface_snap(surface: CountSurface, crs: str, travel: Travel) -> Snap:
         A point surface.
     crs : str
         The surface's (its layer's) CRS.
-    travel : Travel
-        The search (its network is used).
+    travel : Travel or Network
+        The search (its network is used), or the network.
 
     Returns
     -------
     Snap
         One row per point of the surface (``seg = -1``: not near the network).
     """
-    net = travel.network
+    net = travel if isinstance(travel, Network) else travel.network
     per = _SNAPS.setdefault(surface, {})
     if net.key not in per:
         xy = surface.xy
@@ -132,3 +134,100 @@ def count_travel(surface: CountSurface, crs: str, travel: Travel, polygon: Any) 
     ceiling = est + _sum(bi, np.where(is_in, 0.0, v), 1)
     low, high = _interval(est, np.sqrt(var), floor, ceiling)
     return Counts(est, low, high, zones, extra, surface.method)
+
+
+#: venues searched per call of the shortest-path search in :func:`count_many` (each holds a row
+#: of the network's size in memory)
+SEARCH_CHUNK = 64
+
+
+def count_many(
+    surface: CountSurface,
+    crs: str,
+    net: Network,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    limit: TravelLimit,
+    *,
+    chunk: int = SEARCH_CHUNK,
+) -> tuple[Counts, np.ndarray]:
+    """Count a point surface in many venues' walks or drives, with no polygon built.
+
+    The venues are searched ``chunk`` at a time (one Dijkstra call with a limit each), and only
+    the points on the streets each search reaches are looked at.
+
+    Parameters
+    ----------
+    surface : CountSurface
+        A point surface (plain or dasymetric).
+    crs : str
+        Its CRS.
+    net : Network
+        The streets.
+    lat, lon : numpy.ndarray
+        The venues, WGS84.
+    limit : TravelLimit
+        The walk or drive.
+    chunk : int
+        Venues per search call.
+
+    Returns
+    -------
+    counts : Counts
+        One entry per venue.
+    clipped : numpy.ndarray of bool
+        Whether each venue's search reached the edge of the network data.
+
+    Raises
+    ------
+    CatchmentError
+        A venue is more than the accepted distance from every street (its row and distance
+        named).
+    """
+    x, y = transformer(WGS84, net.crs).transform(np.asarray(lon), np.asarray(lat))
+    src = snap(net, np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    bad = np.flatnonzero((src.seg < 0) | (src.offset_m > VENUE_MAX_OFFSET_M))
+    if len(bad):
+        i = int(bad[0])
+        raise CatchmentError(
+            f"venue {i} is {src.offset_m[i]:,.0f} m from the nearest street of {net.source} (at "
+            f"most {VENUE_MAX_OFFSET_M:g} m accepted): check it, or give a network that covers it"
+        )
+    src_cost = limit.off_street_cost(src.offset_m)
+    pts = surface_snap(surface, crs, net)
+    pt_cost = limit.off_street_cost(pts.offset_m)
+    by_seg = points_by_segment(net, pts)
+    budget = limit.budget
+    spread = None if surface.edge_m is None else limit.off_street_cost(surface.edge_m)
+    reach = budget + (float(spread.max()) if spread is not None and len(spread) else 0.0)
+    cis, pis, ccs, clips = [], [], [], []
+    n = len(src.seg)
+    for s in range(0, n, chunk):
+        idx = np.arange(s, min(n, s + chunk))
+        part = src.take(idx)
+        dist = search(net, part, src_cost[idx], reach)
+        ci, pi, cc = within(net, dist, part, src_cost[idx], pts, pt_cost, reach, by_seg)
+        cis.append(ci + s)
+        pis.append(pi)
+        ccs.append(cc)
+        clips.append(clipped(net, dist, part, budget))
+    ci, pi, cc = np.concatenate(cis), np.concatenate(pis), np.concatenate(ccs)
+    clip = np.concatenate(clips)
+    inside = cc <= budget
+    if surface.group is not None:
+        out = _count_grouped(surface, np.empty(n, dtype=object), (ci[inside], pi[inside]))
+        return out, clip
+    vals = surface.values[pi[inside]]
+    est = _sum(ci[inside], vals, n)
+    zones = _sum(ci[inside], (vals > 0).astype(float), n).astype(int)
+    extra = {k: _sum(ci[inside], v[pi[inside]], n) for k, v in surface.extra.items()}
+    if spread is None:
+        return Counts(est, est.copy(), est.copy(), zones, extra, surface.method), clip
+    near = np.abs(cc - budget) <= spread[pi]
+    v = surface.values[pi[near]]
+    is_in = inside[near]
+    var = _sum(ci[near], (v / 2.0) ** 2, n)
+    floor = est - _sum(ci[near], np.where(is_in, v, 0.0), n)
+    ceiling = est + _sum(ci[near], np.where(is_in, 0.0, v), n)
+    low, high = _interval(est, np.sqrt(var), floor, ceiling)
+    return Counts(est, low, high, zones, extra, surface.method), clip

@@ -296,3 +296,123 @@ def polygon(lines: NDArray[np.object_], width_m: float) -> BaseGeometry:
     filled = shapely.polygons(shapely.get_exterior_ring(parts))
     out: BaseGeometry = shapely.union_all(filled)
     return out
+
+
+def incidence(net: Network) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The segments at each node, as CSR (``starts``, ``segments``): node ``i``'s segments are
+    ``segments[starts[i]:starts[i + 1]]``.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+    """
+    if "incidence" not in net._cache:
+        ends = np.concatenate([net.u, net.v])
+        segs = np.concatenate([np.arange(len(net.u)), np.arange(len(net.u))])
+        order = np.argsort(ends, kind="stable")
+        starts = np.searchsorted(ends[order], np.arange(net.n_nodes + 1))
+        net._cache["incidence"] = (starts, segs[order])
+    inc: tuple[NDArray[np.int64], NDArray[np.int64]] = net._cache["incidence"]
+    return inc
+
+
+def points_by_segment(net: Network, pts: Snap) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The points on each segment, as CSR (``starts``, ``points``).
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    pts : Snap
+        The points.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+    """
+    ok = np.flatnonzero(pts.seg >= 0)
+    order = ok[np.argsort(pts.seg[ok], kind="stable")]
+    starts = np.searchsorted(pts.seg[order], np.arange(len(net.u) + 1))
+    return starts, order
+
+
+def within(
+    net: Network,
+    dist: NDArray[np.float64],
+    src: Snap,
+    src_cost: NDArray[np.float64],
+    pts: Snap,
+    pt_cost: NDArray[np.float64],
+    budget: float,
+    by_segment: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """The (source, point) pairs with the point's cost within ``budget``, for many sources.
+
+    Only the points on segments with a reached end (or on the source's own segment) are looked
+    at, so the work follows the size of each search, not of the network.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    dist : numpy.ndarray
+        ``(k, n_nodes)`` costs from :func:`search`.
+    src : Snap
+        The ``k`` sources.
+    src_cost : numpy.ndarray
+        Each source's cost to its street.
+    pts : Snap
+        The points.
+    pt_cost : numpy.ndarray
+        Each point's cost from its street.
+    budget : float
+        The limit.
+    by_segment : tuple of numpy.ndarray, optional
+        :func:`points_by_segment` of ``pts``, when the caller has it.
+
+    Returns
+    -------
+    source, point : numpy.ndarray of int
+        The pairs.
+    cost : numpy.ndarray
+        Their costs.
+    """
+    n_starts, n_segs = incidence(net)
+    p_starts, p_order = points_by_segment(net, pts) if by_segment is None else by_segment
+    ci: list[NDArray[np.int64]] = []
+    pi: list[NDArray[np.int64]] = []
+    cc: list[NDArray[np.float64]] = []
+    for j in range(dist.shape[0]):
+        d = dist[j]
+        nodes = np.flatnonzero(d <= budget)
+        lo, hi = n_starts[nodes], n_starts[nodes + 1]
+        segs = np.unique(np.concatenate([_ranges(n_segs, lo, hi), src.seg[j : j + 1]]))
+        cand = _ranges(p_order, p_starts[segs], p_starts[segs + 1])
+        if not len(cand):
+            continue
+        one = Snap(src.seg[j : j + 1], src.frac[j : j + 1], src.offset_m[j : j + 1])
+        c = point_costs(net, d[None, :], one, src_cost[j : j + 1], pts.take(cand), pt_cost[cand])[0]
+        keep = c <= budget
+        ci.append(np.full(int(keep.sum()), j, dtype=np.int64))
+        pi.append(cand[keep])
+        cc.append(c[keep])
+    if not ci:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    return np.concatenate(ci), np.concatenate(pi), np.concatenate(cc)
+
+
+def _ranges(
+    values: NDArray[np.int64], lo: NDArray[np.int64], hi: NDArray[np.int64]
+) -> NDArray[np.int64]:
+    """``values[lo[0]:hi[0]], values[lo[1]:hi[1]], ...`` joined (vectorised)."""
+    n = hi - lo
+    total = int(n.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    idx = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(total)
+    return values[idx]
