@@ -206,9 +206,13 @@ def clipped(net: Network, dist: NDArray[np.float64], src: Snap, limit: float) ->
     -------
     numpy.ndarray of bool
     """
-    at_edge = (dist[:, net.edge] <= limit).any(axis=1)
-    leaves = ((dist[:, net.u] + net.exit_u[None, :]) <= limit).any(axis=1)
-    leaves |= ((dist[:, net.v] + net.exit_v[None, :]) <= limit).any(axis=1)
+    if "exits" not in net._cache:
+        eu, ev = np.flatnonzero(np.isfinite(net.exit_u)), np.flatnonzero(np.isfinite(net.exit_v))
+        net._cache["exits"] = (np.flatnonzero(net.edge), eu, ev)
+    edge, eu, ev = net._cache["exits"]
+    at_edge = (dist[:, edge] <= limit).any(axis=1)
+    leaves = ((dist[:, net.u[eu]] + net.exit_u[eu][None, :]) <= limit).any(axis=1)
+    leaves |= ((dist[:, net.v[ev]] + net.exit_v[ev][None, :]) <= limit).any(axis=1)
     # a source outside the area (both ends of its segment at the edge)
     own = net.edge[net.u[src.seg]] & net.edge[net.v[src.seg]]
     return np.asarray(at_edge | leaves | own)
@@ -291,7 +295,8 @@ def polygon(lines: NDArray[np.object_], width_m: float) -> BaseGeometry:
     shapely.geometry.base.BaseGeometry
         A polygon or multipolygon.
     """
-    shape = shapely.buffer(shapely.multilinestrings(list(lines)), width_m, quad_segs=4)
+    # each line buffered, then one union: much faster than buffering the whole linework
+    shape = shapely.union_all(shapely.buffer(lines, width_m, quad_segs=4))
     parts = shapely.get_parts(shape)
     filled = shapely.polygons(shapely.get_exterior_ring(parts))
     out: BaseGeometry = shapely.union_all(filled)
@@ -384,26 +389,33 @@ def within(
     """
     n_starts, n_segs = incidence(net)
     p_starts, p_order = points_by_segment(net, pts) if by_segment is None else by_segment
-    ci: list[NDArray[np.int64]] = []
-    pi: list[NDArray[np.int64]] = []
-    cc: list[NDArray[np.float64]] = []
-    for j in range(dist.shape[0]):
-        d = dist[j]
-        nodes = np.flatnonzero(d <= budget)
-        lo, hi = n_starts[nodes], n_starts[nodes + 1]
-        segs = np.unique(np.concatenate([_ranges(n_segs, lo, hi), src.seg[j : j + 1]]))
-        cand = _ranges(p_order, p_starts[segs], p_starts[segs + 1])
-        if not len(cand):
-            continue
-        one = Snap(src.seg[j : j + 1], src.frac[j : j + 1], src.offset_m[j : j + 1])
-        c = point_costs(net, d[None, :], one, src_cost[j : j + 1], pts.take(cand), pt_cost[cand])[0]
-        keep = c <= budget
-        ci.append(np.full(int(keep.sum()), j, dtype=np.int64))
-        pi.append(cand[keep])
-        cc.append(c[keep])
-    if not ci:
+    k, nseg = dist.shape[0], len(net.u)
+    # (source, segment) pairs: the segments at every reached node, and the source's own
+    rj, rn = np.nonzero(dist <= budget)
+    lo, hi = n_starts[rn], n_starts[rn + 1]
+    sj = np.concatenate([np.repeat(rj, hi - lo), np.arange(k)])
+    ss = np.concatenate([_ranges(n_segs, lo, hi), src.seg])
+    key = np.unique(sj.astype(np.int64) * nseg + ss)
+    sj, ss = key // nseg, key % nseg
+    # (source, point) pairs: the points on those segments
+    plo, phi = p_starts[ss], p_starts[ss + 1]
+    ci = np.repeat(sj, phi - plo)
+    pi = _ranges(p_order, plo, phi)
+    if not len(pi):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(ci), np.concatenate(pi), np.concatenate(cc)
+    s, f = pts.seg[pi], pts.frac[pi]
+    via_u = dist[ci, net.u[s]] + _step(net.cost_fwd[s], f)
+    via_v = dist[ci, net.v[s]] + _step(net.cost_back[s], 1.0 - f)
+    best = np.minimum(via_u, via_v)
+    own = np.flatnonzero(s == src.seg[ci])
+    if len(own):
+        d = f[own] - src.frac[ci[own]]
+        so = s[own]
+        along = np.where(d >= 0, _step(net.cost_fwd[so], d), _step(net.cost_back[so], -d))
+        best[own] = np.minimum(best[own], src_cost[ci[own]] + along)
+    cost = best + pt_cost[pi]
+    keep = cost <= budget
+    return ci[keep], pi[keep], cost[keep]
 
 
 def _ranges(
