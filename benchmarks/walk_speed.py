@@ -55,7 +55,9 @@ def grid(side: int, seed: int = 16) -> Network:
     lon, lat = transformer(crs, "EPSG:4326").transform(x, y)
     lon, lat = np.asarray(lon), np.asarray(lat)
     length = np.hypot(x[u] - x[v], y[u] - y[v])
-    border = (ii.ravel() == 0) | (jj.ravel() == 0) | (ii.ravel() == side - 1) | (jj.ravel() == side - 1)
+    border = (
+        (ii.ravel() == 0) | (jj.ravel() == 0) | (ii.ravel() == side - 1) | (jj.ravel() == side - 1)
+    )
     area = shapely.box(lon.min(), lat.min(), lon.max(), lat.max())
     return Network(
         mode="walk",
@@ -121,8 +123,10 @@ def main() -> None:
     net = grid(args.side)
     surf = people(net, args.points)
     crs = net.crs
-    print(f"network: {net.n_nodes:,} nodes, {len(net.u):,} segments; {args.points:,} points "
-          f"(built in {time.perf_counter() - t:.1f} s)")
+    print(
+        f"network: {net.n_nodes:,} nodes, {len(net.u):,} segments; {args.points:,} points "
+        f"(built in {time.perf_counter() - t:.1f} s)"
+    )
     lim = parse_limit("walk", "10min")
     budget = lim.budget
     rng = np.random.default_rng(3)
@@ -136,8 +140,10 @@ def main() -> None:
     surface_snap(surf, crs, net)
     net.arcs()
     _ = net.tree
-    print(f"warm-up (snap {args.points:,} points, index the segments): "
-          f"{time.perf_counter() - t:.2f} s")
+    print(
+        f"warm-up (snap {args.points:,} points, index the segments): "
+        f"{time.perf_counter() - t:.2f} s"
+    )
     g = nx_graph(net)
     tree = cKDTree(net.xy)
     pxy = surf.xy
@@ -152,14 +158,21 @@ def main() -> None:
         mine.append(float(surf.values[costs(surf, crs, c.travel) <= budget].sum()))
     t_one = (time.perf_counter() - t) / k
     t = time.perf_counter()
-    ref = [nx_count(g, tree, net, pts_node, pts_off, surf.values, vx[i], vy[i], budget) for i in range(k)]
+    ref = [
+        nx_count(g, tree, net, pts_node, pts_off, surf.values, vx[i], vy[i], budget)
+        for i in range(k)
+    ]
     t_nx_one = (time.perf_counter() - t) / k
-    print(f"(a) one warm venue, 10-minute walk with its polygon: geotarget {t_one * 1000:.0f} ms; "
-          f"networkx search + nearest-node points {t_nx_one * 1000:.0f} ms (no polygon)")
+    print(
+        f"(a) one warm venue, 10-minute walk with its polygon: geotarget {t_one * 1000:.0f} ms; "
+        f"networkx search + nearest-node points {t_nx_one * 1000:.0f} ms (no polygon)"
+    )
     agree = np.mean(np.abs(np.array(mine) - np.array(ref)) / np.maximum(ref, 1))
-    print(f"    people counted: geotarget {np.mean(mine):,.0f} vs networkx nearest-node "
-          f"{np.mean(ref):,.0f} per venue (mean |difference| {agree:.1%}: points on their "
-          "street vs at their nearest junction)")
+    print(
+        f"    people counted: geotarget {np.mean(mine):,.0f} vs networkx nearest-node "
+        f"{np.mean(ref):,.0f} per venue (mean |difference| {agree:.1%}: points on their "
+        "street vs at their nearest junction)"
+    )
 
     # (b) many venues, counts only
     t = time.perf_counter()
@@ -170,11 +183,15 @@ def main() -> None:
     for i in range(m):
         nx_count(g, tree, net, pts_node, pts_off, surf.values, vx[i], vy[i], budget)
     t_nx = (time.perf_counter() - t) / m * args.venues
-    print(f"(b) {args.venues:,} venues' 10-minute walks counted: geotarget {t_many:.1f} s "
-          f"({args.venues / t_many:,.0f} venues/s; {int(clip.sum())} clipped); networkx "
-          f"{t_nx:.1f} s (timed on {m:,} venues, scaled); ratio {t_nx / t_many:.1f}x")
-    print(f"    mean residents per walk {counts.estimate.mean():,.0f} "
-          f"(90% range {counts.low.mean():,.0f}-{counts.high.mean():,.0f})")
+    print(
+        f"(b) {args.venues:,} venues' 10-minute walks counted: geotarget {t_many:.1f} s "
+        f"({args.venues / t_many:,.0f} venues/s; {int(clip.sum())} clipped); networkx "
+        f"{t_nx:.1f} s (timed on {m:,} venues, scaled); ratio {t_nx / t_many:.1f}x"
+    )
+    print(
+        f"    mean residents per walk {counts.estimate.mean():,.0f} "
+        f"(90% range {counts.low.mean():,.0f}-{counts.high.mean():,.0f})"
+    )
 
 
 if __name__ == "__main__":

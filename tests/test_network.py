@@ -358,3 +358,48 @@ def test_many_venues_in_one_pass_equal_one_at_a_time(london, fitzrovia):
             assert many.low[i] == pytest.approx(e.low, abs=1e-6)
             assert many.high[i] == pytest.approx(e.high, abs=1e-6)
             assert bool(clip[i]) == one.catchment_obj.travel.clipped
+
+
+def test_batch_walks(london, fitzrovia, tmp_path, capsys):
+    import pandas as pd
+
+    import geotarget
+    from geotarget.batch import analyse_many
+    from geotarget.cli import main
+
+    df = pd.DataFrame(
+        {
+            "id": ["a", "b", "far"],
+            "lat": [51.5185, 51.5190, 51.5185],
+            "lon": [-0.1409, -0.1380, -0.1600],
+        }
+    )
+    out = analyse_many(df, layer=london, walk="4min", network=fitzrovia)
+    assert (
+        out["error"].iloc[2].startswith("the venue is ")
+        and "m from the nearest" in out["error"].iloc[2]
+    )
+    for i in (0, 1):
+        one = geotarget.analyse(
+            (df.lat[i], df.lon[i]), layer=london, walk="4min", network=fitzrovia
+        )
+        assert out["residents"].iloc[i] == pytest.approx(one.residents.estimate, abs=1e-6)
+        assert out["workers_high"].iloc[i] == pytest.approx(one.workers.high, abs=1e-6)
+        assert bool(out["clipped"].iloc[i]) == one.catchment_obj.travel.clipped
+    csv = tmp_path / "v.csv"
+    df.to_csv(csv, index=False)
+    args = ["batch", str(csv), "--walk", "4min", "--network", str(fitzrovia)]
+    # exit 11: the row off the network failed, the others were written
+    assert main([*args, "--data-dir", str(LONDON_DIR()), "-o", str(tmp_path / "o.csv")]) == 11
+    got = pd.read_csv(tmp_path / "o.csv")
+    assert got["residents"].iloc[0] == pytest.approx(out["residents"].iloc[0], rel=1e-9)
+    assert main([*args, "--platforms", "all", "-o", str(tmp_path / "p.csv")]) != 0
+    assert "take circles in a batch" in capsys.readouterr().err
+    with pytest.raises(InputError, match="not both"):
+        analyse_many(df.assign(radius="1km"), layer=london, walk="4min", network=fitzrovia)
+
+
+def LONDON_DIR():
+    from conftest import LONDON
+
+    return LONDON

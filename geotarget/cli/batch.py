@@ -15,6 +15,7 @@ from .options import (
     add_layer_options,
     add_platform_options,
     add_radius_limit,
+    add_travel_options,
     add_verbose,
     platform_options,
 )
@@ -31,6 +32,7 @@ INTERRUPTED = (
 )
 EPILOG = """examples:
   geotarget batch venues.csv --radius 0.5mi -o results.parquet
+  geotarget batch venues.csv --walk 10min --network city.osm.pbf --data-dir DIR -o walks.csv
   geotarget batch venues.csv --radius 0.5mi --data-dir DIR --platforms all -o results.csv
   geotarget batch venues.csv --radius 0.5mi --data-dir DIR --overlap overlap.csv -o out.gpkg
   geotarget batch venues.csv --radius 0.5mi --scheduler dask --workers 2 -o out.parquet
@@ -64,6 +66,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="DISTANCE",
         help="catchment radius for rows without a 'radius' (e.g. 0.5mi)",
     )
+    add_travel_options(b)
     add_radius_limit(b)
     add_layer_options(b)
     g = b.add_argument_group("ad platforms")
@@ -174,6 +177,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.overwrite:
         ckpt.remove()
     _check_platform_options(args)
+    if (args.walk or args.drive) and (args.platforms or args.overlap):
+        raise InputError(
+            "--platforms and --overlap take circles in a batch: for a walk's platforms use "
+            "'geotarget analyse VENUE --walk ... --platforms all' per venue"
+        )
     progress = Progress(len(venues) - (0 if done is None else len(done)))
     # one cluster for both stages (counts, then platforms)
     with (
@@ -193,6 +201,10 @@ def run(args: argparse.Namespace) -> int:
             progress=progress,
             scheduler=args.scheduler,
             client=client,
+            walk=args.walk,
+            drive=args.drive,
+            walk_speed=args.walk_speed,
+            network=args.network,
         )
         progress.close()
         if args.platforms:

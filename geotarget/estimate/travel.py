@@ -18,7 +18,16 @@ import numpy as np
 from ..errors import CatchmentError
 from ..layers.base import CountSurface
 from ..network.graph import Network
-from ..network.reach import Snap, clipped, point_costs, points_by_segment, search, snap, within
+from ..network.reach import (
+    Snap,
+    clipped,
+    point_costs,
+    points_by_segment,
+    search,
+    snap,
+    sub_map,
+    within,
+)
 from ..network.travel import VENUE_MAX_OFFSET_M, Travel, TravelLimit
 from ..projections import WGS84, transformer
 from .counts import Counts, _interval, _sum
@@ -136,6 +145,20 @@ def count_travel(surface: CountSurface, crs: str, travel: Travel, polygon: Any) 
     return Counts(est, low, high, zones, extra, surface.method)
 
 
+def _crow_m(net: Network, limit: TravelLimit, budget: float) -> float:
+    """How far from its venue, as the crow flies, a search of ``budget`` can reach (metres):
+    a walk's network distance is never shorter than the straight line; a drive goes at most at
+    the network's top speed (with a margin for the local projection's scale)."""
+    if limit.mode == "walk":
+        far = budget
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mps = np.where(np.isfinite(net.cost_fwd), net.length / net.cost_fwd, 0.0)
+            mps_b = np.where(np.isfinite(net.cost_back), net.length / net.cost_back, 0.0)
+        far = budget * float(max(np.nanmax(mps), np.nanmax(mps_b), limit.walk_mps))
+    return far * 1.01 + 10.0
+
+
 #: venues searched per call of the shortest-path search in :func:`count_many` (each holds a row
 #: of the network's size in memory)
 SEARCH_CHUNK = 64
@@ -200,19 +223,34 @@ def count_many(
     budget = limit.budget
     spread = None if surface.edge_m is None else limit.off_street_cost(surface.edge_m)
     reach = budget + (float(spread.max()) if spread is not None and len(spread) else 0.0)
-    cis, pis, ccs, clips = [], [], [], []
+    cis, pis, ccs = [], [], []
     n = len(src.seg)
+    clip = np.zeros(n, dtype=bool)
+    # venues near each other searched together, each search among the nodes it can reach
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    crow = _crow_m(net, limit, reach)
+    cell = max(crow, 1.0)
+    order = np.lexsort((np.floor(ys / cell), np.floor(xs / cell)))
+    nxy = net.xy
     for s in range(0, n, chunk):
-        idx = np.arange(s, min(n, s + chunk))
+        idx = order[s : s + chunk]
         part = src.take(idx)
-        dist = search(net, part, src_cost[idx], reach)
-        ci, pi, cc = within(net, dist, part, src_cost[idx], pts, pt_cost, reach, by_seg)
-        cis.append(ci + s)
+        lo = np.array([xs[idx].min(), ys[idx].min()]) - crow
+        hi = np.array([xs[idx].max(), ys[idx].max()]) + crow
+        inbox = (nxy[:, 0] >= lo[0]) & (nxy[:, 0] <= hi[0]) & (nxy[:, 1] >= lo[1])
+        inbox &= nxy[:, 1] <= hi[1]
+        inbox[net.u[part.seg]] = True
+        inbox[net.v[part.seg]] = True
+        nodes = np.flatnonzero(inbox)
+        dist = search(net, part, src_cost[idx], reach, nodes)
+        ci, pi, cc = within(net, dist, part, src_cost[idx], pts, pt_cost, reach, by_seg, nodes)
+        cis.append(idx[ci])
         pis.append(pi)
         ccs.append(cc)
-        clips.append(clipped(net, dist, part, budget))
+        clip[idx] = clipped(net, dist, part, budget, sub_map(net, nodes))
     ci, pi, cc = np.concatenate(cis), np.concatenate(pis), np.concatenate(ccs)
-    clip = np.concatenate(clips)
+    order = np.argsort(ci, kind="stable")  # grouped by venue, as the counting expects
+    ci, pi, cc = ci[order], pi[order], cc[order]
     inside = cc <= budget
     if surface.group is not None:
         out = _count_grouped(surface, np.empty(n, dtype=object), (ci[inside], pi[inside]))

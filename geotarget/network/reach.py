@@ -86,7 +86,11 @@ def _step(cost: NDArray[np.float64], f: NDArray[np.float64]) -> NDArray[np.float
 
 
 def search(
-    net: Network, src: Snap, src_cost: NDArray[np.float64], limit: float
+    net: Network,
+    src: Snap,
+    src_cost: NDArray[np.float64],
+    limit: float,
+    nodes: NDArray[np.int64] | None = None,
 ) -> NDArray[np.float64]:
     """The network cost from each source to every node, ``inf`` beyond ``limit``.
 
@@ -104,11 +108,15 @@ def search(
         The cost of getting from each source to its street.
     limit : float
         The budget (metres for walking, seconds for driving).
+    nodes : numpy.ndarray or None
+        Search only among these nodes (sorted; they must hold every node the sources can
+        reach within ``limit`` and their segments' ends): the result's columns are then these
+        nodes, plus a last column of ``inf`` for every other (see :func:`sub_map`).
 
     Returns
     -------
     numpy.ndarray
-        ``(k, n_nodes)`` costs.
+        ``(k, n_nodes)`` costs (``(k, len(nodes) + 1)`` with ``nodes``).
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
@@ -116,17 +124,46 @@ def search(
     n, k = net.n_nodes, len(src.seg)
     a, b, c = net.arcs()
     s = src.seg
+    su, sv = net.u[s], net.v[s]
+    if nodes is not None:
+        m = sub_map(net, nodes)
+        a, b = m[a], m[b]
+        keep = (a < len(nodes)) & (b < len(nodes))
+        a, b, c = a[keep], b[keep], c[keep]
+        su, sv, n = m[su], m[sv], len(nodes)
     new = n + np.arange(k)
     to_u = src_cost + _step(net.cost_back[s], src.frac)
     to_v = src_cost + _step(net.cost_fwd[s], 1.0 - src.frac)
     tails = np.concatenate([a, new, new])
-    heads = np.concatenate([b, net.u[s], net.v[s]])
+    heads = np.concatenate([b, su, sv])
     costs = np.concatenate([c, to_u, to_v])
     ok = np.isfinite(costs)
     g = csr_matrix((np.maximum(costs[ok], EPS), (tails[ok], heads[ok])), shape=(n + k, n + k))
-    d = dijkstra(g, directed=True, indices=new, limit=limit)
-    out: NDArray[np.float64] = np.asarray(d)[:, :n]
+    d = np.asarray(dijkstra(g, directed=True, indices=new, limit=limit))
+    if nodes is not None:  # the last column stands for every node left out
+        d[:, n] = np.inf
+        return d[:, : n + 1]
+    out: NDArray[np.float64] = d[:, :n]
     return out
+
+
+def sub_map(net: Network, nodes: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Each node's column in a search among ``nodes`` (``len(nodes)`` for those left out).
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    nodes : numpy.ndarray
+        The nodes searched, sorted.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    m = np.full(net.n_nodes, len(nodes), dtype=np.int64)
+    m[nodes] = np.arange(len(nodes))
+    return m
 
 
 def point_costs(
@@ -188,7 +225,13 @@ def point_costs(
     return out
 
 
-def clipped(net: Network, dist: NDArray[np.float64], src: Snap, limit: float) -> NDArray[np.bool_]:
+def clipped(
+    net: Network,
+    dist: NDArray[np.float64],
+    src: Snap,
+    limit: float,
+    node_map: NDArray[np.int64] | None = None,
+) -> NDArray[np.bool_]:
     """Whether each search reached the edge of the data (so could have gone further).
 
     Parameters
@@ -201,6 +244,8 @@ def clipped(net: Network, dist: NDArray[np.float64], src: Snap, limit: float) ->
         The sources.
     limit : float
         The budget.
+    node_map : numpy.ndarray or None
+        With a search among some nodes only: :func:`sub_map` of them.
 
     Returns
     -------
@@ -210,9 +255,12 @@ def clipped(net: Network, dist: NDArray[np.float64], src: Snap, limit: float) ->
         eu, ev = np.flatnonzero(np.isfinite(net.exit_u)), np.flatnonzero(np.isfinite(net.exit_v))
         net._cache["exits"] = (np.flatnonzero(net.edge), eu, ev)
     edge, eu, ev = net._cache["exits"]
+    nu, nv = net.u[eu], net.v[ev]
+    if node_map is not None:
+        edge, nu, nv = node_map[edge], node_map[nu], node_map[nv]
     at_edge = (dist[:, edge] <= limit).any(axis=1)
-    leaves = ((dist[:, net.u[eu]] + net.exit_u[eu][None, :]) <= limit).any(axis=1)
-    leaves |= ((dist[:, net.v[ev]] + net.exit_v[ev][None, :]) <= limit).any(axis=1)
+    leaves = ((dist[:, nu] + net.exit_u[eu][None, :]) <= limit).any(axis=1)
+    leaves |= ((dist[:, nv] + net.exit_v[ev][None, :]) <= limit).any(axis=1)
     # a source outside the area (both ends of its segment at the edge)
     own = net.edge[net.u[src.seg]] & net.edge[net.v[src.seg]]
     return np.asarray(at_edge | leaves | own)
@@ -355,6 +403,7 @@ def within(
     pt_cost: NDArray[np.float64],
     budget: float,
     by_segment: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
+    nodes: NDArray[np.int64] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
     """The (source, point) pairs with the point's cost within ``budget``, for many sources.
 
@@ -379,6 +428,8 @@ def within(
         The limit.
     by_segment : tuple of numpy.ndarray, optional
         :func:`points_by_segment` of ``pts``, when the caller has it.
+    nodes : numpy.ndarray or None
+        The nodes of a search among some nodes only (:func:`search`).
 
     Returns
     -------
@@ -392,6 +443,9 @@ def within(
     k, nseg = dist.shape[0], len(net.u)
     # (source, segment) pairs: the segments at every reached node, and the source's own
     rj, rn = np.nonzero(dist <= budget)
+    node_map = None
+    if nodes is not None:
+        rn, node_map = nodes[rn], sub_map(net, nodes)
     lo, hi = n_starts[rn], n_starts[rn + 1]
     sj = np.concatenate([np.repeat(rj, hi - lo), np.arange(k)])
     ss = np.concatenate([_ranges(n_segs, lo, hi), src.seg])
@@ -404,8 +458,11 @@ def within(
     if not len(pi):
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     s, f = pts.seg[pi], pts.frac[pi]
-    via_u = dist[ci, net.u[s]] + _step(net.cost_fwd[s], f)
-    via_v = dist[ci, net.v[s]] + _step(net.cost_back[s], 1.0 - f)
+    cu, cv = net.u[s], net.v[s]
+    if node_map is not None:
+        cu, cv = node_map[cu], node_map[cv]
+    via_u = dist[ci, cu] + _step(net.cost_fwd[s], f)
+    via_v = dist[ci, cv] + _step(net.cost_back[s], 1.0 - f)
     best = np.minimum(via_u, via_v)
     own = np.flatnonzero(s == src.seg[ci])
     if len(own):
