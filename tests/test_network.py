@@ -403,3 +403,38 @@ def LONDON_DIR():
     from conftest import LONDON
 
     return LONDON
+
+
+def test_plain_points_walk_within_circle_and_batch_equal(london, fitzrovia):
+    """A plain point surface (no census zones, a spread per point): the walk never holds more
+    than the circle, and many venues at once give one venue's numbers, ranges included."""
+    from geotarget import estimate as est
+    from geotarget.estimate.travel import count_many, count_travel
+    from geotarget.layers.base import CountSurface
+
+    d = london.surface("residents")
+    plain = CountSurface(
+        kind="points",
+        unit="postcode",
+        ids=d.ids,
+        geoms=d.geoms,
+        values=d.values,
+        definition="residents",
+        edge_m=np.full(len(d.values), 40.0),
+    )
+    net = load_network(fitzrovia, "walk")
+    lim = parse_limit("walk", "300m")
+    lats, lons = np.array([51.5185, 51.5190]), np.array([-0.1409, -0.1380])
+    many, _ = count_many(plain, london.crs, net, lats, lons, lim)
+    for i, (la, lo) in enumerate(zip(lats, lons)):
+        c = travel_catchment(Venue(la, lo), net, walk="300m")
+        one = count_travel(plain, london.crs, c.travel, c.to_crs(london.crs))
+        circ = est.count(
+            plain,
+            np.array([circle(Venue(la, lo), 300).to_crs(london.crs)]),
+            circles=est.Circles([la], [lo], [300.0], london.crs),
+        )
+        assert 0 < one.estimate[0] <= circ.estimate[0]
+        assert one.low[0] < one.estimate[0] < one.high[0]
+        for f in ("estimate", "low", "high"):
+            assert getattr(many, f)[i] == pytest.approx(getattr(one, f)[0], abs=1e-6)

@@ -21,7 +21,7 @@ from ..network.graph import Network
 from ..network.reach import (
     Snap,
     clipped,
-    point_costs,
+    crow_m,
     points_by_segment,
     search,
     snap,
@@ -37,6 +37,7 @@ from .dasymetric import _count_grouped
 MAX_SNAP_M = VENUE_MAX_OFFSET_M
 
 _SNAPS: WeakKeyDictionary[CountSurface, dict[str, Snap]] = WeakKeyDictionary()
+_BY_SEGMENT: WeakKeyDictionary[CountSurface, dict[str, Any]] = WeakKeyDictionary()
 
 
 def surface_snap(surface: CountSurface, crs: str, travel: Travel | Network) -> Snap:
@@ -71,8 +72,16 @@ def surface_snap(surface: CountSurface, crs: str, travel: Travel | Network) -> S
     return per[net.key]
 
 
-def costs(surface: CountSurface, crs: str, travel: Travel) -> np.ndarray:
-    """The cost from the venue to every point of the surface (``inf``: not reached).
+def _by_segment(surface: CountSurface, crs: str, net: Network) -> Any:
+    """The surface's points per segment of ``net`` (once per surface and network)."""
+    per = _BY_SEGMENT.setdefault(surface, {})
+    if net.key not in per:
+        per[net.key] = points_by_segment(net, surface_snap(surface, crs, net))
+    return per[net.key]
+
+
+def costs(surface: CountSurface, crs: str, travel: Travel, upto: float | None = None) -> np.ndarray:
+    """The cost from the venue to every point of the surface (``inf``: beyond ``upto``).
 
     Parameters
     ----------
@@ -82,23 +91,30 @@ def costs(surface: CountSurface, crs: str, travel: Travel) -> np.ndarray:
         Its CRS.
     travel : Travel
         The search.
+    upto : float or None
+        The largest cost wanted (default: the catchment's limit).
 
     Returns
     -------
     numpy.ndarray
         Metres walked, or seconds driven, per point.
     """
-    pts = surface_snap(surface, crs, travel)
-    lim = travel.limit
-    c = point_costs(
-        travel.network,
-        travel.dist[None, :],
+    net, lim = travel.network, travel.limit
+    budget = lim.budget if upto is None else upto
+    pts = surface_snap(surface, crs, net)
+    dist = travel.dist_upto(budget)
+    _, pi, cc = within(
+        net,
+        dist[None, :],
         travel.src,
         np.array([travel.src_cost]),
         pts,
         lim.off_street_cost(pts.offset_m),
+        budget,
+        _by_segment(surface, crs, net),
     )
-    out: np.ndarray = c[0]
+    out = np.full(len(pts.seg), np.inf)
+    out[pi] = cc
     return out
 
 
@@ -120,8 +136,10 @@ def count_travel(surface: CountSurface, crs: str, travel: Travel, polygon: Any) 
     -------
     Counts
     """
-    cost = costs(surface, crs, travel)
     budget = travel.limit.budget
+    spread = None if surface.edge_m is None else travel.limit.off_street_cost(surface.edge_m)
+    top = float(spread.max()) if spread is not None and len(spread) else 0.0
+    cost = costs(surface, crs, travel, budget + top)
     inside = np.flatnonzero(cost <= budget)
     ci = np.zeros(len(inside), dtype=np.int64)
     if surface.group is not None:
@@ -133,7 +151,7 @@ def count_travel(surface: CountSurface, crs: str, travel: Travel, polygon: Any) 
     if surface.edge_m is None:
         return Counts(est, est.copy(), est.copy(), zones, extra, surface.method)
     # points whose cost is within their spread of the limit could belong on either side
-    spread = travel.limit.off_street_cost(surface.edge_m)
+    assert spread is not None
     near = np.flatnonzero(np.abs(cost - budget) <= spread)
     bi = np.zeros(len(near), dtype=np.int64)
     v = surface.values[near]
@@ -143,20 +161,6 @@ def count_travel(surface: CountSurface, crs: str, travel: Travel, polygon: Any) 
     ceiling = est + _sum(bi, np.where(is_in, 0.0, v), 1)
     low, high = _interval(est, np.sqrt(var), floor, ceiling)
     return Counts(est, low, high, zones, extra, surface.method)
-
-
-def _crow_m(net: Network, limit: TravelLimit, budget: float) -> float:
-    """How far from its venue, as the crow flies, a search of ``budget`` can reach (metres):
-    a walk's network distance is never shorter than the straight line; a drive goes at most at
-    the network's top speed (with a margin for the local projection's scale)."""
-    if limit.mode == "walk":
-        far = budget
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mps = np.where(np.isfinite(net.cost_fwd), net.length / net.cost_fwd, 0.0)
-            mps_b = np.where(np.isfinite(net.cost_back), net.length / net.cost_back, 0.0)
-        far = budget * float(max(np.nanmax(mps), np.nanmax(mps_b), limit.walk_mps))
-    return far * 1.01 + 10.0
 
 
 #: venues searched per call of the shortest-path search in :func:`count_many` (each holds a row
@@ -219,7 +223,7 @@ def count_many(
     src_cost = limit.off_street_cost(src.offset_m)
     pts = surface_snap(surface, crs, net)
     pt_cost = limit.off_street_cost(pts.offset_m)
-    by_seg = points_by_segment(net, pts)
+    by_seg = _by_segment(surface, crs, net)
     budget = limit.budget
     spread = None if surface.edge_m is None else limit.off_street_cost(surface.edge_m)
     reach = budget + (float(spread.max()) if spread is not None and len(spread) else 0.0)
@@ -228,7 +232,7 @@ def count_many(
     clip = np.zeros(n, dtype=bool)
     # venues near each other searched together, each search among the nodes it can reach
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    crow = _crow_m(net, limit, reach)
+    crow = crow_m(net, limit.mode, reach, limit.walk_mps)
     cell = max(crow, 1.0)
     order = np.lexsort((np.floor(ys / cell), np.floor(xs / cell)))
     nxy = net.xy

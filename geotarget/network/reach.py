@@ -485,3 +485,66 @@ def _ranges(
         return np.zeros(0, dtype=np.int64)
     idx = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(total)
     return values[idx]
+
+
+def crow_m(net: Network, mode: str, budget: float, walk_mps: float) -> float:
+    """How far from its venue, as the crow flies, a search of ``budget`` can reach (metres).
+
+    A walk's network distance is never shorter than the straight line; a drive goes at most at
+    the network's top speed.  With a margin for the local projection's scale.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    mode : str
+        ``"walk"`` or ``"drive"``.
+    budget : float
+        Metres walked or seconds driven.
+    walk_mps : float
+        The walking speed (a drive's way to and from the street).
+
+    Returns
+    -------
+    float
+    """
+    if mode == "walk":
+        far = budget
+    else:
+        if "top_mps" not in net._cache:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f = np.where(np.isfinite(net.cost_fwd), net.length / net.cost_fwd, 0.0)
+                b = np.where(np.isfinite(net.cost_back), net.length / net.cost_back, 0.0)
+            net._cache["top_mps"] = float(max(np.nanmax(f), np.nanmax(b)))
+        far = budget * max(float(net._cache["top_mps"]), walk_mps)
+    return far * 1.01 + 10.0
+
+
+def near_nodes(
+    net: Network, x: NDArray[np.float64], y: NDArray[np.float64], src: Snap, far: float
+) -> NDArray[np.int64]:
+    """The nodes within the box of the sources ``(x, y)`` widened by ``far`` metres, and the
+    ends of the sources' segments: all a search of that reach can touch.
+
+    Parameters
+    ----------
+    net : Network
+        The network.
+    x, y : numpy.ndarray
+        The sources, in ``net.crs``.
+    src : Snap
+        The sources snapped.
+    far : float
+        The reach (:func:`crow_m`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Sorted node indices.
+    """
+    xy = net.xy
+    inbox = (xy[:, 0] >= x.min() - far) & (xy[:, 0] <= x.max() + far)
+    inbox &= (xy[:, 1] >= y.min() - far) & (xy[:, 1] <= y.max() + far)
+    inbox[net.u[src.seg]] = True
+    inbox[net.v[src.seg]] = True
+    return np.flatnonzero(inbox)

@@ -22,7 +22,7 @@ from ..projections import WGS84, transformer
 from ..units import UNITS, format_distance, parse_distance
 from ..venue import Venue
 from .graph import Network, load_network
-from .reach import Snap, clipped, polygon, reached_lines, search, snap
+from .reach import Snap, clipped, crow_m, near_nodes, polygon, reached_lines, search, snap
 
 #: the default walking speed, km/h (a common planning figure: 80 m a minute)
 WALK_SPEED_KMH = 4.8
@@ -197,6 +197,8 @@ class Travel:
         bound).
     buffer_m : float
         The polygon's buffer each side of the streets.
+    xy : tuple of float
+        The venue in ``network.crs``.
     """
 
     limit: TravelLimit
@@ -206,7 +208,29 @@ class Travel:
     dist: NDArray[np.float64]
     clipped: bool
     buffer_m: float = BUFFER_M
+    xy: tuple[float, float] = (0.0, 0.0)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def dist_upto(self, limit: float) -> NDArray[np.float64]:
+        """The cost from the venue to every node, exact up to ``limit`` (searched again when
+        ``limit`` is beyond the catchment's own).
+
+        Parameters
+        ----------
+        limit : float
+            The largest cost needed.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
+        if limit <= self.limit.budget:
+            return self.dist
+        if self._cache.get("upto", (0.0, None))[0] < limit:
+            d = _search_near(self.network, self.xy, self.src, self.src_cost, self.limit, limit)
+            self._cache["upto"] = (limit, d)
+        out: NDArray[np.float64] = self._cache["upto"][1]
+        return out
 
     @property
     def reached_nodes(self) -> int:
@@ -247,6 +271,24 @@ class Travel:
                 "filled; point layers are counted by network time, not by the polygon"
             ),
         }
+
+
+def _search_near(
+    net: Network,
+    xy: tuple[float, float],
+    src: Snap,
+    src_cost: float,
+    lim: TravelLimit,
+    budget: float,
+) -> NDArray[np.float64]:
+    """One venue's costs to every node up to ``budget``, searched among the nodes it can
+    reach."""
+    x, y = np.array([xy[0]]), np.array([xy[1]])
+    nodes = near_nodes(net, x, y, src, crow_m(net, lim.mode, budget, lim.walk_mps))
+    d = search(net, src, np.array([src_cost]), budget, nodes)
+    full = np.full(net.n_nodes, np.inf)
+    full[nodes] = d[0, : len(nodes)]
+    return full
 
 
 def travel_catchment(
@@ -302,10 +344,10 @@ def travel_catchment(
             "extract that covers it"
         )
     src_cost = lim.off_street_cost(src.offset_m)
-    dist = search(net, src, src_cost, lim.budget)
-    clip = bool(clipped(net, dist, src, lim.budget)[0])
-    travel = Travel(lim, net, src, float(src_cost[0]), dist[0], clip, buffer_m)
-    lines = reached_lines(net, dist[0], src, float(src_cost[0]), lim.budget)
+    dist = _search_near(net, (float(x), float(y)), src, float(src_cost[0]), lim, lim.budget)
+    clip = bool(clipped(net, dist[None, :], src, lim.budget)[0])
+    travel = Travel(lim, net, src, float(src_cost[0]), dist, clip, buffer_m, (float(x), float(y)))
+    lines = reached_lines(net, dist, src, float(src_cost[0]), lim.budget)
     door = shapely.linestrings(
         [
             [x, y],
