@@ -93,7 +93,7 @@ class TravelLimit:
             return f"{self.minutes:g}-minute walk ({sp}, {format_distance(self.budget)})"
         if self.mode == "walk":
             assert self.metres is not None
-            return f"walk of {format_distance(self.metres)} along the streets ({sp})"
+            return f"walk of {format_distance(self.metres)} at {sp}"
         return (
             f"{self.minutes:g}-minute drive (speed limits or assumed road-class speeds, no "
             f"traffic; on foot to the street at {sp})"
