@@ -441,3 +441,20 @@ def test_plain_points_walk_within_circle_and_batch_equal(london, fitzrovia):
         assert one.low[0] < one.estimate[0] < one.high[0]
         for f in ("estimate", "low", "high"):
             assert getattr(many, f)[i] == pytest.approx(getattr(one, f)[0], abs=1e-6)
+
+
+def test_pbf_reads_as_the_xml(fitzrovia, tmp_path):
+    import osmium
+
+    pbf = tmp_path / "fitzrovia.osm.pbf"
+    writer = osmium.SimpleWriter(str(pbf))
+    try:
+        for obj in osmium.FileProcessor(str(fitzrovia)):
+            writer.add(obj)
+    finally:
+        writer.close()
+    a = load_network(fitzrovia, "drive", cache=tmp_path / "c")
+    b = load_network(pbf, "drive", cache=tmp_path / "c")
+    assert np.array_equal(a.node_ids, b.node_ids)
+    assert np.array_equal(a.cost_fwd, b.cost_fwd) and np.array_equal(a.cost_back, b.cost_back)
+    assert b.sha256 != a.sha256
