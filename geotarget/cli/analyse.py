@@ -109,8 +109,8 @@ def analyse_from_args(args: argparse.Namespace, platforms: str | None = None) ->
     ]
     if not given:
         raise InputError(
-            "no catchment: give --radius (e.g. 0.5mi), --walk 10min / --drive 10min with "
-            "--network FILE, or --catchment FILE"
+            "no catchment: give --radius (e.g. 0.5mi) or --catchment FILE, or --walk 10min / "
+            "--drive 10min with --network FILE"
         )
     if given[:2] == ["--radius", "--catchment"]:
         raise InputError("give --radius or --catchment, not both")
