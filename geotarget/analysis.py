@@ -51,8 +51,27 @@ def _covers(lay: PopulationLayer, lat: float, lon: float) -> bool:
     return lay.covers_point(x, y)
 
 
+#: how a walk or drive catchment is counted, by the surface's kind
+TRAVEL_TEXT = {
+    "points": "counted over the street network: a point is in when its {cost} from the venue "
+    "(along the streets, plus the walk between each end and its street) is within the limit",
+    "zones": "counted by areal weighting of the catchment polygon (the reached streets buffered "
+    "by {buffer:g} m, holes filled): zones are not placed on the streets, so this is as good as "
+    "the polygon",
+}
+TRAVEL_POINT_RANGE = (
+    "90% interval: points whose network {cost} is within half their neighbour spacing of the "
+    "limit may belong on either side"
+)
+
+
 def count_surface(
-    surface: CountSurface, geom: BaseGeometry, circles: est.Circles | None = None
+    surface: CountSurface,
+    geom: BaseGeometry,
+    circles: est.Circles | None = None,
+    *,
+    travel: Any = None,
+    crs: str | None = None,
 ) -> Estimate:
     """The people of ``surface`` in one catchment, with their range and method in words.
 
@@ -64,12 +83,34 @@ def count_surface(
         The catchment, in the layer's CRS.
     circles : geotarget.estimate.Circles, optional
         The catchment as a circle, when it is one (exact and faster for points).
+    travel : geotarget.network.Travel, optional
+        The search of a walk or drive catchment: point surfaces are then counted by network
+        cost (:mod:`geotarget.estimate.travel`), zones by the polygon.
+    crs : str, optional
+        The surface's CRS (needed with ``travel``).
 
     Returns
     -------
     Estimate
     """
-    c = est.count(surface, np.array([geom], dtype=object), circles=circles)
+    note = ""
+    if travel is not None and surface.kind == "points":
+        from .estimate.travel import count_travel
+
+        assert crs is not None, "a travel count needs the surface's CRS"
+        c = count_travel(surface, crs, travel, geom)
+        cost = "walking distance" if travel.limit.mode == "walk" else "driving time"
+        note = TRAVEL_TEXT["points"].format(cost=cost)
+        range_text = (
+            TRAVEL_POINT_RANGE.format(cost=cost)
+            if c.method == "points"
+            else RANGE_TEXT[c.method].format(k=surface.clusters_per_zone)
+        )
+    else:
+        c = est.count(surface, np.array([geom], dtype=object), circles=circles)
+        range_text = RANGE_TEXT[c.method].format(k=surface.clusters_per_zone)
+        if travel is not None:
+            note = TRAVEL_TEXT["zones"].format(buffer=travel.buffer_m)
     return Estimate(
         estimate=float(c.estimate[0]),
         low=float(c.low[0]),
@@ -78,10 +119,9 @@ def count_surface(
         zones=int(c.zones[0]),
         unit=surface.group_unit or surface.unit,
         definition=surface.definition,
-        range_method=RANGE_TEXT[c.method].format(k=surface.clusters_per_zone)
-        + (f"; {surface.range_note}" if surface.range_note else ""),
+        range_method=range_text + (f"; {surface.range_note}" if surface.range_note else ""),
         extra={k: float(v[0]) for k, v in c.extra.items()},
-        description=surface.description,
+        description="; ".join(t for t in (surface.description, note) if t),
     )
 
 
@@ -100,6 +140,10 @@ def analyse(
     options: PlatformOptions | None = None,
     max_radius: str | float | None = MAX_RADIUS_M,
     geocode: bool = False,
+    walk: str | float | None = None,
+    drive: str | float | None = None,
+    walk_speed: str | float | None = None,
+    network: str | Path | Any = None,
     **platform_options: Any,
 ) -> Result:
     """Count residents and workers in a catchment around a venue.
@@ -150,6 +194,15 @@ def analyse(
         The largest radius accepted (default 100 km); ``None`` for no limit.
     geocode
         Look a free-text ``venue`` up online (OpenStreetMap Nominatim).
+    walk, drive
+        Instead of ``radius``: a walk (``"10min"`` at ``walk_speed``, or ``"800m"`` along the
+        streets) or a drive (``"10min"``) over ``network``.  Point layers are counted by each
+        point's network cost, zone layers by the reached-streets polygon.
+    walk_speed
+        The walking speed, km/h (``4.8`` by default; ``"3mph"`` also reads).
+    network
+        With ``walk``/``drive``: an OSM PBF or XML extract (read once and cached) or a
+        :class:`~geotarget.network.Network`.
 
     Returns
     -------
@@ -169,7 +222,9 @@ def analyse(
     >>> round(r.residents.estimate, -2)  # doctest: +SKIP
     10600.0
     """
-    v, catch = _venue_and_catchment(venue, radius, catchment, max_radius, geocode)
+    v, catch = _venue_and_catchment(
+        venue, radius, catchment, max_radius, geocode, _Travel(walk, drive, walk_speed, network)
+    )
     if (residents_col or workers_col) and (layer is None or isinstance(layer, PopulationLayer)):
         raise InputError(
             "--residents-col / --workers-col name the count columns of a layer "
@@ -207,6 +262,12 @@ def analyse(
         layer_info["rules_files"] = cat.files
     catch_d = catch.to_dict()
     catch_d["description"] = catch.describe()
+    if catch.travel is not None and catch.travel.clipped:
+        people.warnings.append(
+            f"clipped by the network data: the {catch.kind} reaches the edge of "
+            f"{catch.travel.network.source}, so the catchment and its counts are a lower bound "
+            "(give a larger extract)"
+        )
     return Result(
         venue=v.to_dict(),
         catchment=catch_d,
@@ -241,21 +302,58 @@ def _platform_options(
 _PLATFORM_FIELDS = {f.name for f in fields(PlatformOptions)}
 
 
+@dataclass
+class _Travel:
+    """The walk or drive asked for (all ``None``: none)."""
+
+    walk: str | float | None
+    drive: str | float | None
+    walk_speed: str | float | None
+    network: Any
+
+    def check(self) -> bool:
+        """Whether a walk or drive is asked for (checked for sense)."""
+        if self.walk is not None and self.drive is not None:
+            raise InputError("give a walk or a drive, not both")
+        wanted = self.walk is not None or self.drive is not None
+        if wanted and self.network is None:
+            raise InputError(
+                "a walk or drive needs the street network: give an OSM extract "
+                "(--network FILE.osm.pbf)"
+            )
+        if not wanted and self.network is not None:
+            raise InputError("--network is for a walk or drive: give --walk or --drive too")
+        if not wanted and self.walk_speed is not None:
+            raise InputError("--walk-speed is for a walk: give --walk too")
+        return wanted
+
+
 def _venue_and_catchment(
     venue: str | Venue | tuple[float, float] | None,
     radius: str | float | None,
     catchment: str | Path | Catchment | None,
     max_radius: str | float | None,
     geocode: bool,
+    travel: _Travel | None = None,
 ) -> tuple[Venue, Catchment]:
-    """The venue located and its catchment (a circle, or a polygon whose centroid stands in
-    for a venue not given)."""
-    if (radius is None) == (catchment is None):
+    """The venue located and its catchment (a circle, a walk or drive, or a polygon whose
+    centroid stands in for a venue not given)."""
+    moving = travel is not None and travel.check()
+    if sum((radius is not None, catchment is not None, moving)) != 1:
         raise InputError(
-            "give either a radius (e.g. radius='0.5mi') or a catchment polygon "
-            "file, not both and not neither"
+            "give either a radius (e.g. radius='0.5mi') or a catchment polygon file, or a "
+            "walk or drive (walk='10min', network=FILE): one of them, not both and not neither"
         )
     v: Venue | None = locate(venue, geocode=geocode) if venue is not None else None
+    if moving:
+        from .network import travel_catchment
+
+        assert travel is not None
+        if v is None:
+            raise InputError("a walk or drive needs a venue: give a postcode or 'lat,lon'")
+        return v, travel_catchment(
+            v, travel.network, walk=travel.walk, drive=travel.drive, walk_speed=travel.walk_speed
+        )
     if isinstance(catchment, Catchment):
         catch = catchment
     elif catchment is not None:
@@ -314,10 +412,11 @@ def _count_people(lay: PopulationLayer, v: Venue, catch: Catchment, method: str 
             f"0% of the catchment is covered by layer {lay.name}: no counts; {hint}"
         )
         return out
+    tr, crs = catch.travel, lay.crs
     if res_surface is not None:
-        out.residents = count_surface(res_surface, geom, circles)
+        out.residents = count_surface(res_surface, geom, circles, travel=tr, crs=crs)
     if wrk_surface is not None:
-        out.workers = count_surface(wrk_surface, geom, circles)
+        out.workers = count_surface(wrk_surface, geom, circles, travel=tr, crs=crs)
     if out.residents is not None and "home_workers" in out.residents.extra:
         # home-workers placed at homes (dasymetric) are reported with the workers
         hw = out.residents.extra.pop("home_workers")

@@ -41,21 +41,25 @@ class Catchment:
     crs : str
         The CRS of ``geometry`` (any form pyproj reads).
     kind : str
-        ``"radius"`` or ``"polygon"``.
+        ``"radius"``, ``"polygon"``, or ``"walk"`` / ``"drive"`` (over a street network).
     radius_m : float or None
         The radius in metres of a ``"radius"`` catchment.
     source : str
         The file a ``"polygon"`` catchment was read from (its name), or ``""``.
     centre : tuple of float or None
         ``(lat, lon)`` of the venue or the polygon's centroid.
+    travel : geotarget.network.travel.Travel or None
+        For a walk or drive: the search over the network (the limit, the costs from the venue,
+        whether it was clipped by the network data).
     """
 
     geometry: BaseGeometry
     crs: str
-    kind: str  # "radius" or "polygon"
+    kind: str  # "radius", "polygon", "walk" or "drive"
     radius_m: float | None = None
     source: str = ""
     centre: tuple[float, float] | None = None  # (lat, lon)
+    travel: Any = None  # geotarget.network.travel.Travel for "walk" and "drive"
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def to_crs(self, crs: str) -> BaseGeometry:
@@ -116,6 +120,9 @@ class Catchment:
         """
         if self.kind == "radius" and self.radius_m is not None:
             return f"circle of radius {format_distance(self.radius_m)}"
+        if self.travel is not None:
+            text: str = self.travel.describe()
+            return text
         return f"polygon from {self.source}" if self.source else "polygon"
 
     def to_dict(self) -> dict[str, Any]:
@@ -125,7 +132,8 @@ class Catchment:
         -------
         dict
             ``kind``, ``radius_m`` (None for a polygon), ``area_km2`` and, for a polygon read
-            from a file, ``source``.
+            from a file, ``source``; for a walk or drive also ``travel`` (the limit, speed,
+            network, clipping) and ``geometry`` (the polygon as GeoJSON, WGS84).
         """
         d: dict[str, Any] = {
             "kind": self.kind,
@@ -134,6 +142,9 @@ class Catchment:
         }
         if self.source:
             d["source"] = self.source
+        if self.travel is not None:
+            d["travel"] = self.travel.to_dict()
+            d["geometry"] = shapely.geometry.mapping(shapely.set_precision(self.wgs84, 1e-7))
         return d
 
 

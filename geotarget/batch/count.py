@@ -103,6 +103,10 @@ def analyse_many(
     dask_address: str | None = None,
     workers: int | None = None,
     client: Any = None,
+    walk: str | float | None = None,
+    drive: str | float | None = None,
+    walk_speed: str | float | None = None,
+    network: Any = None,
 ) -> gpd.GeoDataFrame:
     """Analyse many venues at once: one row per venue, counted chunk by chunk.
 
@@ -129,6 +133,12 @@ def analyse_many(
     scheduler, dask_address, workers, client
         ``scheduler="dask"`` spreads the chunks over a Dask cluster (``client``,
         ``dask_address``, or a LocalCluster of ``workers``), the layer sent once per worker.
+    walk, drive, walk_speed, network
+        Instead of a radius: every venue's walk (``"10min"``, ``"800m"``) or drive over the OSM
+        extract ``network``, as for :func:`geotarget.analyse`; point layers are counted with no
+        polygon built, in chunked searches (:mod:`geotarget.batch.travel`).  Adds ``clipped``
+        (the search reached the edge of the network data: a lower bound); ``radius_m`` is
+        empty.  Runs here (not on Dask).
 
     Returns
     -------
@@ -145,6 +155,9 @@ def analyse_many(
     """
     import geopandas as gpd
 
+    trip = _trip(venues, radius, walk, drive, walk_speed, network, scheduler)
+    if trip is not None:
+        radius, max_radius = "1m", None  # a stand-in: the rows' radius is not used
     prep = prepare(venues, radius, max_radius=max_radius)
     if done is not None and len(done):
         todo_mask = ~prep[ID_COLUMN].astype(str).isin(done[ID_COLUMN].astype(str))
@@ -154,6 +167,8 @@ def analyse_many(
     results = []
     lay_fixed = resolve_layer(layer, data_dir, counts=counts)
     layer_of, errors, layers = _layers_for(todo, lay_fixed)
+    if trip is not None:
+        _off_network(trip[1], todo, layer_of, errors)
     base = todo.drop(columns=["_lat", "_lon", "_radius_m", "_error"])
     jobs = [
         (lay, idx[start : start + chunk_size])
@@ -167,7 +182,7 @@ def analyse_many(
         part = base.iloc[idx].reset_index(drop=True)
         for c, v in columns.items():
             part[c] = v
-        part["radius_m"] = todo["_radius_m"].to_numpy()[idx]
+        part["radius_m"] = todo["_radius_m"].to_numpy()[idx] if trip is None else np.nan
         part["_lat"] = todo["_lat"].to_numpy()[idx]
         part["_lon"] = todo["_lon"].to_numpy()[idx]
         results.append(part)
@@ -199,7 +214,7 @@ def analyse_many(
             finish(lay, args[-1], counted)
     else:
         for lay, idx in jobs:
-            finish(lay, idx, count_chunk(lay, lat_a[idx], lon_a[idx], rad_a[idx], method=method))
+            finish(lay, idx, _count_here(lay, lat_a[idx], lon_a[idx], rad_a[idx], method, trip))
 
     bad = np.nonzero(np.array([e is not None for e in errors], dtype=bool))[0]
     if len(bad):
@@ -215,6 +230,68 @@ def analyse_many(
     return gpd.GeoDataFrame(
         out.drop(columns=["_lat", "_lon"]).reset_index(drop=True), geometry=geom, crs="EPSG:4326"
     )
+
+
+def _count_here(
+    lay: PopulationLayer,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    radius_m: np.ndarray,
+    method: str | None,
+    trip: tuple[Any, Any] | None,
+) -> pd.DataFrame:
+    """One chunk counted in this process: circles, or walks / drives."""
+    if trip is None:
+        return count_chunk(lay, lat, lon, radius_m, method=method)
+    from .travel import count_travel_chunk
+
+    lim, net = trip
+    return count_travel_chunk(lay, lat, lon, net, lim, method=method)
+
+
+def _off_network(net: Any, todo: pd.DataFrame, layer_of: np.ndarray, errors: np.ndarray) -> None:
+    """Rows too far from every street get their reason and no layer."""
+    from .travel import off_network
+
+    ok = np.flatnonzero(layer_of != None)  # noqa: E711 -- an object array
+    why = off_network(net, todo["_lat"].to_numpy()[ok], todo["_lon"].to_numpy()[ok])
+    for i, w in zip(ok, why):
+        if w is not None:
+            errors[i], layer_of[i] = w, None
+
+
+def _trip(
+    venues: pd.DataFrame,
+    radius: str | float | None,
+    walk: str | float | None,
+    drive: str | float | None,
+    walk_speed: str | float | None,
+    network: Any,
+    scheduler: str,
+) -> tuple[Any, Any] | None:
+    """The walk or drive asked for, as ``(limit, network)``, or ``None`` for circles."""
+    from ..errors import InputError
+
+    if walk is None and drive is None:
+        if network is not None or walk_speed is not None:
+            raise InputError("--network and --walk-speed are for a walk or drive: give --walk")
+        return None
+    if walk is not None and drive is not None:
+        raise InputError("give a walk or a drive, not both")
+    if radius is not None or "radius" in venues.columns:
+        raise InputError("give a radius or a walk/drive, not both (drop the 'radius' column)")
+    if network is None:
+        raise InputError("a walk or drive needs the street network: give --network FILE.osm.pbf")
+    if scheduler == "dask":
+        raise InputError("walks and drives run here: drop --scheduler dask")
+    from ..network import Network, load_network, parse_limit
+
+    mode = "walk" if walk is not None else "drive"
+    value = walk if walk is not None else drive
+    assert value is not None
+    lim = parse_limit(mode, value, walk_speed)
+    net = network if isinstance(network, Network) else load_network(network, mode)
+    return lim, net
 
 
 def _layers_for(

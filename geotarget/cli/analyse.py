@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..escape import terminal
-from .options import add_layer_options, add_platform_options, add_radius_limit, add_verbose
+from .options import (
+    add_layer_options,
+    add_platform_options,
+    add_radius_limit,
+    add_travel_options,
+    add_verbose,
+)
 
 if TYPE_CHECKING:
     from ..result import Result
@@ -18,6 +24,9 @@ EPILOG = """examples:
   geotarget analyse 51.5202,-0.0937 --radius 800m --data-dir ../shared/data/london-census2021
   geotarget analyse --lat 51.5202 --lon -0.0937 --radius 1km --data-dir DIR --json
   geotarget analyse --catchment my-area.geojson --data-dir DIR
+  geotarget analyse 51.5185,-0.1409 --walk 10min --network fitzrovia.osm --data-dir DIR
+  geotarget analyse 51.5185,-0.1409 --walk 800m --walk-speed 4 --network area.osm.pbf \
+      --data-dir DIR --json
   geotarget analyse 35.1495,-90.0490 -r 1mi --data-dir ../shared/data/memphis-census2020
   geotarget analyse 48.8530,2.3499 -r 5km --data-dir ../shared/data/eurostat-grid2021
   geotarget analyse 51.5,-0.1 -r 1km --layer my-zones.gpkg --residents-col pop
@@ -48,6 +57,7 @@ def add_analysis_options(
         metavar="FILE",
         help="catchment polygon file (GeoJSON, GeoPackage; any CRS) instead of --radius",
     )
+    add_travel_options(parser)
     add_radius_limit(parser)
     add_layer_options(parser)
     parser.add_argument(
@@ -88,10 +98,25 @@ def analyse_from_args(args: argparse.Namespace, platforms: str | None = None) ->
         venue = (args.lat, args.lon)
     if venue is None and args.catchment is None:
         raise InputError("no venue: give a postcode ('EH1 1YZ'), 'lat,lon' or --lat/--lon")
-    if args.radius is None and args.catchment is None:
-        raise InputError("no catchment: give --radius (e.g. 0.5mi) or --catchment FILE")
-    if args.radius is not None and args.catchment is not None:
+    given = [
+        o
+        for o, v in (
+            ("--radius", args.radius),
+            ("--catchment", args.catchment),
+            ("--walk", args.walk),
+            ("--drive", args.drive),
+        )
+        if v is not None
+    ]
+    if not given:
+        raise InputError(
+            "no catchment: give --radius (e.g. 0.5mi) or --catchment FILE, or --walk 10min / "
+            "--drive 10min with --network FILE"
+        )
+    if given[:2] == ["--radius", "--catchment"]:
         raise InputError("give --radius or --catchment, not both")
+    if len(given) > 1:
+        raise InputError(f"give one of {' and '.join(given)}, not both")
     if args.data_dir is not None and args.layer is not None:
         raise InputError("give --data-dir or --layer, not both")
     opts = platform_options(args)
@@ -109,6 +134,10 @@ def analyse_from_args(args: argparse.Namespace, platforms: str | None = None) ->
         options=opts,
         max_radius=args.max_radius,
         geocode=args.geocode,
+        walk=args.walk,
+        drive=args.drive,
+        walk_speed=args.walk_speed,
+        network=args.network,
     )
 
 

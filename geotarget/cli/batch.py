@@ -17,6 +17,7 @@ from .options import (
     add_layer_options,
     add_platform_options,
     add_radius_limit,
+    add_travel_options,
     add_verbose,
     platform_options,
 )
@@ -33,6 +34,7 @@ INTERRUPTED = (
 )
 EPILOG = """examples:
   geotarget batch venues.csv --radius 0.5mi -o results.parquet
+  geotarget batch venues.csv --walk 10min --network city.osm.pbf --data-dir DIR -o walks.csv
   geotarget batch venues.csv --radius 0.5mi --data-dir DIR --platforms all -o results.csv
   geotarget batch venues.csv --radius 0.5mi --data-dir DIR --overlap overlap.csv -o out.gpkg
   geotarget batch venues.csv --radius 0.5mi --scheduler dask --workers 2 -o out.parquet
@@ -66,6 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         metavar="DISTANCE",
         help="catchment radius for rows without a 'radius' (e.g. 0.5mi)",
     )
+    add_travel_options(b)
     add_radius_limit(b)
     add_layer_options(b)
     g = b.add_argument_group("ad platforms")
@@ -222,6 +225,19 @@ def fingerprint(args: argparse.Namespace) -> dict:
             "country": args.country,
             "rules": rules,
             "rule": list(args.rule or []),
+            "special_category": getattr(args, "special_category", None),
+            "managed_account": bool(getattr(args, "managed_account", False)),
+        },
+        "travel": {
+            "walk": getattr(args, "walk", None),
+            "drive": getattr(args, "drive", None),
+            "walk_speed": getattr(args, "walk_speed", None),
+            "network": None
+            if getattr(args, "network", None) is None
+            else {
+                "path": str(Path(args.network).resolve()),
+                "stamp": path_stamp(Path(args.network)) if Path(args.network).exists() else None,
+            },
         },
     }
 
@@ -324,6 +340,11 @@ def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
     if len(venues) == 0:
         raise InputError(f"venue file {args.venues!r} has no rows")
     _check_platform_options(args)
+    if (args.walk or args.drive) and (args.platforms or args.overlap):
+        raise InputError(
+            "--platforms and --overlap take circles in a batch: for a walk's platforms use "
+            "'geotarget analyse VENUE --walk ... --platforms all' per venue"
+        )
     fp = fingerprint(args)
     ckpt = Checkpoint(out)
     done = _open_checkpoint(ckpt, fp, args, "starting again")
@@ -346,6 +367,10 @@ def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
             progress=progress,
             scheduler=args.scheduler,
             client=client,
+            walk=args.walk,
+            drive=args.drive,
+            walk_speed=args.walk_speed,
+            network=args.network,
         )
         progress.close()
         stop.check()

@@ -40,6 +40,36 @@ def add_verbose(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_travel_options(parser: argparse.ArgumentParser) -> None:
+    """A walking- or driving-time catchment: ``--walk``, ``--drive``, ``--walk-speed``,
+    ``--network``."""
+    g = parser.add_argument_group("walking and driving catchments")
+    g.add_argument(
+        "--walk",
+        metavar="TIME|DISTANCE",
+        help="instead of --radius: the people within a walk over the street network, a time "
+        "(10min, at --walk-speed) or a distance along the streets (800m); needs --network",
+    )
+    g.add_argument(
+        "--walk-speed",
+        metavar="KM/H",
+        help="walking speed for --walk TIME and for the way from a door to its street "
+        "(default 4.8 km/h; 3mph also reads)",
+    )
+    g.add_argument(
+        "--drive",
+        metavar="TIME",
+        help="instead of --radius: a drive (10min) at the streets' speed limits (else assumed "
+        "road-class speeds, no traffic), one-way streets respected; needs --network",
+    )
+    g.add_argument(
+        "--network",
+        metavar="FILE",
+        help="the street network for --walk/--drive: an OpenStreetMap extract (.osm.pbf or "
+        ".osm XML), read once and cached",
+    )
+
+
 def add_radius_limit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-radius",

@@ -210,6 +210,7 @@ def evaluate(
         np.array([catch.to_crs(layer.crs)], dtype=object),
         circles,
         method,
+        travels=None if catch.travel is None else [catch.travel],
     )
     opts = options or PlatformOptions()
     return _rows(_evaluator(facts, 0, opts), ids, cat, opts)

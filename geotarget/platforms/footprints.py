@@ -172,6 +172,9 @@ class Facts:
         The catchments as circles, when they are circles.
     method : str or None
         The estimation method (``None``: the layer's own).
+    travels : list or None
+        For walk or drive catchments, each venue's search (:class:`geotarget.network.Travel`):
+        point layers' catchment people are then counted by network cost, as in the analysis.
     """
 
     layer: PopulationLayer
@@ -181,6 +184,7 @@ class Facts:
     geoms: np.ndarray  # catchments in the layer's CRS
     circles: est.Circles | None  # when the catchments are circles
     method: str | None = None
+    travels: list[Any] | None = None
     surfaces: dict[str, CountSurface | None] = field(init=False)
     catch: dict[str, est.Counts | None] = field(init=False)  # pop -> counts of the catchments
     # (i, r key) -> {pop: (e, lo, hi)}
@@ -199,6 +203,14 @@ class Facts:
         self.surfaces = {pop: self.layer.surface(pop, self.method) for pop in POPS}
         self.catch = {}
         for pop, s in self.surfaces.items():
+            if s is not None and self.travels is not None and s.kind == "points":
+                from ..estimate.counts import _concat
+                from ..estimate.travel import count_travel
+
+                crs = self.layer.crs
+                parts = [count_travel(s, crs, t, g) for t, g in zip(self.travels, self.geoms)]
+                self.catch[pop] = _concat(parts)
+                continue
             self.catch[pop] = None if s is None else est.count(s, self.geoms, circles=self.circles)
         if self.circles is not None:  # the catchments are circles: their counts are circle counts
             for i in range(self.n):
@@ -415,6 +427,20 @@ class Facts:
         self._picks[key] = pick
         return pick
 
+    def _inside(self, s: CountSurface) -> tuple[np.ndarray, np.ndarray]:
+        """The (venue, point) pairs with the point in the venue's catchment."""
+        if self.travels is None:
+            return _inside_pairs(s, self.geoms, self.circles)
+        from ..estimate.travel import costs
+
+        ci: list[np.ndarray] = []
+        pi: list[np.ndarray] = []
+        for i, t in enumerate(self.travels):
+            p = np.flatnonzero(costs(s, self.layer.crs, t) <= t.limit.budget)
+            ci.append(np.full(len(p), i, dtype=np.int64))
+            pi.append(p)
+        return np.concatenate(ci), np.concatenate(pi)
+
     # -- postcode districts -------------------------------------------------------------------
     def districts(
         self,
@@ -443,7 +469,7 @@ class Facts:
                 if s is None:
                     continue
                 if s.kind == "points":
-                    ci, pi = _inside_pairs(s, self.geoms, self.circles)
+                    ci, pi = self._inside(s)
                     d = counts.district_of(pop, pi)
                     keep = d >= 0
                     keys.append(ci[keep].astype("int64") * nd + d[keep])

@@ -506,6 +506,7 @@ def interactive_map(
         vlabel=html_text(vlabel),
         catchment_colour=CATCHMENT_COLOUR,
         venue_colour=VENUE_COLOUR,
+        compare=_same_distance_circle(result),
     ).add_to(m)
     _macro("legend.js.j2", legend=_legend_html(pic, tiles)).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
@@ -515,6 +516,20 @@ def interactive_map(
     )
     _add_title(m, result)
     return m
+
+
+def _same_distance_circle(result: Result) -> dict[str, Any] | None:
+    """For a walk: the circle of the same distance, as GeoJSON, drawn faintly for comparison."""
+    c = result.catchment_obj
+    if c is None or c.travel is None or c.travel.limit.circle_m is None or c.centre is None:
+        return None
+    import shapely
+
+    from ..catchment import circles_in
+
+    ring = circles_in([c.centre[0]], [c.centre[1]], [c.travel.limit.circle_m])[0]
+    geo: dict[str, Any] = shapely.geometry.mapping(shapely.set_precision(ring, 1e-6))
+    return geo
 
 
 def render_html(m: Element) -> str:
