@@ -178,13 +178,20 @@ def analyse_many(
 
     def finish(lay, idx, counted):
         s = lay.surface("residents", method)
+        # a catchment wholly outside the layer is a failed row, with its reason (a partly
+        # covered one keeps its lower bounds and its coverage share)
+        outside = counted["coverage"].to_numpy() <= 0
+        why = (
+            f"the catchment lies entirely outside the coverage of layer {lay.name}: "
+            "nothing is known there (not zero people); use a layer that covers the venue"
+        )
         emit(
             idx,
             {
                 **{c: counted[c].to_numpy() for c in counted.columns},
                 "layer": lay.name,
                 "method": s.method if s is not None else "",
-                "error": None,
+                "error": np.where(outside, why, None),
             },
         )
 
