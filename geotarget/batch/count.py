@@ -191,7 +191,7 @@ def analyse_many(
                 **{c: counted[c].to_numpy() for c in counted.columns},
                 "layer": lay.name,
                 "method": s.method if s is not None else "",
-                "error": np.where(outside, why, None),
+                "error": np.array([why if o else None for o in outside], dtype=object),
             },
         )
 
