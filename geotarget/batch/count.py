@@ -191,7 +191,9 @@ def analyse_many(
                 **{c: counted[c].to_numpy() for c in counted.columns},
                 "layer": lay.name,
                 "method": s.method if s is not None else "",
-                "error": np.array([why if o else None for o in outside], dtype=object),
+                # a Series of objects: None stays None (pandas 3 would make NaN of it in a
+                # string column)
+                "error": pd.Series([why if o else None for o in outside], dtype=object),
             },
         )
 
