@@ -823,9 +823,8 @@ CLI = [
         "--counts",
         "with the built-in layer chosen automatically",
         ["analyse", "EH1 1YZ", "-r", "1km", "--counts", "lsoa"],
-        8,
-        # issue 12: --counts picks the built-in England & Wales layer, which Edinburgh is outside
-        "the catchment lies entirely outside the coverage of layer ew-census2021",
+        2,
+        "--counts applies to England & Wales layers: the venue at 55.95",
         marks=was_bug(
             "--counts lsoa is silently ignored when the built-in layer is chosen "
             "automatically (exit 0, Scotland areal counts) -- "

@@ -153,7 +153,7 @@ def analyse_many(
     todo = prep[todo_mask]
     results = []
     lay_fixed = resolve_layer(layer, data_dir, counts=counts)
-    layer_of, errors, layers = _layers_for(todo, lay_fixed)
+    layer_of, errors, layers = _layers_for(todo, lay_fixed, counts)
     base = todo.drop(columns=["_lat", "_lon", "_radius_m", "_error"])
     jobs = [
         (lay, idx[start : start + chunk_size])
@@ -227,7 +227,7 @@ def analyse_many(
 
 
 def _layers_for(
-    todo: pd.DataFrame, fixed: PopulationLayer | None
+    todo: pd.DataFrame, fixed: PopulationLayer | None, counts: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, PopulationLayer]]:
     """Per row: the name of its layer (``fixed``, else the built-in layer covering it) and its
     error (so far, or why no layer covers it); and the layers by name."""
@@ -244,7 +244,7 @@ def _layers_for(
             layers[fixed.name] = fixed
             continue
         try:
-            lay = choose_layer(float(todo["_lat"].iloc[i]), float(todo["_lon"].iloc[i]))
+            lay = choose_layer(float(todo["_lat"].iloc[i]), float(todo["_lon"].iloc[i]), counts)
             layers[lay.name] = lay
             layer_of[i] = lay.name
         except Exception as e:  # NoCoverageError: the reason goes to the row

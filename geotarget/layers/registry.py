@@ -113,14 +113,23 @@ def load_layer(
     )
 
 
-def choose_layer(lat: float, lon: float) -> PopulationLayer:
-    """The built-in layer whose coverage contains (lat, lon)."""
+def choose_layer(lat: float, lon: float, counts: str | None = None) -> PopulationLayer:
+    """The built-in layer whose coverage contains (lat, lon).
+
+    ``counts`` (``"oa"``/``"lsoa"``) builds the England & Wales layer from those counts; for a
+    venue in another built-in layer it is an :class:`InputError`.
+    """
     import shapely
 
     for name, (crs, cov, _) in builtin.coverage_index().items():
         x, y = transformer("EPSG:4326", crs).transform(lon, lat)
         if cov.covers(shapely.Point(x, y)):
-            return load_builtin(name)
+            if counts is not None and name != ew_builtin.NAME:
+                raise InputError(
+                    f"--counts applies to England & Wales layers: the venue at {lat},{lon} is "
+                    f"in {name}; leave --counts out"
+                )
+            return load_builtin(name, counts if name == ew_builtin.NAME else None)
     swapped = ""
     if -90 <= lon <= 90:
         for name, (crs, cov, _) in builtin.coverage_index().items():
@@ -145,8 +154,8 @@ def resolve_layer(
     """The layer the user fixed, or ``None`` when the built-in layer is chosen per venue.
 
     ``layer`` wins over ``data_dir``; with neither, the caller picks the built-in layer of each
-    venue (:func:`choose_layer`) -- or, with ``counts`` (``"oa"``/``"lsoa"``), the built-in
-    England & Wales layer built from those counts.  The column names apply to files only.
+    venue (:func:`choose_layer`, given ``counts`` -- ``"oa"``/``"lsoa"`` -- for the England &
+    Wales layer).  The column names apply to files only.
     """
     if isinstance(layer, PopulationLayer):
         return layer
@@ -157,6 +166,4 @@ def resolve_layer(
             residents_col=residents_col,
             workers_col=workers_col,
         )
-    if counts is not None:
-        return load_builtin(ew_builtin.NAME, counts)
     return None
