@@ -235,7 +235,7 @@ def analyse(
     )
     chosen = lay is None
     if lay is None:
-        lay = choose_layer(v.lat, v.lon)
+        lay = choose_layer(v.lat, v.lon, counts)
         log.info("using built-in layer %s", lay.name)
     people = _count_people(lay, v, catch, method)
     layer_info = lay.info()

@@ -315,7 +315,7 @@ def F(tmp_path_factory) -> dict[str, Path]:
         "rhuge,55.95,-3.19,,1000km\n"
         "rnounit,55.95,-3.19,,800\n"
         "runit,55.95,-3.19,,5parsecs\n"
-        "london,51.52,-0.09,,1km\n",
+        "paris,48.85,2.35,,1km\n",
     )
     rng = np.random.default_rng(7)
     n = 2000
@@ -561,10 +561,10 @@ CLI = [
     ),
     (
         "venue",
-        "venue outside every built-in layer (London)",
-        ["analyse", "51.52,-0.09", "-r", "1km"],
+        "venue outside every built-in layer (Paris; London is built in since issue 12)",
+        ["analyse", "48.85,2.35", "-r", "1km"],
         8,
-        "no built-in population layer covers the venue at 51.52,-0.09",
+        "no built-in population layer covers the venue at 48.85,2.35",
     ),
     (
         "venue",
@@ -766,7 +766,8 @@ CLI = [
         "folder does not exist",
         ["analyse", "EH1 1YZ", "-r", "1km", "--data-dir", "/no/such/dir"],
         7,
-        "'/no/such/dir' is neither a built-in layer (scotland-dz2011) nor an existing folder",
+        "'/no/such/dir' is neither a built-in layer (ew-census2021, scotland-dz2011) nor an "
+        "existing folder",
     ),
     (
         "--data-dir",
@@ -787,8 +788,8 @@ CLI = [
         "unknown name",
         ["analyse", "EH1 1YZ", "-r", "1km", "--layer", "nosuchlayer"],
         7,
-        "'nosuchlayer' is neither a built-in layer (scotland-dz2011) nor an existing folder or "
-        "file",
+        "'nosuchlayer' is neither a built-in layer (ew-census2021, scotland-dz2011) nor an "
+        "existing folder or file",
     ),
     (
         "--layer",
@@ -809,21 +810,21 @@ CLI = [
         "with a built-in layer",
         ["analyse", "EH1 1YZ", "-r", "1km", "--layer", "scotland-dz2011", "--residents-col", "x"],
         2,
-        "--counts / --residents-col apply to data folders and files, not to the built-in layer",
+        "--residents-col / --workers-col apply to files, not to the built-in layer",
     ),
     (
         "--counts",
         "with a built-in layer named",
         ["analyse", "EH1 1YZ", "-r", "1km", "--layer", "scotland-dz2011", "--counts", "lsoa"],
         2,
-        "--counts / --residents-col apply to data folders and files",
+        "--counts applies to England & Wales layers, not to scotland-dz2011",
     ),
     pytest.param(
         "--counts",
         "with the built-in layer chosen automatically",
         ["analyse", "EH1 1YZ", "-r", "1km", "--counts", "lsoa"],
         2,
-        "--counts applies to England & Wales",
+        "--counts applies to England & Wales layers: the venue at 55.95",
         marks=was_bug(
             "--counts lsoa is silently ignored when the built-in layer is chosen "
             "automatically (exit 0, Scotland areal counts) -- "
@@ -1106,17 +1107,19 @@ def test_cli_overlap_without_layer_names_the_problem(capsys, F, tmp_path):
     assert got == 0 and "'None'" not in err and (tmp_path / "pairs.csv").exists(), err
 
 
-def test_analyse_swapped_lat_lon_on_named_layer_warns_exit_0(capsys):
+def test_analyse_swapped_lat_lon_on_named_layer_exits_8_with_the_hint(capsys):
+    # issue 12: a catchment wholly outside the layer is a failure (was a warning, exit 0)
     got, out, err = cli(
         capsys, "analyse", "-3.19,55.95", "-r", "1km", "--layer", "scotland-dz2011", "--json"
     )
-    assert got == 0
-    d = json.loads(out)
-    assert d["residents"] is None and "not zero people" in d["residents_unavailable"]
-    assert any(
-        "latitude and longitude look swapped: did you mean 55.95,-3.19? Give latitude first" in w
-        for w in d["warnings"]
+    assert got == 8 and out == ""
+    assert "not zero people" in err
+    assert (
+        "latitude and longitude look swapped: did you mean 55.95,-3.19? Give latitude first" in err
     )
+    # the Python API still returns the uncovered result, counts unknown (not zero)
+    r = geotarget.analyse("-3.19,55.95", "1km", layer="scotland-dz2011")
+    assert r.residents is None and "not zero people" in r.residents_unavailable
 
 
 @pytest.mark.shared_data
@@ -1372,7 +1375,7 @@ LIB = [
         "built-in layer with counts=",
         lambda F: geotarget.layers.load_layer("scotland-dz2011", counts="lsoa"),
         InputError,
-        "--counts / --residents-col apply to data folders and files",
+        "--counts applies to England & Wales layers, not to scotland-dz2011",
     ),
     (
         "platforms.load()",
@@ -1665,7 +1668,7 @@ ROW_ERRORS = {
     "rhuge": "(1,000,000 m) is beyond the maximum of 100,000 m",
     "rnounit": "has no unit",
     "runit": "radius '5parsecs' has an unknown unit 'parsecs'",
-    "london": "no built-in population layer covers the venue at 51.52,-0.09",
+    "paris": "no built-in population layer covers the venue at 48.85,2.35",
 }
 
 

@@ -59,7 +59,8 @@ def test_lat_lon_options(capsys):
         (["analyse", "XX1 1XX", "--radius", "1km"], 4, "unknown"),
         (["analyse", "91,0", "--radius", "1km"], 3, "latitude '91'"),
         (["analyse", "nowhere-town", "--radius", "1km"], 3, "--geocode"),
-        (["analyse", "51.52,-0.09", "--radius", "1km"], 8, "--data-dir"),
+        # London is built in since issue 12: Paris is outside every built-in layer
+        (["analyse", "48.85,2.35", "--radius", "1km"], 8, "--data-dir"),
         (["analyse", "EH1 1YZ"], 2, "--radius"),
         (["analyse", "EH1 1YZ", "-r", "1km", "--data-dir", "/no/such/dir"], 7, "/no/such/dir"),
         (["analyse", "EH1 1YZ", "-r", "1km", "--catchment", "x.geojson"], 2, "not both"),

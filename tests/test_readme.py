@@ -19,7 +19,11 @@ def _commands():
 def test_readme_opens_with_two_commands():
     cmds = _commands()
     assert len(cmds) == 2
-    assert 'geotarget analyse "EH1 1YZ" --radius 0.5mi' in cmds[0]
+    # issue 12: the seed case, offline from the built-in England & Wales layer
+    assert (
+        'geotarget analyse "EC2Y 8BN" --radius 0.5mi --platforms all --budget 500 --currency GBP'
+        in cmds[0]
+    )
     assert "pytest" in cmds[1]
 
 

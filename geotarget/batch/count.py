@@ -166,7 +166,7 @@ def analyse_many(
     todo = prep[todo_mask]
     results = []
     lay_fixed = resolve_layer(layer, data_dir, counts=counts)
-    layer_of, errors, layers = _layers_for(todo, lay_fixed)
+    layer_of, errors, layers = _layers_for(todo, lay_fixed, counts)
     if trip is not None:
         _off_network(trip[1], todo, layer_of, errors)
     base = todo.drop(columns=["_lat", "_lon", "_radius_m", "_error"])
@@ -193,13 +193,22 @@ def analyse_many(
 
     def finish(lay, idx, counted):
         s = lay.surface("residents", method)
+        # a catchment wholly outside the layer is a failed row, with its reason (a partly
+        # covered one keeps its lower bounds and its coverage share)
+        outside = counted["coverage"].to_numpy() <= 0
+        why = (
+            f"the catchment lies entirely outside the coverage of layer {lay.name}: "
+            "nothing is known there (not zero people); use a layer that covers the venue"
+        )
         emit(
             idx,
             {
                 **{c: counted[c].to_numpy() for c in counted.columns},
                 "layer": lay.name,
                 "method": s.method if s is not None else "",
-                "error": None,
+                # a Series of objects: None stays None (pandas 3 would make NaN of it in a
+                # string column)
+                "error": pd.Series([why if o else None for o in outside], dtype=object),
             },
         )
 
@@ -295,7 +304,7 @@ def _trip(
 
 
 def _layers_for(
-    todo: pd.DataFrame, fixed: PopulationLayer | None
+    todo: pd.DataFrame, fixed: PopulationLayer | None, counts: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, PopulationLayer]]:
     """Per row: the name of its layer (``fixed``, else the built-in layer covering it) and its
     error (so far, or why no layer covers it); and the layers by name."""
@@ -312,7 +321,7 @@ def _layers_for(
             layers[fixed.name] = fixed
             continue
         try:
-            lay = choose_layer(float(todo["_lat"].iloc[i]), float(todo["_lon"].iloc[i]))
+            lay = choose_layer(float(todo["_lat"].iloc[i]), float(todo["_lon"].iloc[i]), counts)
             layers[lay.name] = lay
             layer_of[i] = lay.name
         except Exception as e:  # NoCoverageError: the reason goes to the row

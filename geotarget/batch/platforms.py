@@ -117,7 +117,7 @@ def platforms_many(
     jobs = []
     for name in dict.fromkeys(names[ok].tolist()):
         sel = np.nonzero(ok & (names == name))[0]
-        lay = fixed if fixed is not None else load_layer(name)
+        lay = fixed if fixed is not None else load_layer(name, counts=counts)
         opts.check_layer(lay)
         how = {"method": _method_of(results.iloc[sel], lay, method), "options": opts}
         for s in range(0, len(sel), chunk_size):

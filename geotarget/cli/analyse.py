@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ..errors import InputError
+from ..errors import InputError, NoCoverageError
 from ..escape import terminal
 from .options import (
     add_layer_options,
@@ -120,7 +120,7 @@ def analyse_from_args(args: argparse.Namespace, platforms: str | None = None) ->
     if args.data_dir is not None and args.layer is not None:
         raise InputError("give --data-dir or --layer, not both")
     opts = platform_options(args)
-    return analyse(
+    result = analyse(
         venue,
         args.radius,
         catchment=args.catchment,
@@ -138,6 +138,29 @@ def analyse_from_args(args: argparse.Namespace, platforms: str | None = None) ->
         drive=args.drive,
         walk_speed=args.walk_speed,
         network=args.network,
+    )
+    require_coverage(result)
+    return result
+
+
+def require_coverage(result: Result) -> None:
+    """Fail (exit 8, one line) when the catchment lies entirely outside the layer's coverage.
+
+    A partly covered catchment stays a warning with lower bounds; the Python API returns the
+    uncovered result (coverage 0, counts unknown) for the caller to judge.
+
+    Raises
+    ------
+    NoCoverageError
+        When the coverage fraction is zero.
+    """
+    if result.coverage_fraction > 0.0:
+        return
+    why = next((w for w in result.warnings if w.startswith("0% of the catchment")), "")
+    hint = why.split("; ", 1)[1] if "; " in why else "use a layer that covers the venue"
+    raise NoCoverageError(
+        f"the catchment lies entirely outside the coverage of layer {result.layer.get('name')}: "
+        f"nothing is known there (not zero people); {hint}"
     )
 
 

@@ -126,6 +126,10 @@ class PlaceSet:
     #: False when the layer holds only part of its places' zones (e.g. a city's blocks of a
     #: county): the places' real populations are then larger than counted
     complete: bool = True
+    #: True when every census zone whose count a group of dasymetric points shares lies inside
+    #: one place of each level (England & Wales: OAs, LSOAs and MSOAs nest in local authorities
+    #: and regions): a group's place is then found from one of its points
+    groups_nest: bool = False
 
     def __post_init__(self) -> None:
         self.geoms = np.asarray(self.geoms, dtype=object)

@@ -15,12 +15,18 @@ if TYPE_CHECKING:
 
     from shapely.geometry.base import BaseGeometry
 
-#: name -> (zones file, coverage file, metadata file)
+#: name -> (zones file, coverage file, metadata file); :func:`registry.choose_layer` tries them
+#: in this order (Scotland's coverage is the finer one near the border)
 BUILTIN = {
     "scotland-dz2011": (
         "scotland-dz2011.parquet",
         "scotland-dz2011-coverage.parquet",
         "scotland-dz2011.json",
+    ),
+    "ew-census2021": (
+        "ew-census2021-oa.parquet",
+        "ew-census2021-coverage.parquet",
+        "ew-census2021.json",
     ),
 }
 

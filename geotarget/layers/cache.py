@@ -27,7 +27,7 @@ from .base import CountSurface, PlaceSet, PopulationLayer
 from .geometry import point_array
 
 log = logging.getLogger(__name__)
-FORMAT = 10  # bump when the layout or the way layers are built changes
+FORMAT = 11  # bump when the layout or the way layers are built changes
 
 _LAYER_FIELDS = (
     "name",
@@ -169,6 +169,7 @@ def write(layer: PopulationLayer, folder: Path) -> None:
                 ).to_parquet(tmp / "place-polygons.parquet", compression="zstd", index=False)
             meta["places_note"] = pl.note
             meta["places_complete"] = pl.complete
+            meta["places_groups_nest"] = pl.groups_nest
         for p in tmp.iterdir():
             meta["files"][p.name] = _sha256(p)
         text = json.dumps(meta, indent=1, sort_keys=True)
@@ -250,6 +251,7 @@ def read(folder: Path) -> PopulationLayer | None:
                 names={lv: pdf[f"name:{lv}"].to_numpy(dtype=object) for lv in levels},
                 note=meta.get("places_note", {}),
                 complete=meta.get("places_complete", True),
+                groups_nest=meta.get("places_groups_nest", False),
             )
             if (folder / "place-polygons.parquet").exists():
                 pp = pd.read_parquet(folder / "place-polygons.parquet")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import DataError, InputError, NoCoverageError
 from ..projections import transformer
-from . import builtin, scotland_census
+from . import builtin, ew_builtin, scotland_census
 from .base import PopulationLayer
 
 
@@ -63,10 +63,17 @@ def _load_path(
 
 
 @lru_cache(maxsize=4)
-def load_builtin(name: str) -> PopulationLayer:
-    """The built-in layer ``name``, read once per process by its source's module."""
+def load_builtin(name: str, counts: str | None = None) -> PopulationLayer:
+    """The built-in layer ``name``, read once per process by its source's module.
+
+    ``counts`` (``"oa"``/``"lsoa"``) applies to the England & Wales layer only.
+    """
     if name not in builtin.BUILTIN:
         raise DataError(f"no built-in layer {name!r}: choose one of {sorted(builtin.BUILTIN)}")
+    if name == ew_builtin.NAME:
+        return ew_builtin.load_builtin(counts)
+    if counts is not None:
+        raise InputError(f"--counts applies to England & Wales layers, not to {name}")
     return scotland_census.load_builtin(name)
 
 
@@ -79,7 +86,7 @@ def load_layer(
 ) -> PopulationLayer:
     """A population layer: a built-in name, a data folder or a file.
 
-    * built-in: ``"scotland-dz2011"``;
+    * built-in: ``"ew-census2021"`` (``counts`` = ``"oa"`` or ``"lsoa"``), ``"scotland-dz2011"``;
     * a folder: England & Wales census layout (``counts`` = ``"oa"`` or ``"lsoa"``), a US block
       table, or Eurostat grid tiles;
     * a file: a US block CSV, a Eurostat tile, a population GeoTIFF, or any GeoPackage /
@@ -88,12 +95,11 @@ def load_layer(
     """
     key = str(name_or_path)
     if key in builtin.BUILTIN:
-        if counts is not None or residents_col is not None or workers_col is not None:
+        if residents_col is not None or workers_col is not None:
             raise InputError(
-                f"--counts / --residents-col apply to data folders and files, not to "
-                f"the built-in layer {key}"
+                f"--residents-col / --workers-col apply to files, not to the built-in layer {key}"
             )
-        return load_builtin(key)
+        return load_builtin(key, counts)
     p = Path(key).expanduser()
     if p.exists():
         # the in-memory cache is keyed on the path and, for a file, its size and time: a changed
@@ -107,14 +113,23 @@ def load_layer(
     )
 
 
-def choose_layer(lat: float, lon: float) -> PopulationLayer:
-    """The built-in layer whose coverage contains (lat, lon)."""
+def choose_layer(lat: float, lon: float, counts: str | None = None) -> PopulationLayer:
+    """The built-in layer whose coverage contains (lat, lon).
+
+    ``counts`` (``"oa"``/``"lsoa"``) builds the England & Wales layer from those counts; for a
+    venue in another built-in layer it is an :class:`InputError`.
+    """
     import shapely
 
     for name, (crs, cov, _) in builtin.coverage_index().items():
         x, y = transformer("EPSG:4326", crs).transform(lon, lat)
         if cov.covers(shapely.Point(x, y)):
-            return load_builtin(name)
+            if counts is not None and name != ew_builtin.NAME:
+                raise InputError(
+                    f"--counts applies to England & Wales layers: the venue at {lat},{lon} is "
+                    f"in {name}; leave --counts out"
+                )
+            return load_builtin(name, counts if name == ew_builtin.NAME else None)
     swapped = ""
     if -90 <= lon <= 90:
         for name, (crs, cov, _) in builtin.coverage_index().items():
@@ -123,8 +138,8 @@ def choose_layer(lat: float, lon: float) -> PopulationLayer:
                 swapped = f" (latitude and longitude look swapped: {lon},{lat} is inside {name})"
     raise NoCoverageError(
         f"no built-in population layer covers the venue at {lat},{lon}{swapped}: the built-in "
-        f"data is {', '.join(builtin_names())} (Scotland); for England & Wales pass --data-dir "
-        "with the ONS census files (see README, 'Data')"
+        f"data is {', '.join(builtin_names())} (England, Wales, Scotland); elsewhere pass "
+        "--data-dir or --layer (see README, 'Data')"
     )
 
 
@@ -139,8 +154,8 @@ def resolve_layer(
     """The layer the user fixed, or ``None`` when the built-in layer is chosen per venue.
 
     ``layer`` wins over ``data_dir``; with neither, the caller picks the built-in layer of each
-    venue (:func:`choose_layer`).  ``counts`` (``"oa"``/``"lsoa"``) and the column names apply
-    to data folders and files only: given without either, they are an :class:`InputError`.
+    venue (:func:`choose_layer`, given ``counts`` -- ``"oa"``/``"lsoa"`` -- for the England &
+    Wales layer).  The column names apply to files only.
     """
     if isinstance(layer, PopulationLayer):
         return layer
@@ -150,9 +165,5 @@ def resolve_layer(
             counts=counts,
             residents_col=residents_col,
             workers_col=workers_col,
-        )
-    if counts is not None:
-        raise InputError(
-            "--counts applies to England & Wales data folders: give --data-dir with it"
         )
     return None

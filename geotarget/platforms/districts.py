@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -244,6 +245,13 @@ def for_layer(layer: PopulationLayer) -> DistrictSet:
     path = cache_root() / "districts" / f"{_key(layer)}.parquet"
     ds = _read(path)
     if ds is None:
+        # slow the first time for a large layer (all of England & Wales: about a minute)
+        print(
+            f"geotarget: building the postcode districts of layer {layer.name} (first use; "
+            "cached afterwards)...",
+            file=sys.stderr,
+            flush=True,
+        )
         cov = reproject(layer.coverage, layer.crs, BNG)
         xmin, ymin, xmax, ymax = cov.bounds
         codes, polys, cut = districts_in(

@@ -259,6 +259,21 @@ def _per_level(pl: PlaceSet, s: CountSurface) -> dict[str, dict[str, float]]:
     if same:  # the places are unions of this surface's zones: sums, exact
         member_vals = s.values
         zone_of = np.arange(len(pl.geoms))
+    elif s.kind == "points" and pl.groups_nest and s.group is not None:
+        # each group (one census count, nested in the places) in the zone of its first point
+        g_first = np.unique(s.group, return_index=True)[1]
+        gi, zi = pl.tree.query(s.geoms[g_first], predicate="intersects")
+        first_g, first = np.unique(gi, return_index=True)
+        zone_of_group = np.full(len(g_first), -1)
+        zone_of_group[first_g] = zi[first]
+        lost = np.nonzero(zone_of_group < 0)[0]
+        if len(lost):  # a point just off generalised zones (the coast): the nearest zone
+            lp, lz = pl.tree.query_nearest(s.geoms[g_first][lost], all_matches=False)
+            zone_of_group[lost[lp]] = lz
+        totals = np.bincount(s.group, weights=s.values, minlength=int(s.group.max()) + 1)
+        groups = s.group[g_first]
+        ok = zone_of_group >= 0
+        member_vals, zone_of = totals[groups[ok]], zone_of_group[ok]
     elif s.kind == "points":  # each point in the zone that holds it
         pi, zi = pl.tree.query(s.geoms, predicate="intersects")
         first_p, first = np.unique(pi, return_index=True)
