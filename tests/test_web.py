@@ -403,3 +403,25 @@ def test_serve_command_errors(capsys, tmp_path):
         s.listen()
         assert main(["serve", "--port", str(s.getsockname()[1])]) == 2
         assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_the_form_offers_the_special_ad_category_and_the_page_applies_it(client):
+    page = client.get("/").text
+    assert 'name="special_category"' in page and 'name="managed_account"' in page
+    r = client.get(
+        "/api/analyse",
+        params={
+            "venue": "EH1 1YZ",
+            "radius": "0.5mi",
+            "platforms": "meta",
+            "special_category": "housing",
+        },
+    )
+    assert r.status_code == 200, r.text
+    meta = r.json()["platforms"][0]
+    assert meta["id"] == "meta_special"
+    bad = client.get(
+        "/api/analyse",
+        params={"venue": "EH1 1YZ", "radius": "0.5mi", "special_category": "politics"},
+    )
+    assert bad.status_code == 422

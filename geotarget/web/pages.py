@@ -140,7 +140,24 @@ def _plain(fields: Mapping[str, Sequence[str]], keys: Sequence[str]) -> dict[str
     return {k: (list(fields.get(k, [])) or [""])[0] for k in keys}
 
 
-FORM_KEYS = ("venue", "radius", "budget", "currency", "segment_share", "platforms", "country")
+FORM_KEYS = (
+    "venue",
+    "radius",
+    "budget",
+    "currency",
+    "segment_share",
+    "platforms",
+    "country",
+    "special_category",
+    "managed_account",
+)
+#: the special ad categories an advertiser may declare (as ``--special-category``), in words
+SPECIAL_CATEGORIES = (
+    ("", "none (most businesses)"),
+    ("housing", "housing"),
+    ("employment", "employment"),
+    ("financial", "financial products and services (credit included)"),
+)
 
 
 def _whole_page(title: str, top: str, body: str = "", refresh: int | None = None) -> str:
@@ -183,6 +200,7 @@ def form_page(
         f=f,
         error=error,
         currencies=CURRENCIES,
+        special_categories=SPECIAL_CATEGORIES,
         max_radius=max_radius,
         geocode=geocode,
         downloads=False,
@@ -229,6 +247,7 @@ def result_page(
         f=f,
         error=None,
         currencies=CURRENCIES,
+        special_categories=SPECIAL_CATEGORIES,
         max_radius=max_radius,
         geocode=geocode,
         downloads=True,
