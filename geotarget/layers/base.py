@@ -12,18 +12,64 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import DataError, InputError
+from .geometry import point_array
 
 #: what a surface's geometries are: census zones, points with counts, grid cells
 KINDS = ("zones", "points", "grid")
 #: the populations a layer counts
 POPULATIONS = ("residents", "workers")
+
+
+class PointXY(np.ndarray):
+    """Point geometries given by their coordinates, an (n, 2) float array, built as shapely
+    points only when asked for.
+
+    Pass one as a point :class:`CountSurface`'s ``geoms``: counting reads ``CountSurface.xy``
+    and never needs the 1.5 million shapely points of the England & Wales layer (about 1 s to
+    build), so ``CountSurface.geoms`` creates them on first use.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Coordinates, one per point, in the layer's CRS.
+    """
+
+    def __new__(cls, x: np.ndarray, y: np.ndarray) -> PointXY:
+        """The coordinates as one (n, 2) array."""
+        xy = np.column_stack([np.asarray(x, "float64"), np.asarray(y, "float64")])
+        return xy.view(cls)
+
+
+class _Geoms:
+    """The ``geoms`` field of :class:`CountSurface`: an object array of shapely geometries,
+    built from a :class:`PointXY` on first access (a data descriptor, so the dataclass keeps its
+    ``geoms`` constructor argument)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = "_" + name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> np.ndarray:
+        if obj is None:  # no default value for the dataclass field
+            raise AttributeError("geoms")
+        value = obj.__dict__[self.name]
+        if isinstance(value, PointXY):
+            value = point_array(value[:, 0], value[:, 1])
+            obj.__dict__[self.name] = value
+        return value
+
+    def __set__(self, obj: Any, value: np.ndarray | PointXY) -> None:
+        if not isinstance(value, PointXY):
+            # plain numpy arrays of shapely geometries (a GeoPandas GeometryArray is much slower
+            # through numpy's indexing and ufuncs)
+            value = np.asarray(value, dtype=object)
+        obj.__dict__[self.name] = value
 
 
 @dataclass(eq=False)
@@ -40,7 +86,12 @@ class CountSurface:
     kind: str
     unit: str  # e.g. "LSOA 2021", "census block 2020", "1 km grid cell"
     ids: np.ndarray
-    geoms: np.ndarray  # shapely geometries in the layer's CRS
+    #: shapely geometries in the layer's CRS; a point surface may be given a :class:`PointXY`,
+    #: whose shapely points are then built on first use of ``geoms`` (or ``tree``)
+    if TYPE_CHECKING:  # the descriptor has no default: mypy is told so
+        geoms: np.ndarray
+    else:
+        geoms: _Geoms = _Geoms()
     values: np.ndarray  # float64 counts
     definition: str  # what is counted, in words
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # other counts placed alike
@@ -60,15 +111,20 @@ class CountSurface:
             raise DataError(f"unknown surface kind {self.kind!r}: use one of {KINDS}")
         if not self.method:
             self.method = "points" if self.kind == "points" else "areal"
-        # plain numpy arrays of shapely geometries (a GeoPandas GeometryArray is much slower
-        # through numpy's indexing and ufuncs)
-        self.geoms = np.asarray(self.geoms, dtype=object)
+        raw = self.__dict__["_geoms"]
+        if isinstance(raw, PointXY):
+            if self.kind != "points":
+                raise DataError(f"{self.unit}: coordinates alone describe points, not {self.kind}")
+            self.__dict__["xy"] = raw.view(
+                np.ndarray
+            )  # the cached property, without building the points
+        n_geoms = len(raw)
         self.ids = np.asarray(self.ids)
         self.values = np.asarray(self.values, dtype="float64")
         n = len(self.values)
-        if len(self.geoms) != n or len(self.ids) != n:
+        if n_geoms != n or len(self.ids) != n:
             raise DataError(
-                f"{self.unit}: {len(self.geoms)} geometries, {len(self.ids)} ids and "
+                f"{self.unit}: {n_geoms} geometries, {len(self.ids)} ids and "
                 f"{n} counts do not match"
             )
         if not np.isfinite(self.values).all():

@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .base import CountSurface, PlaceSet, PopulationLayer
-from .geometry import point_array
+from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
 
 log = logging.getLogger(__name__)
 FORMAT = 11  # bump when the layout or the way layers are built changes
@@ -98,7 +97,7 @@ def _sha256(path: Path) -> str:
 def _surface_frame(s: CountSurface) -> pd.DataFrame:
     d: dict[str, Any] = {"id": s.ids.astype(str), "value": s.values}
     if s.kind == "points":
-        xy = shapely.get_coordinates(s.geoms)
+        xy = s.xy
         d["x"], d["y"] = xy[:, 0], xy[:, 1]
     else:
         d["wkb"] = shapely.to_wkb(s.geoms)
@@ -213,7 +212,7 @@ def read(folder: Path) -> PopulationLayer | None:
         for e in meta["surfaces"]:
             df = pd.read_parquet(folder / e["file"])
             if e["kind"] == "points":
-                geoms = point_array(df["x"].to_numpy(), df["y"].to_numpy())
+                geoms: np.ndarray | PointXY = PointXY(df["x"].to_numpy(), df["y"].to_numpy())
             else:
                 geoms = shapely.from_wkb(df["wkb"].to_numpy())
             s = CountSurface(

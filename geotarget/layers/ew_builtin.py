@@ -27,7 +27,7 @@ import pandas as pd
 from ..errors import DataError, InputError
 from ..projections import transformer
 from . import builtin, cache
-from .base import CountSurface, PlaceSet, PopulationLayer
+from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
 from .ew_census2021 import (
     COUNTS,
     DASYMETRIC_CAVEAT,
@@ -42,7 +42,6 @@ from .ew_dasymetric import (
     POSTCODES_PER_CLUSTER,
     WPZ_PER_CLUSTER,
 )
-from .geometry import point_array
 
 NAME = "ew-census2021"
 #: the compact tables of the layer, in ``geotarget/data``
@@ -114,7 +113,7 @@ class _Points:
         return CountSurface(
             kind="points",
             ids=names[group],
-            geoms=point_array(xs, ys),
+            geoms=PointXY(xs, ys),
             values=np.concatenate([p[3] for p in self.parts]),
             group=group,
             group_k=np.concatenate(self.k),
