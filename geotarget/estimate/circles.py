@@ -5,6 +5,7 @@ tested exactly (straight-line distance between ECEF positions on the WGS84 ellip
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -162,10 +163,15 @@ class PointIndex:
     ----------
     xy : numpy.ndarray of float, shape (n, 2)
         The points in the layer's plane (metres).
-    ecef : numpy.ndarray of float, shape (n, 3)
-        Their ECEF positions.
+    ecef : numpy.ndarray of float, shape (n, 3), or callable
+        Their ECEF positions, or a function giving them: it is called only when a query needs
+        most points; a few candidates' positions are computed from ``xy`` in ``crs`` (the same
+        values, bit for bit: the transformation works point by point), so one warm venue does
+        not transform the whole layer.
     strip_m : float or None
         The strip width; by default 200 m, wider over huge extents.
+    crs : str or None
+        The CRS of ``xy``, needed when ``ecef`` is a function.
 
     Attributes
     ----------
@@ -180,7 +186,11 @@ class PointIndex:
     ez: NDArray[np.float64]
 
     def __init__(
-        self, xy: NDArray[np.float64], ecef: NDArray[np.float64], strip_m: float | None = None
+        self,
+        xy: NDArray[np.float64],
+        ecef: NDArray[np.float64] | Callable[[], NDArray[np.float64]],
+        strip_m: float | None = None,
+        crs: str | None = None,
     ) -> None:
         n = len(xy)
         x, y = (xy[:, 0], xy[:, 1]) if n else (np.zeros(0), np.zeros(0))
@@ -199,8 +209,34 @@ class PointIndex:
         key = np.where(ok, strip * self.span + (y - self.y0), np.inf)  # non-finite: never found
         self.order = np.argsort(key, kind="stable")
         self.key = key[self.order]
+        self._xy, self._crs = xy, crs
+        self._full: Callable[[], NDArray[np.float64]] | None = None
+        if callable(ecef):
+            if crs is None:
+                raise ValueError("PointIndex: give the crs of xy with an ECEF function")
+            self._full = ecef
+        else:
+            self._set_ecef(ecef)
+
+    def _set_ecef(self, ecef: NDArray[np.float64]) -> None:
+        """Keep every point's ECEF position, in index order."""
         e = ecef[self.order]
         self.ex, self.ey, self.ez = (np.ascontiguousarray(e[:, i]) for i in range(3))
+        self._full = None
+
+    def _ecef_at(
+        self, k: NDArray[np.int64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """The ECEF x, y, z of the indexed points ``k``: all computed once when ``k`` reaches
+        many points, else only those of ``k``."""
+        if self._full is not None and len(k) >= len(self.order) // 4:
+            self._set_ecef(self._full())
+        if self._full is None:
+            return self.ex[k], self.ey[k], self.ez[k]
+        assert self._crs is not None
+        u, inv = np.unique(k, return_inverse=True)
+        e = _xy_ecef(self._xy[self.order[u]], self._crs)
+        return e[inv, 0], e[inv, 1], e[inv, 2]
 
     def candidates(
         self, cx: NDArray[np.float64], cy: NDArray[np.float64], dist: NDArray[np.float64]
@@ -298,12 +334,13 @@ class PointIndex:
         numpy.ndarray of float
             The distance of each pair, in metres.
         """
-        dx: NDArray[np.float64] = self.ex[k] - centres_ecef[ci, 0]
+        ex, ey, ez = self._ecef_at(k)
+        dx: NDArray[np.float64] = ex - centres_ecef[ci, 0]
         dx *= dx
-        dy = self.ey[k] - centres_ecef[ci, 1]
+        dy = ey - centres_ecef[ci, 1]
         dy *= dy
         dx += dy
-        dy = self.ez[k] - centres_ecef[ci, 2]
+        dy = ez - centres_ecef[ci, 2]
         dy *= dy
         dx += dy
         return np.sqrt(dx, out=dx)
@@ -333,7 +370,13 @@ def point_index(surface: CountSurface, crs: str) -> PointIndex:
     """
     per = _INDEX_CACHE.setdefault(surface, {})
     if crs not in per:
-        per[crs] = PointIndex(surface.xy, surface_ecef(surface, crs))
+        ref, xy = weakref.ref(surface), surface.xy
+
+        def full() -> NDArray[np.float64]:  # the surface's cached positions, while it lives
+            s = ref()
+            return _xy_ecef(xy, crs) if s is None else surface_ecef(s, crs)
+
+        per[crs] = PointIndex(xy, full, crs=crs)
     return per[crs]
 
 
@@ -361,7 +404,11 @@ def surface_ecef(surface: CountSurface, crs: str) -> NDArray[np.float64]:
     """
     per = _ECEF_CACHE.setdefault(surface, {})
     if crs not in per:
-        xy = surface.xy
-        lon, lat = transformer(crs, "EPSG:4326").transform(xy[:, 0], xy[:, 1])
-        per[crs] = _ecef(np.asarray(lon), np.asarray(lat))
+        per[crs] = _xy_ecef(surface.xy, crs)
     return per[crs]
+
+
+def _xy_ecef(xy: NDArray[np.float64], crs: str) -> NDArray[np.float64]:
+    """ECEF positions of points ``xy`` given in ``crs``, one row each."""
+    lon, lat = transformer(crs, "EPSG:4326").transform(xy[:, 0], xy[:, 1])
+    return _ecef(np.asarray(lon), np.asarray(lat))
