@@ -11,6 +11,7 @@ import pytest
 import shapely
 
 from geotarget import estimate
+from geotarget.errors import DataError
 from geotarget.estimate import areal
 from geotarget.estimate import circles as circles_mod
 from geotarget.layers.base import CountSurface
@@ -297,3 +298,66 @@ def test_wide_circles_counted_in_groups_give_the_same_answers(monkeypatch, scotl
     assert len(calls) > 3 and sum(calls) == n
     for f in ("estimate", "low", "high", "zones"):
         np.testing.assert_array_equal(getattr(grouped, f), getattr(whole, f))
+
+
+def test_point_index_few_candidates_distances_equal_the_whole_layers():
+    """Small queries compute only their candidates' ECEF positions: bit for bit the distances
+    of an index holding every point's position; a large query then fills in the whole layer."""
+    rng = np.random.default_rng(7)
+    x, y = _london_points(rng, 20_000, spread=20_000.0)
+    s = _points_surface(x, y, np.ones(len(x)))
+    full = circles_mod.PointIndex(s.xy, estimate.surface_ecef(s, CRS))
+    lazy = circles_mod.PointIndex(s.xy, lambda: estimate.surface_ecef(s, CRS), crs=CRS)
+    cx, cy = _london_points(rng, 5, spread=15_000.0)
+    lon, lat = transformer(CRS, "EPSG:4326").transform(cx, cy)
+    for r, whole in ((100.0, False), (804.672, False), (30_000.0, True)):
+        c = estimate.Circles(lat, lon, np.full(5, r), CRS)
+        ci, k = full.candidates(cx, cy, np.full(5, r * 1.02 + 20.0))
+        assert len(k)
+        assert np.array_equal(lazy.distances(c.ecef, ci, k), full.distances(c.ecef, ci, k))
+        assert (lazy._full is None) == whole  # the whole layer's positions only when needed
+
+
+def test_point_surface_from_coordinates_builds_its_points_on_first_use():
+    """A ``PointXY`` surface counts from its coordinates; ``geoms`` / ``tree`` build the
+    shapely points when first asked for, the same as a surface given the points."""
+    from geotarget.layers.base import PointXY
+
+    rng = np.random.default_rng(3)
+    x, y = _london_points(rng, 500)
+    v = rng.uniform(0, 10, len(x))
+    lazy = CountSurface(
+        kind="points", unit="pt", ids=np.arange(500), geoms=PointXY(x, y), values=v, definition="t"
+    )
+    eager = _points_surface(x, y, v)
+    assert np.array_equal(lazy.xy, eager.xy)
+    lon, lat = transformer(CRS, "EPSG:4326").transform(x[:3], y[:3])
+    c = estimate.Circles(lat, lon, [300.0, 800.0, 50.0], CRS)
+    polys = shapely.buffer(c.centres, 300.0)
+    got = estimate.count(lazy, polys, circles=c).estimate
+    assert np.array_equal(got, estimate.count(eager, polys, circles=c).estimate)
+    assert isinstance(lazy.__dict__["_geoms"], PointXY)  # counting needed no shapely point
+    assert shapely.equals(lazy.geoms, eager.geoms).all() and lazy.geoms.dtype == object
+    assert len(lazy.tree.query(eager.geoms[0].buffer(300.0))) > 0
+    with pytest.raises(DataError, match="geometries"):
+        CountSurface(
+            kind="points",
+            unit="pt",
+            ids=np.arange(3),
+            geoms=PointXY(x, y),
+            values=v[:3],
+            definition="t",
+        )
+
+
+def test_deferred_ids_load_on_first_use_and_are_checked():
+    """``defer_ids`` replaces the ids by a loader called once, on first use, length checked."""
+    s = _points_surface(np.arange(3.0), np.arange(3.0), np.ones(3))
+    calls = []
+    s.defer_ids(lambda: calls.append(1) or np.array(["a", "b", "c"], dtype=object))
+    assert not calls
+    assert s.ids.tolist() == ["a", "b", "c"] and s.ids.tolist() == ["a", "b", "c"]
+    assert calls == [1]
+    s.defer_ids(lambda: np.array(["a"]))
+    with pytest.raises(DataError, match="1 ids loaded for 3 counts"):
+        _ = s.ids

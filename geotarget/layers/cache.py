@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import shapely
 
 from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
@@ -183,6 +184,11 @@ def write(layer: PopulationLayer, folder: Path) -> None:
         raise
 
 
+def _arrow_ids(column: Any) -> Callable[[], np.ndarray]:
+    """A loader of the ids held in an Arrow column (an object array of strings)."""
+    return lambda: np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+
+
 def read(folder: Path) -> PopulationLayer | None:
     """The cached layer in ``folder``, or ``None`` if absent, of another format, or corrupted."""
     meta_path = folder / "layer.json"
@@ -210,13 +216,16 @@ def read(folder: Path) -> PopulationLayer | None:
         by_pop: dict[str, dict[str, CountSurface]] = {"residents": {}, "workers": {}}
         defaults: dict[str, CountSurface] = {}
         for e in meta["surfaces"]:
-            df = pd.read_parquet(folder / e["file"])
+            # the ids (strings) are kept in Arrow and converted only if asked for
+            table = pq.read_table(folder / e["file"])
+            id_column = table.column("id")
+            df = table.drop_columns(["id"]).to_pandas()
             if e["kind"] == "points":
                 geoms: np.ndarray | PointXY = PointXY(df["x"].to_numpy(), df["y"].to_numpy())
             else:
                 geoms = shapely.from_wkb(df["wkb"].to_numpy())
             s = CountSurface(
-                ids=df["id"].to_numpy(),
+                ids=np.empty(len(df), dtype=object),  # replaced below
                 geoms=geoms,
                 values=df["value"].to_numpy(),
                 extra={
@@ -233,6 +242,7 @@ def read(folder: Path) -> PopulationLayer | None:
                 edge_m=df["edge_m"].to_numpy() if "edge_m" in df else None,
                 **{f: e[f] for f in _SURFACE_FIELDS},
             )
+            s.defer_ids(_arrow_ids(id_column))
             by_pop[e["population"]][e["method"]] = s
             if e["default"]:
                 defaults[e["population"]] = s
