@@ -361,3 +361,27 @@ def test_deferred_ids_load_on_first_use_and_are_checked():
     s.defer_ids(lambda: np.array(["a"]))
     with pytest.raises(DataError, match="1 ids loaded for 3 counts"):
         _ = s.ids
+
+
+def test_lazy_surface_pickles_before_its_points_and_ids_are_made():
+    """A surface read from the cache (coordinates only, ids in Arrow) pickles for Dask workers,
+    and the copy builds the same points and ids."""
+    import pickle
+
+    import pyarrow as pa
+
+    from geotarget.layers.base import PointXY
+    from geotarget.layers.cache import _ArrowIds
+
+    s = CountSurface(
+        kind="points",
+        unit="pt",
+        ids=np.empty(3, dtype=object),
+        geoms=PointXY(np.arange(3.0), np.arange(3.0)),
+        values=np.ones(3),
+        definition="t",
+    )
+    s.defer_ids(_ArrowIds(pa.chunked_array([["a", "b", "c"]])))
+    t = pickle.loads(pickle.dumps(s))
+    assert t.ids.tolist() == ["a", "b", "c"]
+    assert shapely.equals(t.geoms, shapely.points(np.arange(3.0), np.arange(3.0))).all()

@@ -184,9 +184,15 @@ def write(layer: PopulationLayer, folder: Path) -> None:
         raise
 
 
-def _arrow_ids(column: Any) -> Callable[[], np.ndarray]:
-    """A loader of the ids held in an Arrow column (an object array of strings)."""
-    return lambda: np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+class _ArrowIds:
+    """A loader of the ids held in an Arrow column (an object array of strings); picklable,
+    so a layer read from the cache can still be sent to Dask workers."""
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+
+    def __call__(self) -> np.ndarray:
+        return np.asarray(self.column.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def read(folder: Path) -> PopulationLayer | None:
@@ -242,7 +248,7 @@ def read(folder: Path) -> PopulationLayer | None:
                 edge_m=df["edge_m"].to_numpy() if "edge_m" in df else None,
                 **{f: e[f] for f in _SURFACE_FIELDS},
             )
-            s.defer_ids(_arrow_ids(id_column))
+            s.defer_ids(_ArrowIds(id_column))
             by_pop[e["population"]][e["method"]] = s
             if e["default"]:
                 defaults[e["population"]] = s
