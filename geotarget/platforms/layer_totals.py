@@ -82,7 +82,7 @@ class DistrictCounts:
             pop: None if s is None else np.full((3, nd), np.nan) for pop, s in self.surfaces.items()
         }
         self._point = {
-            pop: np.full(len(s.geoms), -2, dtype="int64")
+            pop: np.full(len(s.values), -2, dtype="int64")
             for pop, s in self.surfaces.items()
             if s is not None and s.kind == "points"
         }
@@ -107,7 +107,9 @@ class DistrictCounts:
         if len(new):
             s = self.surfaces[pop]
             assert s is not None  # a point surface: _point has an entry for it
-            qi, di = self.ds.tree.query(s.geoms[new], predicate="intersects")
+            # only the points asked about are made (a point surface may hold its points lazily)
+            pts = shapely.points(s.xy[new])
+            qi, di = self.ds.tree.query(pts, predicate="intersects")
             first_q, first = np.unique(qi, return_index=True)
             found = np.full(len(new), -1, dtype="int64")
             found[first_q] = di[first]
