@@ -286,6 +286,56 @@ def test_a_rules_file_platform_named_all_is_refused(capsys, tmp_path):
     assert "entry 'all', field '': this id is reserved" in one_line(err)
 
 
+@pytest.mark.parametrize("kind", ["array", "inline table"])
+def test_a_deeply_nested_rules_file_is_one_line(capsys, tmp_path, kind):
+    deep = tmp_path / "deep.toml"
+    n = 100_000
+    deep.write_text("a = " + ("[" * n + "]" * n if kind == "array" else "{b=" * n + "1" + "}" * n))
+    code, _, err = cli(capsys, "platforms", "--rules", deep)
+    assert code == 10  # was 70, an internal error (RecursionError in tomllib)
+    assert "nested 100,000 deep, more than the 32 allowed" in one_line(err)
+
+
+def test_the_recursion_backstop_is_one_line(capsys, tmp_path, monkeypatch):
+    import geotarget.platforms.catalogue as catalogue
+
+    monkeypatch.setattr(catalogue, "MAX_RULES_DEPTH", 10**9)  # only the backstop is left
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 100_000 + "]" * 100_000)
+    code, _, err = cli(capsys, "platforms", "--rules", deep)
+    assert code == 10
+    assert "nested too deeply to read" in one_line(err)
+
+
+def test_brackets_in_strings_and_comments_are_not_nesting(tmp_path):
+    from geotarget.platforms.catalogue import MAX_RULES_DEPTH, _nesting_depth
+
+    many = "[" * (MAX_RULES_DEPTH + 1)
+    text = (
+        f'a = "{many}\\"{many}" # {many}\nb = [[1], {{c = 2}}]\n'
+        f"d = '''{many}\n{many}'''\ne = '{many}'\n[[t]]\n"
+    )
+    assert _nesting_depth(text) == 2
+    assert _nesting_depth("a = " + "[" * 33 + "]" * 33) == 33
+
+
+def test_an_oversized_rules_file_is_one_line(capsys, tmp_path):
+    from geotarget.platforms.catalogue import MAX_RULES_BYTES
+
+    big = _rules(tmp_path)
+    with big.open("a", encoding="utf-8") as f:
+        f.write("# padding\n" * (MAX_RULES_BYTES // 10 + 1))
+    code, _, err = cli(capsys, "platforms", "--rules", big)
+    assert code == 10
+    assert "more than the 1,048,576 a rules file may be" in one_line(err)
+
+
+def test_a_folder_as_rules_file_is_one_line(capsys, tmp_path):
+    code, _, err = cli(capsys, "platforms", "--rules", tmp_path)
+    assert code == 10
+    assert "is not a regular file" in one_line(err)
+
+
 # -- downloads ---------------------------------------------------------------------------------
 def _zip(path, members):
     import zipfile
