@@ -506,6 +506,49 @@ def test_edges_along_the_poles_and_the_180_meridian_are_not_crossings(tmp_path):
     _refuse_antimeridian(tmp_path / "world.geojson", world)  # no error: not a crossing
 
 
+@pytest.mark.parametrize(
+    "box, why",
+    [
+        ((-180, -90, 180, 90), "it spans 360 degrees of longitude, more than 180"),
+        ((-100, 10, 100, 60), "it spans 200 degrees of longitude, more than 180"),
+        ((-10, 60, 10, 90), "it reaches latitude 90"),
+        ((-10, -89.5, 10, -80), "it reaches latitude -89.5"),
+    ],
+)
+def test_a_whole_world_polygon_is_refused_with_the_reason(capsys, tmp_path, box, why):
+    import json
+
+    import shapely
+
+    world = tmp_path / "world.geojson"
+    # no edge longer than 90 degrees: not read as crossing the antimeridian
+    geom = shapely.geometry.mapping(shapely.segmentize(shapely.box(*box), 90))
+    world.write_text(
+        json.dumps({"type": "Feature", "properties": {}, "geometry": geom}), encoding="utf-8"
+    )
+    # was: a venue at 0,0 with no layer, or with --layer "entirely outside the coverage" of
+    # the very layer the box contains; its geodesic area read as 0.025 m^2
+    for extra in ([], ["--layer", "scotland-dz2011"]):
+        code, _, err = cli(capsys, "analyse", "--catchment", world, *extra)
+        line = one_line(err)
+        assert code == 6 and why in line, line
+        assert "no faithful area in the population layer's flat projection" in line
+
+
+def test_a_polygon_just_within_the_limits_is_read(tmp_path):
+    import json
+
+    import shapely
+
+    from geotarget.catchment import from_file
+
+    p = tmp_path / "wide.geojson"
+    geom = shapely.geometry.mapping(shapely.box(-90, -60, 90, 89))
+    p.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": geom}))
+    c = from_file(p)
+    assert 1e14 < c.area_m2 < 5.1e14  # finite, positive, less than the whole Earth
+
+
 def test_analyse_output_on_the_terminal_shows_control_characters(capsys, tmp_path):
     import json
 
