@@ -327,7 +327,7 @@ def test_an_oversized_rules_file_is_one_line(capsys, tmp_path):
         f.write("# padding\n" * (MAX_RULES_BYTES // 10 + 1))
     code, _, err = cli(capsys, "platforms", "--rules", big)
     assert code == 10
-    assert "more than the 1,048,576 a rules file may be" in one_line(err)
+    assert "more than the 16,777,216 a rules file may be" in one_line(err)
 
 
 def test_a_folder_as_rules_file_is_one_line(capsys, tmp_path):
