@@ -366,6 +366,36 @@ def _refuse_antimeridian(p: Path, geom: BaseGeometry) -> None:
                 )
 
 
+#: the widest span of longitude (degrees) a catchment polygon may have
+MAX_LON_SPAN = 180.0
+#: a catchment polygon may reach no closer to a pole than this latitude (degrees)
+MAX_ABS_LAT = 89.0
+
+
+def _refuse_beyond_a_hemisphere(p: Path, bounds: Any) -> None:
+    """Refuse a polygon wider than a hemisphere or reaching a pole, such as a whole-world box.
+
+    Catchments are counted in the layer's flat projection and their area is the geodesic area
+    of the ring; a ring along both poles and both sides of the 180th meridian encloses the whole
+    Earth or nothing: pyproj's geodesic area of the box -180,-90,180,90 is 0.025 m^2 and its
+    projection to British National Grid collapses onto one line, so no honest area or count
+    exists for it.
+    """
+    west, south, east, north = (float(v) for v in bounds)
+    why = None
+    if east - west > MAX_LON_SPAN:
+        why = f"it spans {east - west:g} degrees of longitude, more than {MAX_LON_SPAN:g}"
+    elif max(abs(south), abs(north)) > MAX_ABS_LAT:
+        why = f"it reaches latitude {north if abs(north) >= abs(south) else south:g}"
+    if why is not None:
+        raise CatchmentError(
+            f"catchment file {str(p)!r}: {why} (a whole-world polygon?), and a polygon wider "
+            "than a hemisphere or reaching a pole has no faithful area in the population "
+            f"layer's flat projection: give a polygon within {MAX_LON_SPAN:g} degrees of "
+            f"longitude and latitudes -{MAX_ABS_LAT:g} to {MAX_ABS_LAT:g}, or use --radius"
+        )
+
+
 def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
     """A custom catchment polygon from a GeoJSON / GeoPackage / any file GDAL reads.
 
@@ -390,7 +420,8 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
     CatchmentError
         The file does not exist or cannot be read, holds several layers and none is named, has
         no features, no CRS, features that are not valid polygons, coordinates that are not
-        degrees under a geographic CRS, or a polygon written across the antimeridian.
+        degrees under a geographic CRS, a polygon written across the antimeridian, or one wider
+        than 180 degrees of longitude or reaching beyond latitude 89 (a whole-world box).
     """
     p = Path(path)
     _check_layers(p, layer)
@@ -405,6 +436,7 @@ def from_file(path: str | Path, *, layer: str | None = None) -> Catchment:
                 f"{[round(float(v), 3) for v in b]} are not degrees: fix its CRS"
             )
         _refuse_antimeridian(p, geom)
+        _refuse_beyond_a_hemisphere(p, b)
         # keep edges faithful when reprojected: no edge longer than ~0.001 degree
         geom = shapely.segmentize(geom, 0.001)
     else:

@@ -286,6 +286,56 @@ def test_a_rules_file_platform_named_all_is_refused(capsys, tmp_path):
     assert "entry 'all', field '': this id is reserved" in one_line(err)
 
 
+@pytest.mark.parametrize("kind", ["array", "inline table"])
+def test_a_deeply_nested_rules_file_is_one_line(capsys, tmp_path, kind):
+    deep = tmp_path / "deep.toml"
+    n = 100_000
+    deep.write_text("a = " + ("[" * n + "]" * n if kind == "array" else "{b=" * n + "1" + "}" * n))
+    code, _, err = cli(capsys, "platforms", "--rules", deep)
+    assert code == 10  # was 70, an internal error (RecursionError in tomllib)
+    assert "nested 100,000 deep, more than the 32 allowed" in one_line(err)
+
+
+def test_the_recursion_backstop_is_one_line(capsys, tmp_path, monkeypatch):
+    import geotarget.platforms.catalogue as catalogue
+
+    monkeypatch.setattr(catalogue, "MAX_RULES_DEPTH", 10**9)  # only the backstop is left
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 100_000 + "]" * 100_000)
+    code, _, err = cli(capsys, "platforms", "--rules", deep)
+    assert code == 10
+    assert "nested too deeply to read" in one_line(err)
+
+
+def test_brackets_in_strings_and_comments_are_not_nesting(tmp_path):
+    from geotarget.platforms.catalogue import MAX_RULES_DEPTH, _nesting_depth
+
+    many = "[" * (MAX_RULES_DEPTH + 1)
+    text = (
+        f'a = "{many}\\"{many}" # {many}\nb = [[1], {{c = 2}}]\n'
+        f"d = '''{many}\n{many}'''\ne = '{many}'\n[[t]]\n"
+    )
+    assert _nesting_depth(text) == 2
+    assert _nesting_depth("a = " + "[" * 33 + "]" * 33) == 33
+
+
+def test_an_oversized_rules_file_is_one_line(capsys, tmp_path):
+    from geotarget.platforms.catalogue import MAX_RULES_BYTES
+
+    big = _rules(tmp_path)
+    with big.open("a", encoding="utf-8") as f:
+        f.write("# padding\n" * (MAX_RULES_BYTES // 10 + 1))
+    code, _, err = cli(capsys, "platforms", "--rules", big)
+    assert code == 10
+    assert "more than the 16,777,216 a rules file may be" in one_line(err)
+
+
+def test_a_folder_as_rules_file_is_one_line(capsys, tmp_path):
+    code, _, err = cli(capsys, "platforms", "--rules", tmp_path)
+    assert code == 10
+    assert "is not a regular file" in one_line(err)
+
+
 # -- downloads ---------------------------------------------------------------------------------
 def _zip(path, members):
     import zipfile
@@ -454,6 +504,49 @@ def test_edges_along_the_poles_and_the_180_meridian_are_not_crossings(tmp_path):
 
     world = shapely.box(-180, -90, 180, 90)
     _refuse_antimeridian(tmp_path / "world.geojson", world)  # no error: not a crossing
+
+
+@pytest.mark.parametrize(
+    "box, why",
+    [
+        ((-180, -90, 180, 90), "it spans 360 degrees of longitude, more than 180"),
+        ((-100, 10, 100, 60), "it spans 200 degrees of longitude, more than 180"),
+        ((-10, 60, 10, 90), "it reaches latitude 90"),
+        ((-10, -89.5, 10, -80), "it reaches latitude -89.5"),
+    ],
+)
+def test_a_whole_world_polygon_is_refused_with_the_reason(capsys, tmp_path, box, why):
+    import json
+
+    import shapely
+
+    world = tmp_path / "world.geojson"
+    # no edge longer than 90 degrees: not read as crossing the antimeridian
+    geom = shapely.geometry.mapping(shapely.segmentize(shapely.box(*box), 90))
+    world.write_text(
+        json.dumps({"type": "Feature", "properties": {}, "geometry": geom}), encoding="utf-8"
+    )
+    # was: a venue at 0,0 with no layer, or with --layer "entirely outside the coverage" of
+    # the very layer the box contains; its geodesic area read as 0.025 m^2
+    for extra in ([], ["--layer", "scotland-dz2011"]):
+        code, _, err = cli(capsys, "analyse", "--catchment", world, *extra)
+        line = one_line(err)
+        assert code == 6 and why in line, line
+        assert "no faithful area in the population layer's flat projection" in line
+
+
+def test_a_polygon_just_within_the_limits_is_read(tmp_path):
+    import json
+
+    import shapely
+
+    from geotarget.catchment import from_file
+
+    p = tmp_path / "wide.geojson"
+    geom = shapely.geometry.mapping(shapely.box(-90, -60, 90, 89))
+    p.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": geom}))
+    c = from_file(p)
+    assert 1e14 < c.area_m2 < 5.1e14  # finite, positive, less than the whole Earth
 
 
 def test_analyse_output_on_the_terminal_shows_control_characters(capsys, tmp_path):

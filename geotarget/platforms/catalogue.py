@@ -78,20 +78,78 @@ __all__ = [
 SCHEMA = "geotarget.platforms/1"
 
 
+#: the largest rules file read, in bytes (the built-in one is about 35 kB; a file padded with
+#: 200,000 comment lines, 4.3 MB, still loads: tests/test_bad_inputs.py)
+MAX_RULES_BYTES = 16 * 1024 * 1024
+#: the deepest nesting of arrays and inline tables a rules file may hold (the built-in one uses 2)
+MAX_RULES_DEPTH = 32
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` in TOML text, outside strings and comments.
+
+    tomllib parses nested arrays recursively with no limit of its own, so a 100,000-deep array
+    would end in ``RecursionError``; this linear scan lets :func:`_read` refuse it first.
+    """
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            i += len(quote)
+            while i < n and not text.startswith(quote, i):
+                i += 2 if (c == '"' and text[i] == "\\") else 1
+            i += len(quote)
+            continue
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return deepest
+
+
 def _read(path: Path | None) -> tuple[dict[str, Any], str]:
     if path is None:
         text = resources.files("geotarget.platforms").joinpath("platforms.toml").read_text()
         name = "platforms.toml (built in)"
     else:
+        p = Path(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            if p.exists() and not p.is_file():
+                raise RulesError(
+                    f"rules file {str(p)!r} is not a regular file (a folder, pipe, socket or "
+                    "device): give the TOML file"
+                )
+            size = p.stat().st_size
+            if size > MAX_RULES_BYTES:
+                raise RulesError(
+                    f"rules file {str(p)!r} is {size:,} bytes, more than the "
+                    f"{MAX_RULES_BYTES:,} a rules file may be: is it the right file?"
+                )
+            text = p.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
             raise RulesError(f"cannot read rules file {str(path)!r}: {e}") from e
         name = str(path)
+    depth = _nesting_depth(text)
+    if depth > MAX_RULES_DEPTH:
+        raise RulesError(
+            f"rules file {name}: arrays or inline tables nested {depth:,} deep, more than the "
+            f"{MAX_RULES_DEPTH} allowed: is it the right file?"
+        )
     try:
         return tomllib.loads(text), name
     except tomllib.TOMLDecodeError as e:
         raise RulesError(f"rules file {name}: not valid TOML ({e})") from e
+    except RecursionError:  # a backstop: the depth check above should come first
+        raise RulesError(
+            f"rules file {name}: nested too deeply to read: is it the right file?"
+        ) from None
 
 
 def load(
