@@ -166,65 +166,6 @@ def sub_map(net: Network, nodes: NDArray[np.int64]) -> NDArray[np.int64]:
     return m
 
 
-def point_costs(
-    net: Network,
-    dist: NDArray[np.float64],
-    src: Snap,
-    src_cost: NDArray[np.float64],
-    pts: Snap,
-    pt_cost: NDArray[np.float64],
-) -> NDArray[np.float64]:
-    """The cost from each source to each snapped point.
-
-    Parameters
-    ----------
-    net : Network
-        The network.
-    dist : numpy.ndarray
-        ``(k, n_nodes)`` costs from :func:`search`.
-    src : Snap
-        The ``k`` sources.
-    src_cost : numpy.ndarray
-        Each source's cost to its street.
-    pts : Snap
-        The points (``seg = -1``: never reached).
-    pt_cost : numpy.ndarray
-        Each point's cost from its street.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(k, len(pts))`` costs (``inf`` when unreached).
-    """
-    k, m = dist.shape[0], len(pts.seg)
-    out = np.full((k, m), np.inf)
-    ok = np.flatnonzero(pts.seg >= 0)
-    if not len(ok) or not k:
-        return out
-    s, f = pts.seg[ok], pts.frac[ok]
-    via_u = dist[:, net.u[s]] + _step(net.cost_fwd[s], f)[None, :]
-    via_v = dist[:, net.v[s]] + _step(net.cost_back[s], 1.0 - f)[None, :]
-    best = np.minimum(via_u, via_v)
-    # straight along the segment from a source on the same one
-    order = np.argsort(s, kind="stable")
-    ss = s[order]
-    for j in range(k):
-        lo, hi = np.searchsorted(ss, [src.seg[j], src.seg[j] + 1])
-        if lo == hi:
-            continue
-        cols = order[lo:hi]
-        d = f[cols] - src.frac[j]
-        seg = src.seg[j]
-        along = np.where(
-            d >= 0,
-            _step(np.full(len(d), net.cost_fwd[seg]), d),
-            _step(np.full(len(d), net.cost_back[seg]), -d),
-        )
-        best[j, cols] = np.minimum(best[j, cols], src_cost[j] + along)
-    out[:, ok] = best + pt_cost[ok][None, :]
-    return out
-
-
 def clipped(
     net: Network,
     dist: NDArray[np.float64],
