@@ -511,9 +511,7 @@ def interactive_map(
     _macro("legend.js.j2", legend=_legend_html(pic, tiles)).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     x0, y0, x1, y1 = pic.to_wgs84(pic.view).bounds
-    m.fit_bounds(
-        [[y0, x0], [y1, x1]], padding_top_left=(10, 10), padding_bottom_right=(RIGHT_PANEL_PX, 10)
-    )
+    _macro("fit.js.j2", bounds=[[y0, x0], [y1, x1]], right=RIGHT_PANEL_PX).add_to(m)
     _add_title(m, result)
     return m
 

@@ -106,17 +106,12 @@ document.addEventListener('DOMContentLoaded', function () {
   }
 });
 window.addEventListener('load', function () {
-  if (!window.matchMedia('(max-width: 640px)').matches) { return; }
+  // the page's own layout may have resized the map since it was drawn: fit again, unanimated
   var el = document.querySelector('.folium-map');
   var m = el && window[el.id];
-  if (!m || !window.geotarget_catchment) { return; }
-  var fit = function () {
-    m.invalidateSize({animate: false});
-    m.fitBounds(window.geotarget_catchment.getBounds().pad(0.5),
-                {padding: [10, 10], animate: false});
-  };
-  // after the desktop view's own zoom (animated) has finished, else it would undo this one
-  if (m._animatingZoom) { m.once('zoomend', fit); } else { fit(); }
+  if (!m || !window.geotarget_fit) { return; }
+  m.invalidateSize({animate: false});
+  window.geotarget_fit();
 });
 """
 
