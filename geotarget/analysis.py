@@ -16,6 +16,7 @@ from .errors import InputError
 from .layers import PopulationLayer, choose_layer, resolve_layer
 from .layers.base import CountSurface
 from .platforms.options import PlatformOptions
+from .render.style import fmt_share
 from .result import Estimate, Result
 from .settings import MAX_RADIUS_M
 from .venue import Venue, locate
@@ -383,15 +384,14 @@ class _People:
 
 
 def _count_people(lay: PopulationLayer, v: Venue, catch: Catchment, method: str | None) -> _People:
-    geom = catch.to_crs(lay.crs)
     circles = None
     if catch.kind == "radius" and catch.radius_m is not None:
         assert catch.centre is not None, "a circle around a venue has its centre"
         circles = est.Circles([catch.centre[0]], [catch.centre[1]], [catch.radius_m], lay.crs)
     if circles is not None and lay.surely_covered(circles.centres, circles.radius)[0]:
-        cov = 1.0
+        geom, cov = catch.to_crs(lay.crs), 1.0
     else:
-        cov = float(lay.coverage_fraction(np.array([geom], dtype=object))[0])
+        geom, cov = lay.catchment_coverage(catch)
     res_surface = _surface_for(lay, "residents", method)
     wrk_surface = _surface_for(lay, "workers", method)
     out = _People(cov, None, None, lay.residents_unavailable, lay.workers_unavailable)
@@ -424,7 +424,7 @@ def _count_people(lay: PopulationLayer, v: Venue, catch: Catchment, method: str 
             out.workers.extra["home_workers"] = hw
     if cov < FULL_COVERAGE:
         out.warnings.append(
-            f"only {cov:.1%} of the catchment lies inside the coverage of layer {lay.name}: "
+            f"only {fmt_share(cov)} of the catchment lies inside the coverage of layer {lay.name}: "
             "the counts cover that part only and are a lower bound for the whole catchment"
         )
     return out

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import shapely
+import shapely.affinity
 from numpy.typing import ArrayLike, NDArray
 from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
@@ -25,6 +26,18 @@ if TYPE_CHECKING:
 #: vertices per quarter circle (256 in all)
 QUAD_SEGS = 64
 _GEOD = Geod(ellps="WGS84")
+#: beyond this radius a circle is a *wide* one: built as a cap on the ellipsoid in longitude
+#: and latitude (through a pole, across the antimeridian, or all of the Earth but a small cap
+#: around the antipode), with its area measured on the ellipsoid; a projected CRS sees only the
+#: part of it inside the CRS's area of use (see :meth:`Catchment.part_in`)
+WIDE_M = 1_000_000.0
+#: vertices of a wide circle's edge (4,096: 31 km apart at 20,000 km on the Earth)
+WIDE_VERTICES = 4096
+#: the WGS84 ellipsoid's whole surface, m² (4 pi times its authalic radius 6,371,007.181 m,
+#: squared)
+EARTH_AREA_M2 = 4.0 * math.pi * 6_371_007.180_918_5**2
+#: longitude/latitude segments are cut to this many degrees before a wide circle is projected
+_WIDE_SEGMENT_DEG = 0.25
 
 
 @dataclass(frozen=True)
@@ -78,10 +91,49 @@ class Catchment:
         if crs not in self._cache:
             if crs == self.crs:
                 self._cache[crs] = self.geometry
+            elif self.is_wide:
+                self._cache[crs] = self.part_in(crs, _area_of_use(crs))
             else:
                 self._cache[crs] = reproject(self.geometry, self.crs, crs)
         geom: BaseGeometry = self._cache[crs]
         return geom
+
+    @property
+    def is_wide(self) -> bool:
+        """Whether this is a circle wider than :data:`WIDE_M` (its geometry is a cap in WGS84)."""
+        return self.kind == "radius" and self.radius_m is not None and self.radius_m > WIDE_M
+
+    def part_in(self, crs: str, bounds: tuple[float, float, float, float] | None) -> BaseGeometry:
+        """The part of the catchment inside a longitude/latitude box, in ``crs``.
+
+        A layer or a projection sees only its own part of the Earth: for a wide circle (which
+        may run round the globe) that part, cut out in WGS84 and projected with its edges
+        densified, is what can be counted or drawn.  Any other catchment is returned whole.
+
+        Parameters
+        ----------
+        crs : str
+            The CRS wanted.
+        bounds : tuple of float or None
+            ``(west, south, east, north)`` in degrees (``west > east`` crosses the
+            antimeridian); ``None`` for the whole Earth.
+
+        Returns
+        -------
+        shapely.geometry.base.BaseGeometry
+            The clipped catchment in ``crs`` (empty when the box misses it).
+        """
+        if not self.is_wide:
+            return self.to_crs(crs)
+        geom = self.wgs84
+        if bounds is not None:
+            w, s, e, n = bounds
+            boxes = [(w, s, e, n)] if w <= e else [(w, s, 180.0, n), (-180.0, s, e, n)]
+            geom = shapely.intersection(geom, shapely.union_all([shapely.box(*b) for b in boxes]))
+        if crs == WGS84:
+            return geom
+        geom = shapely.segmentize(geom, _WIDE_SEGMENT_DEG)
+        return reproject(geom, WGS84, crs)
 
     @property
     def wgs84(self) -> BaseGeometry:
@@ -93,12 +145,16 @@ class Catchment:
         """Area in square metres.
 
         A polygon's is its geodesic area on the WGS84 ellipsoid; a circle's is measured in a
-        Lambert azimuthal equal-area projection centred on the venue.
+        Lambert azimuthal equal-area projection centred on the venue; a wide circle's
+        (:data:`WIDE_M`) is the geodesic area of its cap, which may be most of the Earth.
         """
         if "area" not in self._cache and self.kind != "radius":
             # any polygon, however large: the geodesic area on the WGS84 ellipsoid
             a, _ = _GEOD.geometry_area_perimeter(self.wgs84)
             self._cache["area"] = abs(float(a))
+        if "area" not in self._cache and self.is_wide:
+            assert self.centre is not None and self.radius_m is not None
+            self._cache["area"] = cap_area_m2(self.centre[0], self.centre[1], self.radius_m)
         if "area" not in self._cache:
             if self.centre is not None:  # robust across the antimeridian and near the poles
                 lat0, lon0 = self.centre
@@ -198,13 +254,107 @@ def circles_in(
     return cast("NDArray[np.object_]", shapely.polygons(coords))
 
 
+def _cap_edge(
+    lat: float, lon: float, radius_m: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Longitudes and latitudes of :data:`WIDE_VERTICES` points at geodesic distance
+    ``radius_m`` from the centre, clockwise (by azimuth)."""
+    k = WIDE_VERTICES
+    az = np.linspace(0.0, 360.0, k, endpoint=False)
+    x, y, _ = _GEOD.fwd(np.full(k, lon), np.full(k, lat), az, np.full(k, radius_m))
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def cap_area_m2(lat: float, lon: float, radius_m: float) -> float:
+    """The area of the cap of points within geodesic distance ``radius_m`` of a centre, m².
+
+    The geodesic area of its edge (Karney's algorithm, as pyproj gives it) is the area of the
+    cap or of its complement, the rest of the Earth; of the two, the one nearer the spherical
+    cap of the same radius (on the authalic sphere) is the cap's.  Within about 70 km of half
+    the circumference the edge around the antipode is no longer a simple ring on the
+    ellipsoid; the area there is the Earth's less a few square kilometres either way.
+
+    Parameters
+    ----------
+    lat, lon : float
+        The centre, WGS84 degrees.
+    radius_m : float
+        The radius, at most half the Earth's circumference.
+
+    Returns
+    -------
+    float
+        The area in square metres.
+    """
+    x, y = _cap_edge(lat, lon, radius_m)
+    a, _ = _GEOD.polygon_area_perimeter(x, y)
+    a = abs(float(a))
+    r_sphere = math.sqrt(EARTH_AREA_M2 / (4.0 * math.pi))
+    sphere = 2.0 * math.pi * r_sphere**2 * (1.0 - math.cos(radius_m / r_sphere))
+    return min((a, EARTH_AREA_M2 - a), key=lambda c: abs(c - sphere))
+
+
+def cap_wgs84(lat: float, lon: float, radius_m: float) -> BaseGeometry:
+    """The points within geodesic distance ``radius_m`` of a centre, as WGS84 polygons.
+
+    Valid at any radius up to half the Earth's circumference: an edge that runs round a pole is
+    closed through that pole, one that crosses the antimeridian is cut there, and a cap holding
+    both poles is the whole Earth less the small region around the antipode its edge draws.
+
+    Parameters
+    ----------
+    lat, lon : float
+        The centre, WGS84 degrees.
+    radius_m : float
+        The radius in metres.
+
+    Returns
+    -------
+    shapely.geometry.base.BaseGeometry
+        A polygon or multipolygon in longitude/latitude, inside [-180, 180] x [-90, 90].
+    """
+    x, y = _cap_edge(lat, lon, radius_m)
+    xu = np.degrees(np.unwrap(np.radians(x)))
+    closing = ((x[0] - xu[-1]) + 180.0) % 360.0 - 180.0
+    winding = round(float(xu[-1] + closing - xu[0]) / 360.0)
+    ring = np.column_stack([xu, y])
+    if winding:  # the edge runs round a pole: the cap holds that pole
+        pole = 90.0 if _GEOD.inv(lon, lat, 0.0, 90.0)[2] < radius_m else -90.0
+        end = float(xu[0]) + 360.0 * winding
+        ring = np.vstack([ring, [[end, y[0]], [end, pole], [xu[0], pole]]])
+    drawn = shapely.make_valid(shapely.Polygon(ring))
+    parts = []
+    for k in range(-2, 3):  # fold the unwrapped longitudes back into [-180, 180]
+        piece = shapely.intersection(drawn, shapely.box(-180 + 360 * k, -90, 180 + 360 * k, 90))
+        if not piece.is_empty:
+            parts.append(shapely.affinity.translate(piece, xoff=-360.0 * k))
+    cap = shapely.union_all(parts)
+    if not winding and not cap.contains(shapely.Point(lon, lat)):
+        # the edge drew the region around the antipode: the cap is everything else
+        cap = shapely.difference(shapely.box(-180.0, -90.0, 180.0, 90.0), cap)
+    return cap
+
+
+def _area_of_use(crs: str) -> tuple[float, float, float, float] | None:
+    """A CRS's area of use (west, south, east, north) in degrees; ``None`` for none or the
+    whole Earth."""
+    from pyproj import CRS
+
+    a = CRS.from_user_input(crs).area_of_use
+    if a is None or (a.west <= -180 and a.east >= 180 and a.south <= -90 and a.north >= 90):
+        return None
+    return (a.west, a.south, a.east, a.north)
+
+
 def circle(
     venue: Venue, radius: str | float, *, max_radius: str | float | None = MAX_RADIUS_M
 ) -> Catchment:
     """A circle of ``radius`` around the venue, true on the ellipsoid.
 
     0.5 mi is 804.672 m anywhere on Earth: vertices at geodesic distance r from the venue, 256
-    of them, the polygon scaled so its area is exactly pi*r^2.
+    of them, the polygon scaled so its area is exactly pi*r^2.  Beyond :data:`WIDE_M` the
+    circle is a cap on the ellipsoid (:func:`cap_wgs84`), valid up to half the Earth's
+    circumference.
 
     Parameters
     ----------
@@ -232,7 +382,10 @@ def circle(
         else parse_distance(max_radius, what="maximum radius", max_m=None)
     )
     r = parse_distance(radius, max_m=max_m)
-    geom = circles_in([venue.lat], [venue.lon], [r])[0]
+    if r > WIDE_M:
+        geom = cap_wgs84(venue.lat, venue.lon, r)
+    else:
+        geom = circles_in([venue.lat], [venue.lon], [r])[0]
     return Catchment(geom, WGS84, "radius", radius_m=r, centre=(venue.lat, venue.lon))
 
 

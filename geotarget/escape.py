@@ -13,7 +13,8 @@ hold ``<script>``, a platform name an ANSI escape sequence or a right-to-left ov
   backslash-escaped, so a label is shown as written and never becomes a link, an image or HTML;
 * :func:`csv_cell` -- as OWASP advises for CSV injection: a text cell starting with ``=``,
   ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with a single quote ``'`` (a
-  spreadsheet then shows it as text instead of evaluating it); bidi and control characters are
+  spreadsheet then shows it as text instead of evaluating it), except a plain negative number
+  such as ``-3.19``, which a spreadsheet reads as that number; bidi and control characters are
   shown escaped.
 """
 
@@ -28,6 +29,9 @@ BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{BIDI}\u2028\u2029]")
 #: first characters that make a spreadsheet evaluate a cell (OWASP, "CSV Injection")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: a negative decimal number ("-3.19", "-1e-5"): written as it is, since a spreadsheet reads
+#: it as that number, nothing else (a venue file's longitudes west of Greenwich stay numbers)
+_PLAIN_NUMBER = re.compile(r"-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _MD_PUNCT = re.compile(r"([\\`*_\[\]{}|~#!])")
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 
@@ -125,6 +129,8 @@ def csv_cell(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     s = visible(value, keep="\n")
+    if _PLAIN_NUMBER.fullmatch(value):  # "-3.19" is a number to a spreadsheet, not a formula
+        return s
     return "'" + s if value.startswith(FORMULA_START) else s
 
 

@@ -272,7 +272,7 @@ class Result:
         for a, b, note in rows:
             lines.append(f"  {a:<{w}}  {b:>{wv}}   {note}")
         lines.append(
-            f"  {'Coverage':<{w}}  {self.coverage_fraction:>{wv}.0%}   of the catchment "
+            f"  {'Coverage':<{w}}  {_pct(self.coverage_fraction):>{wv}}   of the catchment "
             "lies inside the layer's coverage"
         )
         lines += [
@@ -382,8 +382,9 @@ class Result:
 def _pct(s: float) -> str:
     """A share as a percentage, with a decimal between 99% and 100% (never rounded up to
     100% when some of it is inside)."""
-    pct = 100 * float(s)
-    return f"{pct:.1f}%" if 99 < pct < 100 else f"{pct:.0f}%"
+    from .render.style import fmt_share
+
+    return fmt_share(s)
 
 
 #: the columns of :attr:`Result.platforms` (and of the batch's platform table)

@@ -120,5 +120,14 @@ def format_distance(metres: float) -> str:
     """
     miles = metres / UNITS["mi"]
     if metres >= 1000:
-        return f"{metres / 1000:,.3g} km ({miles:,.3g} mi)"
-    return f"{metres:,.6g} m ({miles:.3g} mi)"
+        return f"{_three_figures(metres / 1000)} km ({_three_figures(miles)} mi)"
+    return f"{metres:,.6g} m ({_three_figures(miles)} mi)"
+
+
+def _three_figures(x: float) -> str:
+    """``x`` to three significant figures, in plain digits with thousands separators (15,000
+    rather than 1.5e+04)."""
+    if x == 0 or not math.isfinite(x) or abs(x) < 1000:
+        return f"{x:,.3g}"
+    digits = int(math.floor(math.log10(abs(x)))) + 1
+    return f"{round(x, 3 - digits):,.0f}"

@@ -83,3 +83,74 @@ def test_polygon_without_crs_refused(tmp_path):
         gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)]).to_file(p)
     with pytest.raises(CatchmentError, match="no CRS"):
         from_file(p)
+
+
+# -- wide circles: caps up to half the Earth's circumference ------------------------------
+@pytest.mark.parametrize(
+    "lat, lon, r",
+    [
+        (55.95, -3.19, 5e6),  # holds the North Pole
+        (55.95, -3.19, 1.5e7),  # most of the Earth
+        (55.95, -3.19, 2e7),  # all but a few km round the antipode (in the Pacific)
+        (-40.0, 175.0, 3e6),  # across the antimeridian
+        (0.0, 179.9, 2e6),
+        (89.0, 0.0, 1.2e6),
+        (-89.5, 10.0, 9e6),
+        (10.0, -179.0, 1.9e7),
+    ],
+)
+def test_wide_circle_holds_exactly_the_points_within_its_radius(lat, lon, r):
+    """A cap built in longitude/latitude holds a point exactly when the point's geodesic
+    distance from the centre is below the radius (4,000 random points over the sphere)."""
+    c = circle(Venue(lat, lon), r, max_radius=None)
+    assert c.is_wide and c.wgs84.is_valid
+    rng = np.random.default_rng(1)
+    plon = rng.uniform(-180, 180, 4000)
+    plat = np.degrees(np.arcsin(rng.uniform(-1, 1, 4000)))
+    d = Geod(ellps="WGS84").inv(np.full(4000, lon), np.full(4000, lat), plon, plat)[2]
+    near_edge = np.abs(d - r) < 40_000  # the edge's straight lon/lat segments
+    inside = shapely.contains_xy(c.wgs84, plon, plat)
+    assert (inside == (d < r))[~near_edge].all()
+
+
+def test_wide_circle_area_is_the_cap_on_the_ellipsoid():
+    from geotarget.catchment import EARTH_AREA_M2
+
+    areas = [
+        circle(Venue(55.95, -3.19), r, max_radius=None).area_m2
+        for r in (1.1e6, 5e6, 1e7, 1.5e7, 2e7, 2.0003e7)
+    ]
+    assert np.all(np.diff(areas) > 0), "monotonic in the radius"
+    R = math.sqrt(EARTH_AREA_M2 / (4 * math.pi))
+    for r, a in zip((1.1e6, 5e6, 1e7, 1.5e7), areas):
+        sphere = 2 * math.pi * R * R * (1 - math.cos(r / R))
+        assert a == pytest.approx(sphere, rel=2e-3)  # the ellipsoid differs from the sphere
+    assert EARTH_AREA_M2 - areas[-1] < 50e6, "20,003 km leaves under 50 km² round the antipode"
+    # a 1,100 km circle: the cap and the 256-gon of the narrow construction agree
+    narrow = math.pi * 1.1e6**2
+    assert areas[0] == pytest.approx(narrow, rel=1e-2)
+
+
+def test_wide_circle_seen_by_a_projected_crs_is_its_part_in_the_area_of_use():
+    c = circle(Venue(55.95, -3.19), 2e7, max_radius=None)
+    gb = c.to_crs("EPSG:27700")  # British National Grid: the UK only
+    assert gb.is_valid and not gb.is_empty
+    x0, y0, x1, y1 = gb.bounds
+    assert -200_000 < x0 and x1 < 1_000_000 and -200_000 < y0 and y1 < 1_500_000
+    # the whole of the UK's area of use is within 20,000 km of Edinburgh: nothing is cut off
+    uk = shapely.box(-9.01, 49.75, 2.01, 61.01)
+    assert c.part_in("EPSG:4326", (-9.01, 49.75, 2.01, 61.01)).equals(uk)
+
+
+def test_half_the_earth_round_edinburgh_counts_all_of_its_layer():
+    """20,000 km round Edinburgh holds every point of the built-in layer that covers it: the
+    count is the layer's total, and the coverage share is the layer's tiny part of the cap."""
+    import geotarget
+    from geotarget.layers import choose_layer
+
+    lay = choose_layer(55.95, -3.19)
+    total = float(lay.residents.values.sum())
+    for r in ("15000km", "20000km"):
+        res = geotarget.analyse((55.95, -3.19), r, max_radius="20003km")
+        assert res.residents.estimate == pytest.approx(total, rel=1e-9), r
+        assert 0 < res.coverage_fraction < 0.001, r

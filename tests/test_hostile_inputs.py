@@ -221,6 +221,9 @@ def test_escape_helpers():
     for bad in ("=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"):
         assert escape.csv_cell(bad).startswith("'"), bad
     assert escape.csv_cell("Edinburgh") == "Edinburgh" and escape.csv_cell(-1.5) == -1.5
+    # a negative number read as text (a longitude west of Greenwich) stays a number
+    for num in ("-3.19", "-0.5", "-1e-5", "-.25"):
+        assert escape.csv_cell(num) == num, num
 
 
 def test_batch_csv_cells_that_start_a_formula_are_prefixed(capsys, tmp_path):
@@ -235,6 +238,7 @@ def test_batch_csv_cells_that_start_a_formula_are_prefixed(capsys, tmp_path):
     text = out.read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and "'@SUM(A1)" in text and "\\u202eevil" in text
     assert "\u202e" not in text
+    assert (pd.read_csv(out, dtype=str)["lon"] == "-3.19").all(), "longitudes stay numbers"
     cells = pd.read_csv(out, dtype=str).fillna("").to_numpy().ravel()
     assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))]
     plat = pd.read_csv(tmp_path / "out.platforms.csv", dtype=str)

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from .. import estimate as est
-from ..catchment import circles_in
+from ..catchment import WIDE_M, circle, circles_in
 from ..layers import PopulationLayer, choose_layer, resolve_layer
 from ..settings import CHUNK_SIZE, MAX_RADIUS_M
+from ..venue import Venue
 from .venues import ID_COLUMN, prepare
 
 if TYPE_CHECKING:
@@ -56,11 +57,18 @@ def count_chunk(
     inside = layer.surely_covered(circles.centres, radius_m)
     polys = np.full(n, None, dtype=object)
     build = ~inside if not need_polys else np.ones(n, bool)
-    if build.any():
-        polys[build] = circles_in(lat[build], lon[build], radius_m[build], layer.crs)
+    wide = np.asarray(radius_m, dtype=float) > WIDE_M
+    narrow = build & ~wide
+    if narrow.any():
+        polys[narrow] = circles_in(lat[narrow], lon[narrow], radius_m[narrow], layer.crs)
     cov = np.ones(n)
-    if (~inside).any():
-        cov[~inside] = layer.coverage_fraction(polys[~inside])
+    todo = ~inside & ~wide
+    if todo.any():
+        cov[todo] = layer.coverage_fraction(polys[todo])
+    for i in np.flatnonzero(build & wide):  # a cap round the globe: the part the layer sees
+        cap = circle(Venue(float(lat[i]), float(lon[i])), float(radius_m[i]), max_radius=None)
+        polys[i], share = layer.catchment_coverage(cap)
+        cov[i] = 1.0 if inside[i] else share
     out = {"coverage": cov}
     for pop in ("residents", "workers"):
         s = layer.surface(pop, method)

@@ -419,6 +419,40 @@ class PopulationLayer:
             ok[ci[inside]] = True
         return ok
 
+    @cached_property
+    def wgs84_bounds(self) -> tuple[float, float, float, float]:
+        """The coverage's longitude/latitude box (west, south, east, north), half a degree
+        wider on each side: the part of a wide circle this layer can see
+        (:meth:`geotarget.catchment.Catchment.part_in`)."""
+        from ..projections import reproject
+
+        ring = shapely.segmentize(shapely.box(*self.coverage.bounds).exterior, 1_000.0)
+        w, s, e, n = reproject(ring, self.crs, "EPSG:4326").bounds
+        return (max(w - 0.5, -180.0), max(s - 0.5, -90.0), min(e + 0.5, 180.0), min(n + 0.5, 90.0))
+
+    def catchment_coverage(self, catch: Any) -> tuple[BaseGeometry, float]:
+        """A catchment in the layer's CRS (the part this layer can see, for a wide circle) and
+        the share of the catchment's whole area inside the layer's coverage.
+
+        Parameters
+        ----------
+        catch : geotarget.catchment.Catchment
+            Any catchment.
+
+        Returns
+        -------
+        tuple
+            The geometry in :attr:`crs` and the coverage share in [0, 1].
+        """
+        if not catch.is_wide:
+            geom = catch.to_crs(self.crs)
+            return geom, float(self.coverage_fraction(np.array([geom], dtype=object))[0])
+        geom = catch.part_in(self.crs, self.wgs84_bounds)
+        if geom.is_empty:
+            return geom, 0.0
+        seen = float(self.coverage_fraction(np.array([geom], dtype=object))[0]) * geom.area
+        return geom, min(seen / catch.area_m2, 1.0)
+
     def covers_point(self, x: float, y: float) -> bool:
         """Whether the coverage covers the point (``x``, ``y``) of the layer CRS."""
         parts, tree = self._coverage_parts

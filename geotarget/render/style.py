@@ -53,7 +53,8 @@ def fmt_int(x: float | None) -> str:
 def fmt_share(s: float | None, lower_bound: bool = False) -> str:
     """A share as a percentage: 0.3793 -> '38%'; 0.9947 -> '99.5%'; None -> '–'.
 
-    Shares above 99% (and below 1%) keep a decimal.
+    Shares above 99% keep a decimal, shares below 1% two significant figures (never 0% when
+    some of it is there, never 100% when some is missing).
 
     Parameters
     ----------
@@ -70,7 +71,12 @@ def fmt_share(s: float | None, lower_bound: bool = False) -> str:
     if s is None:
         return "–"
     pct = 100 * float(s)
-    txt = f"{pct:.1f}%" if 99 < pct < 100 or 0 < pct < 1 else f"{pct:.0f}%"
+    if 99 < pct < 100:
+        txt = f"{pct:.1f}%"
+    elif 0 < pct < 1:  # two significant figures: a huge circle may hold a country in 0.015%
+        txt = f"{pct:.2g}%"
+    else:
+        txt = f"{pct:.0f}%"
     return ("at least " if lower_bound else "") + txt
 
 

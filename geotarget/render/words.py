@@ -195,7 +195,7 @@ def people_lines(result: Result) -> list[tuple[str, str, str]]:
     out.append(
         (
             "Coverage",
-            f"{result.coverage_fraction:.0%}",
+            fmt_share(result.coverage_fraction),
             "of the catchment lies inside the area the data describes",
         )
     )
