@@ -154,3 +154,25 @@ def test_half_the_earth_round_edinburgh_counts_all_of_its_layer():
         res = geotarget.analyse((55.95, -3.19), r, max_radius="20003km")
         assert res.residents.estimate == pytest.approx(total, rel=1e-9), r
         assert 0 < res.coverage_fraction < 0.001, r
+
+
+def test_wide_circle_points_are_those_within_the_geodesic_distance():
+    """The point test of a 1,100 km circle from northern Spain, whose edge runs across England:
+    exactly the points within that geodesic distance (the straight-line ECEF test alone would
+    also take a band about 2 km wide beyond the edge)."""
+    from geotarget import estimate as est
+    from geotarget.layers import choose_layer
+    from geotarget.projections import transformer
+
+    lay = choose_layer(51.5, -0.1)
+    surf = lay.residents if lay.residents.kind == "points" else None
+    if surf is None:
+        pytest.skip(f"{lay.name}: residents are not points")
+    lat, lon, r = 42.0, -8.0, 1_100_000.0
+    circles = est.Circles([lat], [lon], [r], lay.crs)
+    _, pts = circles.pairs(surf)
+    xy = surf.xy
+    plon, plat = transformer(lay.crs, "EPSG:4326").transform(xy[:, 0], xy[:, 1])
+    d = Geod(ellps="WGS84").inv(np.full(len(xy), lon), np.full(len(xy), lat), plon, plat)[2]
+    assert 1_000 < (d <= r).sum() < len(xy) - 1_000, "the edge crosses the layer"
+    assert np.array_equal(np.sort(pts), np.flatnonzero(d <= r))

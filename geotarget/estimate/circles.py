@@ -12,10 +12,13 @@ from typing import cast
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
+from pyproj import Geod
 
 from ..layers.base import CountSurface
 from ..projections import transformer
 from .counts import Pairs
+
+_GEOD = Geod(ellps="WGS84")
 
 
 def _ecef(lon: NDArray[np.float64], lat: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -103,7 +106,32 @@ class Circles:
             shapely.get_x(self.centres), shapely.get_y(self.centres), _planar_reach(reach)
         )
         keep = index.distances(self.ecef, ci, k) <= reach[ci]
-        return ci[keep], index.order[k[keep]]
+        return self._within_geodesic(surface, ci[keep], index.order[k[keep]], reach)
+
+    def _within_geodesic(
+        self,
+        surface: CountSurface,
+        ci: NDArray[np.intp],
+        pts: NDArray[np.intp],
+        reach: NDArray[np.float64],
+    ) -> Pairs:
+        """For wide circles (:data:`geotarget.catchment.WIDE_M`), keep only the pairs whose
+        geodesic distance is within reach.  A straight line through the Earth is never longer
+        than the geodesic, so the ECEF test keeps every point that is in, and a few km of band
+        beyond the edge of a circle of 1,000 km or more (r³/24R², 1 m at 100 km); the geodesic
+        then decides, as the wide circle's cap does."""
+        from ..catchment import WIDE_M
+
+        wide = np.flatnonzero(reach[ci] > WIDE_M)
+        if not len(wide):
+            return ci, pts
+        xy = surface.xy[pts[wide]]
+        lon, lat = transformer(self.crs, "EPSG:4326").transform(xy[:, 0], xy[:, 1])
+        c = ci[wide]
+        _, _, d = _GEOD.inv(self.lon[c], self.lat[c], np.asarray(lon), np.asarray(lat))
+        ok = np.ones(len(ci), bool)
+        ok[wide[np.asarray(d) > reach[c]]] = False
+        return ci[ok], pts[ok]
 
     def candidate_counts(self, surface: CountSurface) -> NDArray[np.int64]:
         """Per circle, how many (circle, point) candidates :meth:`pairs` would test.
