@@ -34,6 +34,7 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from ..layers.base import CountSurface
+from .aggregate import count_circles, has_index
 from .areal import _count_areal, overlap_fractions
 from .circles import Circles, point_index, surface_ecef
 from .counts import Z90, Counts, Pairs, _concat
@@ -56,6 +57,9 @@ METHODS = ("areal", "dasymetric", "points")
 
 #: (circle, point) candidate pairs tested at once: more circles are counted in groups
 MAX_PAIRS = 8_000_000
+#: circles whose point test would test more (circle, point) candidates than this are counted
+#: with the aggregate index (:mod:`geotarget.estimate.aggregate`), built for it if need be
+INDEX_AT = 1_000_000
 
 
 def count(
@@ -67,7 +71,11 @@ def count(
     point surfaces and circular catchments, pass ``circles`` (centres and radii): a point is
     then inside when its distance from the centre is at most the radius (straight-line distance
     between the two positions on the WGS84 ellipsoid, which differs from the geodesic distance by
-    under a millimetre at these scales) -- exact, and fast for many catchments.
+    under a millimetre at these scales) -- exact, and fast for many catchments.  Large circles
+    are counted with an aggregate index (:mod:`geotarget.estimate.aggregate`): its nodes wholly
+    inside add their sums, and only the points near the edge are tested, with the same answers
+    as testing every point (to float rounding), in time that grows with the circle's edge, not
+    its area.
 
     Parameters
     ----------
@@ -86,6 +94,25 @@ def count(
     polys: NDArray[np.object_] = np.asarray(catchments, dtype=object)
     if surface.kind != "points":
         return _count_areal(surface, polys)
+    if circles is not None and _aggregated(surface, circles):
+        return count_circles(surface, circles.crs, circles.ecef, circles.radius)
+    return _count_by_pairs(surface, polys, circles)
+
+
+def _aggregated(surface: CountSurface, circles: Circles) -> bool:
+    """Whether to count ``circles`` with the aggregate index: when it is built or stored, or
+    when the point test would test more than :data:`INDEX_AT` points (building it then costs
+    less than testing them)."""
+    if has_index(surface, circles.crs):
+        return True
+    return int(circles.candidate_counts(surface).sum()) > INDEX_AT
+
+
+def _count_by_pairs(
+    surface: CountSurface, polys: NDArray[np.object_], circles: Circles | None
+) -> Counts:
+    """Count a point surface point by point: the (catchment, point) pairs inside, then their
+    sums (the reference the aggregate index is tested against)."""
     if circles is not None and len(circles.radius) > 1:
         # wide circles over many points: in groups of about MAX_PAIRS candidates, so that the
         # pairs fit in memory (each circle's answer is the same whatever its group)
