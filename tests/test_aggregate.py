@@ -14,13 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+from conftest import SHARED, need
 
 from geotarget import estimate
 from geotarget.estimate import aggregate
 from geotarget.layers.base import CountSurface
 from geotarget.projections import transformer
-
-from conftest import SHARED, need
 
 
 def _centres(layer, rng, n):
@@ -171,7 +170,9 @@ def test_stored_index_is_used_and_a_damaged_one_rebuilt(london, monkeypatch, cap
 
     root = Path(os.environ["GEOTARGET_CACHE_DIR"]) / "layers"
     folders = [f for f in root.iterdir() if list(f.glob("surface*-index.npz"))]
-    folder = next(f for f in folders if cache.read(f) is not None and cache.read(f).name == london.name)
+    folder = next(
+        f for f in folders if cache.read(f) is not None and cache.read(f).name == london.name
+    )
     again = cache.read(folder)
     assert again is not None
     s = again.residents
