@@ -217,3 +217,15 @@ def test_count_uses_the_index_for_wide_circles(london, monkeypatch):
     assert calls
     ref = estimate._count_by_pairs(s, np.full(2, None, dtype=object), c)
     _assert_same(got, ref, s.total)
+
+
+def test_count_mixes_small_and_wide_circles(london):
+    """Circles much smaller than the index's leaves are tested point by point, the others
+    counted with the index: each in its place, the point test's answers."""
+    s = london.surface("workers")
+    r = np.array([300.0, 24_140.16, 500.0, 40_000.0, 804.672, 2_000.0])
+    lat = np.array([51.52, 51.5, 51.45, 51.6, 51.55, 51.3])
+    lon = np.array([-0.09, -0.1, -0.3, 0.1, -0.2, -0.1])
+    c = estimate.Circles(lat, lon, r, london.crs)
+    none = np.full(len(r), None, dtype=object)
+    _assert_same(estimate.count(s, none, circles=c), estimate._count_by_pairs(s, none, c), s.total)
