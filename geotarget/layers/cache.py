@@ -183,6 +183,7 @@ def write(layer: PopulationLayer, folder: Path) -> None:
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
+        _attach_indexes(meta, [s for *_, s in surfaces], folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -198,6 +199,18 @@ def _write_index(s: CountSurface, crs: str, path: Path) -> str:
     with open(path, "wb") as f:
         np.savez(f, **arrays)
     return path.name
+
+
+def _attach_indexes(meta: dict[str, Any], surfaces: list[CountSurface], folder: Path) -> None:
+    """Point each surface of a cached layer at its stored aggregate index (if any)."""
+    from ..estimate.aggregate import store_loader
+
+    stored = meta.get("index_files", {})
+    for e, s in zip(meta["surfaces"], surfaces):
+        name = e.get("index_file")
+        if name in stored:
+            loader = _StoredIndex(folder / name, stored[name], len(s.values))
+            store_loader(s, meta["layer"]["crs"], loader)
 
 
 class _StoredIndex:
@@ -259,6 +272,7 @@ def read(folder: Path) -> PopulationLayer | None:
                 return None
         by_pop: dict[str, dict[str, CountSurface]] = {"residents": {}, "workers": {}}
         defaults: dict[str, CountSurface] = {}
+        read_surfaces: list[CountSurface] = []
         for e in meta["surfaces"]:
             # the ids (strings) are kept in Arrow and converted only if asked for
             table = pq.read_table(folder / e["file"])
@@ -287,12 +301,7 @@ def read(folder: Path) -> PopulationLayer | None:
                 **{f: e[f] for f in _SURFACE_FIELDS},
             )
             s.defer_ids(_ArrowIds(id_column))
-            if "index_file" in e and e["index_file"] in meta.get("index_files", {}):
-                from ..estimate.aggregate import store_loader
-
-                name = e["index_file"]
-                loader = _StoredIndex(folder / name, meta["index_files"][name], len(df))
-                store_loader(s, meta["layer"]["crs"], loader)
+            read_surfaces.append(s)
             by_pop[e["population"]][e["method"]] = s
             if e["default"]:
                 defaults[e["population"]] = s
@@ -321,6 +330,7 @@ def read(folder: Path) -> PopulationLayer | None:
             for pop, d in by_pop.items()
         }
         layer_kwargs = dict(meta["layer"])
+        _attach_indexes(meta, read_surfaces, folder)
         return PopulationLayer(
             coverage=coverage,
             residents=defaults.get("residents"),
