@@ -10,6 +10,12 @@ Times, on random half-mile catchments in London (residents and workers):
     circle on the same sizes, against the one-venue path in a loop; ``meta_special`` (15-mile
     circles) on a sample;
 (d) one venue end to end from the command line (start-up included);
+(f) counting circles of 0.5 mi, 15 mi and 100 km (residents + workers, the default point
+    surfaces): the aggregate index (``estimate.count``) against testing every candidate point
+    (``estimate._count_by_pairs``, the previous path) in the same run, with the peak memory each
+    allocates (tracemalloc), their largest difference, and the rate against tobler's;
+(g) 10,000 venues with every platform (``--platforms all --special-category housing``: Meta
+    judged on its Special Ad Categories rules, the 15-mile circle) against tobler's counts alone;
 (e) ``geotarget batch`` from the command line, counts only, start-up, reading the venue CSV,
     checkpointing and writing the output included, with the child's peak memory; with
     ``--baseline-src DIR`` the same command on another source tree (e.g. a checkout of the
@@ -17,7 +23,7 @@ Times, on random half-mile catchments in London (residents and workers):
 
 Prints venues/second, speed-up ratios over (a) and (b), and peak memory (max RSS so far).
 Needs ``pip install tobler`` and ../shared/data.  Run:  python benchmarks/batch_speed.py [--quick]
-[--cli-only] [--baseline-src DIR]
+[--cli-only] [--circles-only] [--baseline-src DIR]
 """
 
 from __future__ import annotations
@@ -56,9 +62,17 @@ def main() -> None:
     ap.add_argument("--cli-only", action="store_true", help="only (e), the batch command line")
     ap.add_argument("--baseline-src", metavar="DIR", help="(e) also on this source tree")
     ap.add_argument("--cli-venues", type=int, default=100_000, help="(e) venues (default 100k)")
+    ap.add_argument("--circles-only", action="store_true", help="only (b), (f) and (g)")
+    ap.add_argument("--platform-venues", type=int, default=10_000, help="(g) venues (10k)")
     args = ap.parse_args()
     if args.cli_only:
         cli_batch(load_layer(SHARED), args.cli_venues, args.baseline_src)
+        return
+    if args.circles_only:
+        layer = load_layer(SHARED)
+        tob_rate = tobler_rate(layer, 2_000)
+        circle_counts(layer, tob_rate)
+        all_platforms(layer, args.platform_venues, tob_rate)
         return
     import geopandas as gpd
 
@@ -217,7 +231,104 @@ def main() -> None:
     )
     print(f"(d) one venue end to end from the command line: {time.perf_counter() - t:.2f} s")
 
+    circle_counts(layer, tob_rate)
+    all_platforms(layer, args.platform_venues, tob_rate)
     cli_batch(layer, args.cli_venues, args.baseline_src)
+
+
+def tobler_rate(layer, n: int) -> float:
+    """tobler's ``area_interpolate`` catchments/s on ``n`` half-mile circles (residents on
+    LSOAs, workers on MSOAs), as (b)."""
+    import geopandas as gpd
+    from tobler.area_weighted import area_interpolate
+
+    res_a, wrk_a = layer.surface("residents", "areal"), layer.surface("workers", "areal")
+    lsoa = gpd.GeoDataFrame({"residents": res_a.values}, geometry=res_a.geoms, crs=layer.crs)
+    msoa = gpd.GeoDataFrame({"workers": wrk_a.values}, geometry=wrk_a.geoms, crs=layer.crs)
+    vt = venues(layer, n, seed=6)
+    ct = gpd.GeoDataFrame(
+        {"id": vt.id},
+        geometry=circles_in(vt.lat, vt.lon, np.full(n, 804.672), layer.crs),
+        crs=layer.crs,
+    )
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        area_interpolate(lsoa, ct, extensive_variables=["residents"], allocate_total=False)
+        area_interpolate(msoa, ct, extensive_variables=["workers"], allocate_total=False)
+    rate = n / (time.perf_counter() - t)
+    print(f"(b) tobler area_interpolate: {rate:,.0f} venues/s ({n:,} venues)")
+    return rate
+
+
+def _timed(f):
+    """``f()``'s result, its seconds, and the peak memory allocated by a second run (MB,
+    tracemalloc: timed apart, as tracing slows allocation)."""
+    import tracemalloc
+
+    t = time.perf_counter()
+    out = f()
+    dt = time.perf_counter() - t
+    tracemalloc.start()
+    f()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return out, dt, peak
+
+
+def circle_counts(layer, tob_rate: float) -> None:
+    """(f) residents + workers in circles of three radii: the aggregate index against the point
+    test, same venues, same run."""
+    from geotarget import estimate
+
+    surfaces = [layer.surface(p) for p in ("residents", "workers")]
+    for label, r, n_new, n_old in (
+        ("0.5 mi", 804.672, 100_000, 20_000),
+        ("15 mi", 24_140.16, 10_000, 100),
+        ("100 km", 100_000.0, 10_000, 50),
+    ):
+        v = venues(layer, n_new, seed=12)
+        lat, lon = v.lat.to_numpy(), v.lon.to_numpy()
+        none = np.full(n_new, None, dtype=object)
+
+        def new(lat=lat, lon=lon, r=r, none=none):
+            c = estimate.Circles(lat, lon, np.full(len(lat), r), layer.crs)
+            return [estimate.count(s, none[: len(lat)], circles=c) for s in surfaces]
+
+        def old(lat=lat[:n_old], lon=lon[:n_old], r=r, none=none[:n_old]):
+            c = estimate.Circles(lat, lon, np.full(len(lat), r), layer.crs)
+            return [estimate._count_by_pairs(s, none, c) for s in surfaces]
+
+        new()  # the indexes loaded (or built) once, as a long run would
+        got, dt_new, mb_new = _timed(new)
+        ref, dt_old, mb_old = _timed(old)
+        diff = max(float(np.max(np.abs(g.estimate[:n_old] - o.estimate))) for g, o in zip(got, ref))
+        rate_new, rate_old = n_new / dt_new, n_old / dt_old
+        print(
+            f"(f) {label} circles, residents + workers: aggregate index {rate_new:,.0f} venues/s "
+            f"({n_new:,}; peak {mb_new:,.0f} MB) = {rate_new / tob_rate:.1f}x tobler; point test "
+            f"{rate_old:,.0f} venues/s ({n_old:,}; peak {mb_old:,.0f} MB) = "
+            f"{rate_old / tob_rate:.2f}x tobler; index / point test {rate_new / rate_old:,.1f}x; "
+            f"max |difference| {diff:.1e} people"
+        )
+
+
+def all_platforms(layer, n: int, tob_rate: float) -> None:
+    """(g) counts and every platform (``all``: meta_special included) for ``n`` venues."""
+    import geotarget
+
+    v = venues(layer, n, seed=13)
+    t = time.perf_counter()
+    g = analyse_many(v, "0.5mi", layer=layer, chunk_size=20_000)
+    t_counts = time.perf_counter() - t
+    table = geotarget.platforms_many(g, "all", layer=layer, special_category="housing")
+    dt = time.perf_counter() - t
+    print(
+        f"(g) counts + every platform, special ad category declared (Meta judged on its "
+        f"15-mile meta_special rules), {n:,} venues: {dt:.2f} s "
+        f"(counts {t_counts:.2f} s) = {n / dt:,.0f} venues/s = {n / dt / tob_rate:.2f}x "
+        f"tobler's counts alone; {len(table):,} rows; max RSS {rss_mb():.0f} MB"
+    )
 
 
 def _batch_once(src: str | None, csv, out) -> tuple[float, float]:

@@ -287,14 +287,14 @@ def test_wide_circles_counted_in_groups_give_the_same_answers(monkeypatch, scotl
         group_k=np.full(300, 2.0),
     )
     polys = np.full(n, None, dtype=object)
-    whole = estimate.count(pts, polys, circles=circles)
+    whole = estimate._count_by_pairs(pts, polys, circles)
     calls = []
     real_take = estimate.Circles.take
     monkeypatch.setattr(
         estimate.Circles, "take", lambda self, idx: calls.append(len(idx)) or real_take(self, idx)
     )
     monkeypatch.setattr(estimate, "MAX_PAIRS", 5_000)
-    grouped = estimate.count(pts, polys, circles=circles)
+    grouped = estimate._count_by_pairs(pts, polys, circles)
     assert len(calls) > 3 and sum(calls) == n
     for f in ("estimate", "low", "high", "zones"):
         np.testing.assert_array_equal(getattr(grouped, f), getattr(whole, f))

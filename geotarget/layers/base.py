@@ -198,6 +198,23 @@ class CountSurface:
         self.__dict__["_ids"] = load
 
 
+def _cut_areas(geoms: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """The area of each ``geoms[i] ∩ parts[i]``: each piece first clipped to the geometry's
+    bounding box (1 m wider; a quick cut along straight lines that changes nothing inside the
+    box), so that the overlay reads a few of a large piece's vertices, not all of them."""
+    b = shapely.bounds(geoms)
+    clipped = np.array(
+        [
+            shapely.clip_by_rect(p, x0 - 1.0, y0 - 1.0, x1 + 1.0, y1 + 1.0)
+            for p, (x0, y0, x1, y1) in zip(parts, b)
+        ],
+        dtype=object,
+    )
+    bad = ~shapely.is_valid(clipped)  # the quick clip may make an invalid polygon: not used
+    clipped[bad] = parts[bad]
+    return np.asarray(shapely.area(shapely.intersection(geoms, clipped)), dtype=float)
+
+
 @dataclass(eq=False)
 class PlaceSet:
     """Named places (city, county, region, tract...) built from a layer's own zones.
@@ -383,7 +400,7 @@ class PopulationLayer:
             a = np.where(whole, shapely.area(geoms[ci]), 0.0)
             cut = ~whole
             if cut.any():
-                a[cut] = shapely.area(shapely.intersection(geoms[ci[cut]], parts[pi[cut]]))
+                a[cut] = _cut_areas(geoms[ci[cut]], parts[pi[cut]])
             inside = np.bincount(ci, weights=a, minlength=len(geoms))
         area = shapely.area(geoms)
         with np.errstate(invalid="ignore", divide="ignore"):

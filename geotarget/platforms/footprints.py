@@ -243,11 +243,14 @@ class Facts:
         # in groups of about PAIRS_PER_GROUP (circle, zone) pairs expected: wide circles (Meta's
         # 15-mile one) each hold much of the layer, and their polygons and zone pairs would not
         # fit in memory all at once (point counts are also split exactly in estimate.count)
-        for part in _groups(r, self._density()):
+        zones = any(s is not None and s.kind != "points" for s in self.surfaces.values())
+        # point surfaces are counted with the aggregate index, whose memory does not grow with
+        # the circles' area: all at once
+        for part in _groups(r, self._density()) if zones else [np.arange(len(r))]:
             ii, rr = idx[part], r[part]
             circles = est.Circles(self.lat[ii], self.lon[ii], rr, self.layer.crs)
             polys = np.full(len(ii), None, dtype=object)
-            if any(s is not None and s.kind != "points" for s in self.surfaces.values()):
+            if zones:
                 polys = circles_in(self.lat[ii], self.lon[ii], rr, self.layer.crs)
             counted = {
                 pop: None if s is None else est.count(s, polys, circles=circles)
