@@ -176,3 +176,7 @@ def test_wide_circle_points_are_those_within_the_geodesic_distance():
     d = Geod(ellps="WGS84").inv(np.full(len(xy), lon), np.full(len(xy), lat), plon, plat)[2]
     assert 1_000 < (d <= r).sum() < len(xy) - 1_000, "the edge crosses the layer"
     assert np.array_equal(np.sort(pts), np.flatnonzero(d <= r))
+    # and counting (which takes the aggregate index for big circles) agrees
+    poly = circle(Venue(lat, lon), r, max_radius=None).part_in(lay.crs, lay.wgs84_bounds)
+    got = est.count(surf, [poly], circles=circles).estimate[0]
+    assert got == pytest.approx(float(surf.values[d <= r].sum()), rel=1e-9)

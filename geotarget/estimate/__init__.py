@@ -35,6 +35,7 @@ import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
 
+from ..catchment import WIDE_M
 from ..layers.base import CountSurface
 from .aggregate import aggregate_index, count_circles, has_index
 from .areal import _count_areal, overlap_fractions
@@ -102,8 +103,10 @@ def count(
         return _count_areal(surface, polys)
     if circles is None or not _aggregated(surface, circles):
         return _count_by_pairs(surface, polys, circles)
-    # circles much smaller than the tree's leaves meet few points: testing them is quicker
+    # circles much smaller than the tree's leaves meet few points: testing them is quicker;
+    # wide ones (over WIDE_M, 1,000 km) are decided by the geodesic, which the point test adds
     small = circles.radius < SMALL_LEAF * aggregate_index(surface, circles.crs).leaf_size
+    small |= circles.radius > WIDE_M
     if not small.any():
         return count_circles(surface, circles.crs, circles.ecef, circles.radius)
     big = np.flatnonzero(~small)
