@@ -204,13 +204,47 @@ def _method_of(rows, lay: PopulationLayer, method: str | None) -> str | None:
     return None
 
 
-#: venues evaluated at once inside a chunk: their row dicts are turned into a compact table
-#: before the next ones are made (1,000 venues make about 11,000 nested dicts)
+#: venues whose footprints are measured together inside a chunk (the per-venue reference path:
+#: venues whose row dicts are turned into a compact table before the next ones are made)
 SUB_CHUNK = 1000
 
 
 def _table_job(layer, lat, lon, radius_m, vids, part, ids, cat, how, progress=None):
-    """The platform table (with ``venue_id`` and the venue's position ``_pos``) of one chunk."""
+    """The platform table (with ``venue_id`` and the venue's position ``_pos``) of one chunk,
+    as array work over its venues (:func:`geotarget.platforms.table.platform_table`)."""
+    from .. import estimate as est
+    from ..catchment import circles_in
+    from ..platforms.footprints import Facts
+    from ..platforms.table import frame, platform_table
+
+    opts = how["options"] or PlatformOptions()
+    frames = []
+    for s in range(0, len(lat), SUB_CHUNK):
+        sl = slice(s, s + SUB_CHUNK)
+        la, lo, r = lat[sl], lon[sl], np.asarray(radius_m[sl], dtype=float)
+        facts = Facts(
+            layer,
+            la,
+            lo,
+            r,
+            circles_in(la, lo, r, layer.crs),
+            est.Circles(la, lo, r, layer.crs),
+            how["method"],
+        )
+        country = opts.country or layer.country
+        plats = plat.applicable(cat, ids, opts.special_category, country)
+        cols = platform_table(layer, facts, plats, cat, opts)
+        v = cols.pop("_venue")
+        cols = {"venue_id": vids[sl][v], "_pos": part[sl][v], **cols}
+        frames.append(frame(cols, slice(None)))
+        if progress is not None:
+            progress(len(la))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _table_job_per_venue(layer, lat, lon, radius_m, vids, part, ids, cat, how, progress=None):
+    """:func:`_table_job` one venue at a time (the reference the array work is tested against):
+    each venue's rows from :func:`geotarget.platforms.evaluate_many`."""
     frames = []
     for s in range(0, len(lat), SUB_CHUNK):
         sl = slice(s, s + SUB_CHUNK)
