@@ -121,3 +121,34 @@ def test_builtin_layers_table_equals_per_venue_path():
     g = geotarget.analyse_many(v, "0.5mi")
     fast, ref = _both(g, "all", budget=100.0)
     _check(fast, ref)
+
+
+def test_forked_processes_give_the_same_table(london, london_results):
+    one = geotarget.platforms_many(london_results, "all", layer=london, chunk_size=100)
+    two = geotarget.platforms_many(london_results, "all", layer=london, chunk_size=100, processes=2)
+    _check(two, one)
+    with pytest.raises(geotarget.errors.InputError, match="processes"):
+        geotarget.platforms_many(london_results, "meta", layer=london, processes=0)
+
+
+def test_point_districts_cached_on_disk_and_rebuilt_when_damaged(london):
+    from geotarget.platforms import districts
+    from geotarget.platforms.layer_totals import DistrictCounts, point_districts_path
+
+    ds = districts.for_layer(london)
+    s = london.surface("residents")
+    path = point_districts_path(ds, s)
+    assert path is not None
+    pick = np.arange(0, len(s.values), 97)
+    asked = DistrictCounts(
+        london, None, districts.DistrictSet(ds.codes, ds.polygons, ds.cut, ds.coverage)
+    )
+    want = asked.district_of("residents", pick)  # point by point, no cache (no key)
+    for _ in range(2):  # written, then read back
+        got = DistrictCounts(london, None, ds).district_of("residents", pick)
+        np.testing.assert_array_equal(got, want)
+        assert path.exists()
+    path.write_bytes(b"damaged")
+    np.testing.assert_array_equal(
+        DistrictCounts(london, None, ds).district_of("residents", pick), want
+    )

@@ -422,6 +422,19 @@ def _platforms_path(args: argparse.Namespace, out: Path) -> Path:
     return path
 
 
+def _processes(args: argparse.Namespace) -> int:
+    """The processes to judge the platform table in (``--processes``, default the CPUs)."""
+    import os
+
+    n = getattr(args, "processes", None)
+    if n is None:
+        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return max(1, n or 1)
+    if n < 1:
+        raise InputError(f"--processes {n}: give a whole number >= 1")
+    return int(n)
+
+
 def _platform_table(
     gdf,
     args: argparse.Namespace,
@@ -458,6 +471,7 @@ def _platform_table(
         client=client,
         done=done,
         on_chunk=stop.after(ckpt.append),
+        processes=_processes(args),
     )
     progress.close()
     write_table(table, path, **_publishing(args, main, path))

@@ -14,6 +14,9 @@ Rules
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +27,9 @@ from ..layers.base import CountSurface, PlaceSet, PopulationLayer
 
 if TYPE_CHECKING:
     from .districts import DistrictSet
+
+#: this module's logger
+log = logging.getLogger(__name__)
 
 #: the populations a platform counts
 POPS = ("residents", "workers")
@@ -86,6 +92,26 @@ class DistrictCounts:
             for pop, s in self.surfaces.items()
             if s is not None and s.kind == "points"
         }
+        self._cached = {pop: False for pop in self._point}
+
+    def _from_disk(self, pop: str) -> None:
+        """Every point's district, read from the disk cache (worked out for all points and
+        written there the first time): the same answers as asking point by point."""
+        self._cached[pop] = True
+        s = self.surfaces[pop]
+        assert s is not None
+        path = point_districts_path(self.ds, s)
+        if path is None:
+            return
+        d = _read_int_array(path, len(s.values))
+        if d is None:
+            pts = shapely.points(s.xy)
+            qi, di = self.ds.tree.query(pts, predicate="intersects")
+            first_q, first = np.unique(qi, return_index=True)
+            d = np.full(len(s.values), -1, dtype="int64")
+            d[first_q] = di[first]
+            _write_int_array(path, d)
+        self._point[pop] = d
 
     def district_of(self, pop: str, pi: np.ndarray) -> np.ndarray:
         """The district of each point of a point surface.
@@ -102,6 +128,8 @@ class DistrictCounts:
         numpy.ndarray of int
             The index of the first district holding each point; -1 where none does.
         """
+        if not self._cached[pop]:
+            self._from_disk(pop)
         d = self._point[pop]
         new = np.unique(pi[d[pi] == -2])
         if len(new):
@@ -140,6 +168,47 @@ class DistrictCounts:
                 c = est.count(s, self.ds.polygons[new])
                 t[0, new], t[1, new], t[2, new] = c.estimate, c.low, c.high
         return self.tot
+
+
+#: points a surface must have for its districts to be worked out all at once and cached on disk
+POINTS_CACHED = 10_000
+
+
+def point_districts_path(ds: DistrictSet, s: CountSurface) -> Path | None:
+    """Where the district of every point of ``s`` is cached (None: not cached -- too few
+    points, or districts not built by :func:`geotarget.platforms.districts.for_layer`)."""
+    key = getattr(ds, "key", None)
+    if key is None or len(s.values) < POINTS_CACHED:
+        return None
+    from ..layers.cache import cache_root
+
+    h = hashlib.sha256(np.ascontiguousarray(s.xy, dtype="float64").tobytes()).hexdigest()[:24]
+    return cache_root() / "districts" / f"{key}-points-{h}.npy"
+
+
+def _read_int_array(path: Path, n: int) -> np.ndarray | None:
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    if a.shape != (n,) or a.dtype != np.int64:
+        return None
+    out: np.ndarray = np.array(a)  # writable: points asked about later are filled in place
+    return out
+
+
+def _write_int_array(path: Path, a: np.ndarray) -> None:
+    import os
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, a, allow_pickle=False)
+        os.replace(tmp, path)
+    except OSError as e:  # a read-only cache is not fatal
+        log.warning("could not cache point districts in %s (%s)", path, e)
 
 
 def district_counts(layer: PopulationLayer, method: str | None, ds: DistrictSet) -> DistrictCounts:
