@@ -423,13 +423,10 @@ def _platforms_path(args: argparse.Namespace, out: Path) -> Path:
 
 
 def _processes(args: argparse.Namespace) -> int:
-    """The processes to judge the platform table in (``--processes``, default the CPUs)."""
-    import os
-
+    """The processes to judge the platform table in (``--processes``, default 1)."""
     n = getattr(args, "processes", None)
     if n is None:
-        n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        return max(1, n or 1)
+        return 1
     if n < 1:
         raise InputError(f"--processes {n}: give a whole number >= 1")
     return int(n)

@@ -234,6 +234,6 @@ def add_chunking(parser: argparse.ArgumentParser) -> None:
         "--processes",
         type=int,
         metavar="N",
-        help="with --scheduler local: judge the platform table's chunks in N processes "
-        "(default: the CPUs this process may use; 1: in this process)",
+        help="with --scheduler local: judge the platform table's chunks in N forked "
+        "processes (default 1: in this process)",
     )
