@@ -152,3 +152,29 @@ def test_point_districts_cached_on_disk_and_rebuilt_when_damaged(london):
     np.testing.assert_array_equal(
         DistrictCounts(london, None, ds).district_of("residents", pick), want
     )
+
+
+@pytest.mark.parametrize("where", ["london", "scotland"])
+def test_places_of_circles_without_polygons_equal_the_polygon_overlay(where, request):
+    """touching_circles decides most circles' places without their polygon: the same places as
+    touching() on every polygon (mixed radii, edge venues, circles wider than the sure range)."""
+    from geotarget.catchment import circles_in
+    from geotarget.platforms.layer_totals import touching, touching_circles
+    from geotarget.units import parse_distance
+
+    layer = request.getfixturevalue(where)
+    v = _venues(layer, 600, seed=21)
+    lat, lon = v.lat.to_numpy(), v.lon.to_numpy()
+    r = np.array([parse_distance(x) for x in v.radius])
+    r[::13] = 20_000.0
+    r[::11] = 150.0
+    asked = []
+
+    def polygons(idx):
+        asked.append(len(idx))
+        return circles_in(lat[idx], lon[idx], r[idx], layer.crs)
+
+    got = touching_circles(layer.places, layer.crs, lat, lon, r, polygons)
+    want = touching(layer.places, circles_in(lat, lon, r, layer.crs))
+    assert got == want
+    assert 0 < sum(asked) < len(v) // 2  # most decided without a polygon

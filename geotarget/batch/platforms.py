@@ -285,15 +285,18 @@ def _table_job(layer, lat, lon, radius_m, vids, part, ids, cat, how, progress=No
     for s in range(0, len(lat), SUB_CHUNK):
         sl = slice(s, s + SUB_CHUNK)
         la, lo, r = lat[sl], lon[sl], np.asarray(radius_m[sl], dtype=float)
-        facts = Facts(
-            layer,
-            la,
-            lo,
-            r,
-            circles_in(la, lo, r, layer.crs),
-            est.Circles(la, lo, r, layer.crs),
-            how["method"],
+        # point surfaces count circles without their polygons: those are made only where the
+        # places need them (Facts.polygons)
+        polys = (
+            np.full(len(la), None, dtype=object)
+            if all(
+                layer.surface(pop, how["method"]) is None
+                or layer.surface(pop, how["method"]).kind == "points"
+                for pop in ("residents", "workers")
+            )
+            else circles_in(la, lo, r, layer.crs)
         )
+        facts = Facts(layer, la, lo, r, polys, est.Circles(la, lo, r, layer.crs), how["method"])
         country = opts.country or layer.country
         plats = plat.applicable(cat, ids, opts.special_category, country)
         cols = platform_table(layer, facts, plats, cat, opts)
