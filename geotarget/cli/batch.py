@@ -271,6 +271,7 @@ def _check_platform_options(args: argparse.Namespace) -> None:
         opts = platform_options(args)
         cat = plat.load(opts.rules, overrides=opts.rule_overrides)
         plat.select(cat, args.platforms, opts.special_category)
+    _processes(args)
 
 
 def run(args: argparse.Namespace) -> int:
