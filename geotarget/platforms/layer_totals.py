@@ -389,9 +389,12 @@ def _sure_disks(
         return None
     lat, lon, r = (np.asarray(a, dtype=float) for a in (lat, lon, radius_m))
     x, y = transformer("EPSG:4326", crs).transform(lon, lat)
-    f = pyproj.Proj(c).get_factors(lon, lat)
-    a = np.asarray(f.tissot_semimajor, dtype=float)
-    b = np.asarray(f.tissot_semiminor, dtype=float)
+    try:
+        f = pyproj.Proj(c).get_factors(lon, lat)
+        a = np.asarray(f.tissot_semimajor, dtype=float)
+        b = np.asarray(f.tissot_semiminor, dtype=float)
+    except (pyproj.exceptions.ProjError, TypeError, ValueError):  # no factors: the polygons
+        return None
     ok = np.isfinite(a) & np.isfinite(b) & (b > 0) & (r <= SURE_UP_TO_M) & np.isfinite(x)
     r_in = np.where(ok, r * b * 0.98, np.nan)
     r_out = np.where(ok, r * _SCALE * a * 1.02 + 1.0, np.nan)
