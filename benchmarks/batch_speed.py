@@ -19,11 +19,17 @@ Times, on random half-mile catchments in London (residents and workers):
 (e) ``geotarget batch`` from the command line, counts only, start-up, reading the venue CSV,
     checkpointing and writing the output included, with the child's peak memory; with
     ``--baseline-src DIR`` the same command on another source tree (e.g. a checkout of the
-    previous commit) in the same run, and the ratio between the two.
+    previous commit) in the same run, and the ratio between the two;
+(h) the platform table: ``geotarget batch --platforms all`` of 10,000 venues from the command
+    line (start-up, counts and writing included; in one process, and in ``--processes 2``),
+    with and without a special ad category declared (``--special-category housing``: Meta's
+    15-mile circles), against tobler's rate from (b) measured in the same run, with the
+    child's peak memory; and the platform stage alone in this process, as array work and
+    venue by venue (the reference path, on a sample).
 
 Prints venues/second, speed-up ratios over (a) and (b), and peak memory (max RSS so far).
 Needs ``pip install tobler`` and ../shared/data.  Run:  python benchmarks/batch_speed.py [--quick]
-[--cli-only] [--circles-only] [--baseline-src DIR]
+[--cli-only] [--circles-only] [--platforms-only] [--baseline-src DIR]
 """
 
 from __future__ import annotations
@@ -63,16 +69,13 @@ def main() -> None:
     ap.add_argument("--baseline-src", metavar="DIR", help="(e) also on this source tree")
     ap.add_argument("--cli-venues", type=int, default=100_000, help="(e) venues (default 100k)")
     ap.add_argument("--circles-only", action="store_true", help="only (b), (f) and (g)")
-    ap.add_argument("--platform-venues", type=int, default=10_000, help="(g) venues (10k)")
+    ap.add_argument(
+        "--platforms-only", action="store_true", help="only (b) tobler and (h) the platform table"
+    )
+    ap.add_argument("--platform-venues", type=int, default=10_000, help="(g), (h) venues (10k)")
     args = ap.parse_args()
     if args.cli_only:
         cli_batch(load_layer(SHARED), args.cli_venues, args.baseline_src)
-        return
-    if args.circles_only:
-        layer = load_layer(SHARED)
-        tob_rate = tobler_rate(layer, 2_000)
-        circle_counts(layer, tob_rate)
-        all_platforms(layer, args.platform_venues, tob_rate)
         return
     import geopandas as gpd
 
@@ -81,6 +84,17 @@ def main() -> None:
     wrk_a = layer.surface("workers", "areal")
     lsoa = gpd.GeoDataFrame({"residents": res_a.values}, geometry=res_a.geoms, crs=layer.crs)
     msoa = gpd.GeoDataFrame({"workers": wrk_a.values}, geometry=wrk_a.geoms, crs=layer.crs)
+    if args.circles_only:
+        tob_rate = tobler_rate(layer, lsoa, msoa, 2_000)
+        circle_counts(layer, tob_rate)
+        all_platforms(layer, args.platform_venues, tob_rate)
+        return
+    if args.platforms_only:
+        # tobler before and after, the faster taken: on a shared machine the load changes
+        # between runs, and the faster baseline is the stricter one
+        tob = [tobler_rate(layer, lsoa, msoa, 2_000)]
+        platform_table(layer, args.platform_venues, lambda: max(tob), lsoa, msoa, tob)
+        return
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     print(
         f"London layer: {len(lsoa):,} LSOAs, {len(msoa):,} MSOAs; "
@@ -234,17 +248,15 @@ def main() -> None:
     circle_counts(layer, tob_rate)
     all_platforms(layer, args.platform_venues, tob_rate)
     cli_batch(layer, args.cli_venues, args.baseline_src)
+    tob = [tob_rate]
+    platform_table(layer, args.platform_venues, lambda: max(tob), lsoa, msoa, tob)
 
 
-def tobler_rate(layer, n: int) -> float:
-    """tobler's ``area_interpolate`` catchments/s on ``n`` half-mile circles (residents on
-    LSOAs, workers on MSOAs), as (b)."""
+def tobler_rate(layer, lsoa, msoa, n: int) -> float:
+    """(b) alone: tobler's catchments/s on ``n`` half-mile circles (residents and workers)."""
     import geopandas as gpd
     from tobler.area_weighted import area_interpolate
 
-    res_a, wrk_a = layer.surface("residents", "areal"), layer.surface("workers", "areal")
-    lsoa = gpd.GeoDataFrame({"residents": res_a.values}, geometry=res_a.geoms, crs=layer.crs)
-    msoa = gpd.GeoDataFrame({"workers": wrk_a.values}, geometry=wrk_a.geoms, crs=layer.crs)
     vt = venues(layer, n, seed=6)
     ct = gpd.GeoDataFrame(
         {"id": vt.id},
@@ -257,7 +269,9 @@ def tobler_rate(layer, n: int) -> float:
         area_interpolate(lsoa, ct, extensive_variables=["residents"], allocate_total=False)
         area_interpolate(msoa, ct, extensive_variables=["workers"], allocate_total=False)
     rate = n / (time.perf_counter() - t)
-    print(f"(b) tobler area_interpolate: {rate:,.0f} venues/s ({n:,} venues)")
+    print(
+        f"(b) tobler area_interpolate: {rate:,.0f} venues/s ({n:,} venues), max RSS {rss_mb():.0f} MB"
+    )
     return rate
 
 
@@ -331,7 +345,62 @@ def all_platforms(layer, n: int, tob_rate: float) -> None:
     )
 
 
-def _batch_once(src: str | None, csv, out) -> tuple[float, float]:
+def platform_table(layer, n: int, tob_rate, lsoa, msoa, tob: list) -> None:
+    """(h): the platform table from the command line and in this process, against tobler
+    (``tob_rate()``: the fastest of tobler's rates in ``tob``, measured again after each run)."""
+    import tempfile
+    from pathlib import Path
+
+    import geotarget
+    import geotarget.batch.platforms as bp
+
+    tmp = Path(tempfile.mkdtemp())
+    csv = tmp / "venues.csv"
+    venues(layer, n, seed=12).to_csv(csv, index=False)
+    plat = ["--platforms", "all"]
+    _batch_once(None, csv, tmp / "warm.parquet", [*plat, "--processes", "1"])  # caches warm
+    runs = [
+        ("all platforms, 1 process", [*plat, "--processes", "1"]),
+        ("all platforms, --processes 2", [*plat, "--processes", "2"]),
+        (
+            "all platforms, 1 process, --special-category housing",
+            [*plat, "--processes", "1", "--special-category", "housing"],
+        ),
+    ]
+    for name, extra in runs:
+        dt, mb = _batch_once(None, csv, tmp / "out.parquet", extra)
+        tob.append(tobler_rate(layer, lsoa, msoa, 2_000))
+        print(
+            f"(h) geotarget batch, {n:,} venues, {name}, from the command line: {dt:.2f} s = "
+            f"{n / dt:,.0f} venues/s = {n / dt / tob_rate():.2f}x tobler's counts (the fastest "
+            f"tobler so far, {tob_rate():,.0f}/s); peak RSS {mb:,.0f} MB"
+        )
+    # the platform stage alone, in this process: array work against the per-venue reference
+    v = venues(layer, n, seed=13)
+    g = analyse_many(v, "0.5mi", layer=layer, chunk_size=20_000)
+    geotarget.platforms_many(g.iloc[:50], "all", layer=layer)  # layer totals made once
+    t = time.perf_counter()
+    table = geotarget.platforms_many(g, "all", layer=layer)
+    fast = n / (time.perf_counter() - t)
+    m = min(n, 1_000)
+    saved = bp._table_job
+    bp._table_job = bp._table_job_per_venue
+    try:
+        t = time.perf_counter()
+        ref = geotarget.platforms_many(g.iloc[:m], "all", layer=layer)
+        slow = m / (time.perf_counter() - t)
+    finally:
+        bp._table_job = saved
+    same = table[table.venue_id.isin(set(g.id.iloc[:m]))].reset_index(drop=True).equals(ref)
+    print(
+        f"(h) platform stage alone (all platforms, {len(table):,} rows): array work "
+        f"{fast:,.0f} venues/s, venue by venue {slow:,.0f} venues/s ({m:,} venues) = "
+        f"{fast / slow:.1f}x; {fast / tob_rate():.2f}x tobler's counts; same rows: {same}; "
+        f"max RSS {rss_mb():.0f} MB"
+    )
+
+
+def _batch_once(src: str | None, csv, out, extra=()) -> tuple[float, float]:
     """Seconds and peak RSS (MB) of one ``geotarget batch`` process on ``src`` (None: this
     checkout)."""
     import os
@@ -355,6 +424,7 @@ def _batch_once(src: str | None, csv, out) -> tuple[float, float]:
         "--data-dir",
         str(SHARED),
         "--overwrite",
+        *extra,
     ]
     code = (
         "import resource, subprocess, sys, time\n"

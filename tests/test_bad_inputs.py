@@ -998,6 +998,13 @@ CLI = [
     ),
     (
         "batch",
+        "--processes 0",
+        ["batch", "{v_ok}", "-r", "1km", "-o", "{v_ok}.p0.csv", "--processes", "0"],
+        2,
+        "--processes 0: give a whole number >= 1",
+    ),
+    (
+        "batch",
         "--data-dir with --layer",
         ["batch", "{v_ok}", "-r", "1km", "-o", "{v_ok}.dl.csv", "--data-dir", "x", "--layer", "y"],
         2,

@@ -48,6 +48,7 @@ def platforms_many(
     client=None,
     done: pd.DataFrame | None = None,
     on_chunk: Callable[[pd.DataFrame], None] | None = None,
+    processes: int = 1,
 ) -> pd.DataFrame:
     """The ad platforms judged for many venues: one row per venue and platform.
 
@@ -74,6 +75,10 @@ def platforms_many(
     done, on_chunk
         Rows of this table already made (from a checkpoint), whose venues are not judged
         again; and a function receiving each finished chunk of rows.
+    processes
+        With ``scheduler="local"``: chunks judged in this many processes at once (forked from
+        this one, so the layer is not copied; where ``fork`` is unavailable, one process).
+        The venues are then split into at least this many chunks.  The rows are the same.
 
     Returns
     -------
@@ -90,6 +95,9 @@ def platforms_many(
         or (chunk_size < 1)
     ):
         raise InputError(f"chunk size {chunk_size!r} must be a whole number of venues >= 1")
+    if isinstance(processes, bool) or not isinstance(processes, (int, np.integer)) or processes < 1:
+        raise InputError(f"processes {processes!r} must be a whole number >= 1")
+    processes = processes if scheduler == "local" and _can_fork() else 1
     lat, lon = _positions(results)
     fixed = resolve_layer(layer, data_dir, counts=counts)
     opts = PlatformOptions.from_kwargs(
@@ -120,8 +128,11 @@ def platforms_many(
         lay = fixed if fixed is not None else load_layer(name, counts=counts)
         opts.check_layer(lay)
         how = {"method": _method_of(results.iloc[sel], lay, method), "options": opts}
-        for s in range(0, len(sel), chunk_size):
-            part = sel[s : s + chunk_size]
+        size = chunk_size
+        if processes > 1:  # at least one chunk a process, of MIN_PARALLEL venues or more
+            size = min(chunk_size, max(-(-len(sel) // processes), MIN_PARALLEL))
+        for s in range(0, len(sel), size):
+            part = sel[s : s + size]
             jobs.append(
                 (
                     lay,
@@ -144,18 +155,8 @@ def platforms_many(
         if on_chunk is not None:
             on_chunk(frame.drop(columns="_pos"))
 
-    if scheduler == "dask" and jobs:
-        from .dask import run_dask
-
-        for (_, args), frame in run_dask(
-            jobs, _table_job, client=client, address=dask_address, workers=workers
-        ):
-            finished(frame)
-            if progress is not None:
-                progress(len(args[4]))
-    else:
-        for lay, args in jobs:
-            finished(_table_job(lay, *args, progress=progress))
+    for frame in _run(jobs, scheduler, processes, client, dask_address, workers, progress):
+        finished(frame)
     if done is not None and len(done):
         old = done[["venue_id"] + PLATFORM_COLUMNS].copy()
         where = {v: i for i, v in enumerate(ids_str.tolist())}
@@ -167,6 +168,68 @@ def platforms_many(
     # venues in the order of ``results``; within a venue, best platform first
     order = np.argsort(table.pop("_pos").to_numpy(), kind="stable")
     return table.iloc[order].reset_index(drop=True)
+
+
+#: the fewest venues a chunk is cut to so that several processes share the work
+MIN_PARALLEL = 1000
+#: the jobs of the running :func:`_run_forked` (read by the forked processes, never pickled)
+_JOBS: list = []
+
+
+def _can_fork() -> bool:
+    import multiprocessing as mp
+
+    return "fork" in mp.get_all_start_methods()
+
+
+def _forked_job(k: int) -> pd.DataFrame:
+    lay, args = _JOBS[k]
+    return _table_job(lay, *args)
+
+
+def _run_forked(jobs: list, processes: int):
+    """For each job ``(layer, args)``, ``_table_job(layer, *args)`` in ``processes`` forked
+    processes (which inherit the layer and its indexes); yields ``(job, frame)`` as they
+    finish."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    _JOBS[:] = jobs
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(processes, len(jobs)), mp_context=mp.get_context("fork")
+        ) as pool:
+            futures = {pool.submit(_forked_job, k): job for k, job in enumerate(jobs)}
+            for f in as_completed(futures):
+                yield futures[f], f.result()
+    finally:
+        _JOBS.clear()
+
+
+def _run(
+    jobs: list,
+    scheduler: str,
+    processes: int,
+    client,
+    address: str | None,
+    workers: int | None,
+    progress: Callable[[int], None] | None,
+):
+    """The frames of ``jobs``, as they finish: on Dask, in forked processes, or here."""
+    if scheduler == "dask" and jobs:
+        from .dask import run_dask
+
+        runs = run_dask(jobs, _table_job, client=client, address=address, workers=workers)
+    elif processes > 1 and len(jobs) > 1:
+        runs = _run_forked(jobs, processes)
+    else:
+        for lay, (la, lo, r, vids, part, ids, cat, how) in jobs:
+            yield _table_job(lay, la, lo, r, vids, part, ids, cat, how, progress=progress)
+        return
+    for (_, args), frame in runs:
+        yield frame
+        if progress is not None:
+            progress(len(args[4]))
 
 
 def _positions(results) -> tuple[np.ndarray, np.ndarray]:
@@ -204,13 +267,50 @@ def _method_of(rows, lay: PopulationLayer, method: str | None) -> str | None:
     return None
 
 
-#: venues evaluated at once inside a chunk: their row dicts are turned into a compact table
-#: before the next ones are made (1,000 venues make about 11,000 nested dicts)
+#: venues whose footprints are measured together inside a chunk (the per-venue reference path:
+#: venues whose row dicts are turned into a compact table before the next ones are made)
 SUB_CHUNK = 1000
 
 
 def _table_job(layer, lat, lon, radius_m, vids, part, ids, cat, how, progress=None):
-    """The platform table (with ``venue_id`` and the venue's position ``_pos``) of one chunk."""
+    """The platform table (with ``venue_id`` and the venue's position ``_pos``) of one chunk,
+    as array work over its venues (:func:`geotarget.platforms.table.platform_table`)."""
+    from .. import estimate as est
+    from ..catchment import circles_in
+    from ..platforms.footprints import Facts
+    from ..platforms.table import frame, platform_table
+
+    opts = how["options"] or PlatformOptions()
+    frames = []
+    for s in range(0, len(lat), SUB_CHUNK):
+        sl = slice(s, s + SUB_CHUNK)
+        la, lo, r = lat[sl], lon[sl], np.asarray(radius_m[sl], dtype=float)
+        # point surfaces count circles without their polygons: those are made only where the
+        # places need them (Facts.polygons)
+        polys = (
+            np.full(len(la), None, dtype=object)
+            if all(
+                layer.surface(pop, how["method"]) is None
+                or layer.surface(pop, how["method"]).kind == "points"
+                for pop in ("residents", "workers")
+            )
+            else circles_in(la, lo, r, layer.crs)
+        )
+        facts = Facts(layer, la, lo, r, polys, est.Circles(la, lo, r, layer.crs), how["method"])
+        country = opts.country or layer.country
+        plats = plat.applicable(cat, ids, opts.special_category, country)
+        cols = platform_table(layer, facts, plats, cat, opts)
+        v = cols.pop("_venue")
+        cols = {"venue_id": vids[sl][v], "_pos": part[sl][v], **cols}
+        frames.append(frame(cols, slice(None)))
+        if progress is not None:
+            progress(len(la))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _table_job_per_venue(layer, lat, lon, radius_m, vids, part, ids, cat, how, progress=None):
+    """:func:`_table_job` one venue at a time (the reference the array work is tested against):
+    each venue's rows from :func:`geotarget.platforms.evaluate_many`."""
     frames = []
     for s in range(0, len(lat), SUB_CHUNK):
         sl = slice(s, s + SUB_CHUNK)

@@ -271,6 +271,7 @@ def _check_platform_options(args: argparse.Namespace) -> None:
         opts = platform_options(args)
         cat = plat.load(opts.rules, overrides=opts.rule_overrides)
         plat.select(cat, args.platforms, opts.special_category)
+    _processes(args)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -422,6 +423,16 @@ def _platforms_path(args: argparse.Namespace, out: Path) -> Path:
     return path
 
 
+def _processes(args: argparse.Namespace) -> int:
+    """The processes to judge the platform table in (``--processes``, default 1)."""
+    n = getattr(args, "processes", None)
+    if n is None:
+        return 1
+    if n < 1:
+        raise InputError(f"--processes {n}: give a whole number >= 1")
+    return int(n)
+
+
 def _platform_table(
     gdf,
     args: argparse.Namespace,
@@ -458,6 +469,7 @@ def _platform_table(
         client=client,
         done=done,
         on_chunk=stop.after(ckpt.append),
+        processes=_processes(args),
     )
     progress.close()
     write_table(table, path, **_publishing(args, main, path))

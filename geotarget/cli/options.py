@@ -230,3 +230,10 @@ def add_chunking(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, metavar="N", help="with --scheduler dask: LocalCluster workers"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        metavar="N",
+        help="with --scheduler local: judge the platform table's chunks in N forked "
+        "processes (default 1: in this process)",
+    )

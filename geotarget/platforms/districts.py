@@ -147,6 +147,8 @@ class DistrictSet:
     polygons: np.ndarray
     cut: np.ndarray
     coverage: np.ndarray
+    #: the disk-cache key the set was built or read under (None: not from :func:`for_layer`)
+    key: str | None = None
 
     @cached_property
     def areas(self) -> np.ndarray:
@@ -242,7 +244,8 @@ def for_layer(layer: PopulationLayer) -> DistrictSet:
         return hit
     from ..layers.cache import cache_root
 
-    path = cache_root() / "districts" / f"{_key(layer)}.parquet"
+    key = _key(layer)
+    path = cache_root() / "districts" / f"{key}.parquet"
     ds = _read(path)
     if ds is None:
         # slow the first time for a large layer (all of England & Wales: about a minute)
@@ -267,5 +270,6 @@ def for_layer(layer: PopulationLayer) -> DistrictSet:
             _write(ds, path)
         except OSError as e:  # a read-only cache is not fatal
             log.warning("could not cache postcode districts in %s (%s)", path, e)
+    ds.key = key
     layer.__dict__["_districts"] = ds
     return ds

@@ -37,7 +37,15 @@ from .. import estimate as est
 from ..catchment import circles_in
 from ..layers.base import CountSurface, PopulationLayer
 from ..units import UNITS
-from .layer_totals import POPS, district_counts, layer_memo, place_totals, places_of, touching
+from .layer_totals import (
+    POPS,
+    district_counts,
+    layer_memo,
+    place_totals,
+    places_of,
+    touching,
+    touching_circles,
+)
 from .model import Footprint
 
 if TYPE_CHECKING:
@@ -510,8 +518,32 @@ class Facts:
         Overlapping means by more than a millionth of its area, not just touching.
         """
         if not self._places:
-            self._places = touching(places_of(self.layer), self.geoms)
+            if self.circles is not None and self.travels is None:
+                self._places = touching_circles(
+                    places_of(self.layer),
+                    self.layer.crs,
+                    self.lat,
+                    self.lon,
+                    np.asarray(self.circles.radius, dtype=float),
+                    self.polygons,
+                )
+            else:
+                self._places = touching(places_of(self.layer), self.polygons(np.arange(self.n)))
         return self._places[level][i]
+
+    def polygons(self, idx: np.ndarray) -> np.ndarray:
+        """The catchment polygons of venues ``idx`` (layer CRS): those given, or the circles'
+        polygons made now where none were given (a batch of point surfaces needs none)."""
+        g = self.geoms[idx]
+        missing = np.array([x is None for x in g.tolist()], bool)
+        if missing.any():
+            assert self.circles is not None, "catchments without polygons must be circles"
+            m = np.asarray(idx)[missing]
+            g = g.copy()
+            g[missing] = circles_in(
+                self.lat[m], self.lon[m], np.asarray(self.circles.radius)[m], self.layer.crs
+            )
+        return g
 
     def place_name(self, level: str, code: str) -> str:
         """The name of place ``code`` at ``level``."""
