@@ -15,6 +15,7 @@ from .catchment import Catchment, circle, from_file
 from .errors import InputError
 from .layers import PopulationLayer, choose_layer, resolve_layer
 from .layers.base import CountSurface
+from .layers.workers_table import with_workers_table
 from .platforms.options import PlatformOptions
 from .result import Estimate, Result
 from .settings import MAX_RADIUS_M
@@ -134,6 +135,7 @@ def analyse(
     layer: str | Path | PopulationLayer | None = None,
     method: str | None = None,
     counts: str | None = None,
+    workers_table: str | Path | None = None,
     residents_col: str | None = None,
     workers_col: str | None = None,
     platforms: str | list[str] | None = None,
@@ -169,7 +171,11 @@ def analyse(
     counts
         England & Wales only: ``"oa"`` (default, Output Area totals) or ``"lsoa"`` (LSOA totals
         only, the hold-out set-up of the accuracy benchmark).
-
+    workers_table
+        England & Wales only: a CSV of area code -> workers (MSOA, LSOA or local authority,
+        e.g. BRES employment from Nomis) replacing the Census 2021 workplace counts of the
+        areas it lists (:mod:`geotarget.layers.workers_table`); the file is named in the
+        result's layer source, caveats and ``layer.workers_table``.
     residents_col, workers_col
         The count columns of a layer file given as ``layer``.
     platforms
@@ -237,6 +243,7 @@ def analyse(
     if lay is None:
         lay = choose_layer(v.lat, v.lon, counts)
         log.info("using built-in layer %s", lay.name)
+    lay = with_workers_table(lay, workers_table)
     people = _count_people(lay, v, catch, method)
     layer_info = lay.info()
     if chosen:
