@@ -15,7 +15,7 @@ from .catchment import Catchment, circle, from_file
 from .errors import InputError
 from .layers import PopulationLayer, choose_layer, resolve_layer
 from .layers.base import CountSurface
-from .layers.workers_table import with_workers_table
+from .layers.workers_table import read_workers_table, with_workers_table
 from .platforms.options import PlatformOptions
 from .result import Estimate, Result
 from .settings import MAX_RADIUS_M
@@ -236,6 +236,8 @@ def analyse(
             "--residents-col / --workers-col name the count columns of a layer "
             "file: use them with --layer FILE"
         )
+    if workers_table is not None:  # a bad file fails before any layer is loaded
+        read_workers_table(workers_table)
     lay = resolve_layer(
         layer, data_dir, counts=counts, residents_col=residents_col, workers_col=workers_col
     )
