@@ -15,6 +15,7 @@ from .catchment import Catchment, circle, from_file
 from .errors import InputError
 from .layers import PopulationLayer, choose_layer, resolve_layer
 from .layers.base import CountSurface
+from .layers.workers_table import read_workers_table, with_workers_table
 from .platforms.options import PlatformOptions
 from .render.style import fmt_share
 from .result import Estimate, Result
@@ -135,6 +136,7 @@ def analyse(
     layer: str | Path | PopulationLayer | None = None,
     method: str | None = None,
     counts: str | None = None,
+    workers_table: str | Path | None = None,
     residents_col: str | None = None,
     workers_col: str | None = None,
     platforms: str | list[str] | None = None,
@@ -170,7 +172,11 @@ def analyse(
     counts
         England & Wales only: ``"oa"`` (default, Output Area totals) or ``"lsoa"`` (LSOA totals
         only, the hold-out set-up of the accuracy benchmark).
-
+    workers_table
+        England & Wales only: a CSV of area code -> workers (MSOA, LSOA or local authority,
+        e.g. BRES employment from Nomis) replacing the Census 2021 workplace counts of the
+        areas it lists (:mod:`geotarget.layers.workers_table`); the file is named in the
+        result's layer source, caveats and ``layer.workers_table``.
     residents_col, workers_col
         The count columns of a layer file given as ``layer``.
     platforms
@@ -231,6 +237,8 @@ def analyse(
             "--residents-col / --workers-col name the count columns of a layer "
             "file: use them with --layer FILE"
         )
+    if workers_table is not None:  # a bad file fails before any layer is loaded
+        read_workers_table(workers_table)
     lay = resolve_layer(
         layer, data_dir, counts=counts, residents_col=residents_col, workers_col=workers_col
     )
@@ -238,6 +246,7 @@ def analyse(
     if lay is None:
         lay = choose_layer(v.lat, v.lon, counts)
         log.info("using built-in layer %s", lay.name)
+    lay = with_workers_table(lay, workers_table)
     people = _count_people(lay, v, catch, method)
     layer_info = lay.info()
     if chosen:

@@ -229,6 +229,13 @@ class Result:
         return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False, **kwargs)
 
     # -- human forms -------------------------------------------------------------------------
+    def _table_note(self, label: str) -> str:
+        """The workers table named beside the workers (``--workers-table``), else nothing."""
+        table = self.layer.get("workers_table")
+        if not label.startswith("Workers") or not isinstance(table, dict):
+            return ""
+        return f"; from {table.get('file')} where it lists the area (else Census 2021)"
+
     def _rows(self) -> list[tuple[str, str, str]]:
         rows: list[tuple[str, str, str]] = []
         for label, est, why in (
@@ -243,7 +250,7 @@ class Result:
                         label,
                         f"{est.estimate:,.0f}",
                         f"range {est.low:,.0f} - {est.high:,.0f}; {est.zones:,} x {est.unit}; "
-                        f"{est.method}",
+                        f"{est.method}" + self._table_note(label),
                     )
                 )
                 if "home_workers" in est.extra:

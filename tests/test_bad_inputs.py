@@ -2404,3 +2404,122 @@ def test_batch_existing_output_is_never_overwritten(capsys, tmp_path):
     assert got == 9
     assert f"output '{out}' exists: add --overwrite to replace it" in err
     assert out.read_text() == "precious"
+
+
+# -- workers tables (--workers-table FILE, issue 12 part 5) --------------------------------------
+#: (name, file content or None for a missing file, fragment of the one-line error); exit 7
+WORKERS_TABLES = [
+    ("missing file", None, "does not exist: give the path of a CSV file"),
+    ("empty file", b"", "is empty: give a header (code,workers) and rows"),
+    ("header and no rows", b"code,workers\n", "has a header and no rows"),
+    ("no code column", b"area,workers\nE02000001,5\n", "has no area-code column: name it one of"),
+    ("no count column", b"code,jobs\nE02000001,5\n", "has no workers column: name it one of"),
+    (
+        "two count columns",
+        b"code,workers,employment\nE02000001,5,6\n",
+        "has 2 workers columns ['workers', 'employment']: keep one",
+    ),
+    ("not UTF-8", "code,workers\nE02000001,5\n".encode("utf-16"), "is not UTF-8 text"),
+    ("negative count", b"code,workers\nE02000001,-5\n", "row 2: workers '-5' is negative"),
+    ("non-numeric count", b"code,workers\nE02000001,ten\n", "row 2: workers 'ten' is not a number"),
+    ("empty count", b"code,workers\nE02000001,\n", "row 2: workers '' is not a number"),
+    ("infinite count", b"code,workers\nE02000001,inf\n", "row 2: workers 'inf' is not finite"),
+    ("NaN count", b"code,workers\nE02000001,nan\n", "row 2: workers 'nan' is not finite"),
+    ("short row", b"code,workers\nE02000001\n", "row 2 has 1 fields, the header 2"),
+    (
+        "duplicate code",
+        b"code,workers\nE02000001,5\nE02000001,6\n",
+        "code 'E02000001' appears twice (rows 2 and 3): give each area once",
+    ),
+    (
+        "Nomis CSV with two series",
+        b"GEOGRAPHY_CODE,EMPLOYMENT_STATUS_NAME,OBS_VALUE\n"
+        b"E09000001,Employees,500\nE09000001,Employment,520\n",
+        "the file holds several series (EMPLOYMENT_STATUS_NAME differ), download one",
+    ),
+    (
+        "mixed levels",
+        b"code,workers\nE02000001,5\nE01000001,6\n",
+        "mixes levels (MSOA 2021 'E02000001', LSOA 2021 'E01000001'): give one level per file",
+    ),
+    (
+        "Output Area code",
+        b"code,workers\nE00000001,5\n",
+        "code 'E00000001' is not an England & Wales MSOA, LSOA or local-authority code",
+    ),
+    (
+        "Scottish code",
+        b"code,workers\nS02001234,5\n",
+        "a Scottish or Northern Irish code: the table replaces England & Wales counts only",
+    ),
+    (
+        "unknown MSOA code",
+        b"code,workers\nE02999999,5\n",
+        "code 'E02999999' is not an MSOA of England & Wales 2021 (a 2011 code?",
+    ),
+    (
+        "unknown LSOA code",
+        b"code,workers\nE01000001,5\nE01999999,6\n",
+        "code 'E01999999' is not an LSOA of England & Wales 2021",
+    ),
+    (
+        "unknown local authority (a 2023 merger)",
+        b"code,workers\nE06000063,5\n",
+        "code 'E06000063' is not a local authority of the Census 2021 tables",
+    ),
+]
+
+
+def _err(err: str) -> str:
+    """The one error line (the built-in layer's first-use notice aside)."""
+    return one_line("\n".join(x for x in err.splitlines() if "preparing the built-in" not in x))
+
+
+def _workers_table(tmp_path: Path, content: bytes | None) -> Path:
+    p = tmp_path / "workers.csv"
+    if content is not None:
+        p.write_bytes(content)
+    return p
+
+
+@pytest.mark.parametrize(
+    "what,content,fragment", WORKERS_TABLES, ids=[w[0] for w in WORKERS_TABLES]
+)
+def test_workers_table_analyse(capsys, tmp_path, what, content, fragment):
+    table = _workers_table(tmp_path, content)
+    got, out, err = cli(capsys, "analyse", "EC2Y 8BN", "-r", "0.5mi", "--workers-table", table)
+    line = _err(err)
+    assert got == 7, err
+    assert fragment in line and "Traceback" not in err and not out
+
+
+def test_workers_table_codes_outside_a_data_folder(capsys, tmp_path, london_dir):
+    """A national table on the London folder: refused, naming the first code outside it."""
+    table = _workers_table(tmp_path, b"code,workers\nE02000001,5\nE02001234,6\n")  # Cheshire
+    got, _, err = cli(
+        capsys, "analyse", "EC2Y 8BN", "-r", "0.5mi", "--data-dir", london_dir,
+        "--workers-table", table,
+    )  # fmt: skip
+    assert got == 7 and "code 'E02001234' lies outside the layer's data" in _err(err)
+
+
+def test_workers_table_on_a_layer_without_workers(capsys, tmp_path):
+    table = _workers_table(tmp_path, b"code,workers\nE02000001,5\n")
+    got, _, err = cli(capsys, "analyse", "EH1 1YZ", "-r", "0.5mi", "--workers-table", table)
+    assert got == 2 and "counts no workers to replace: leave --workers-table out" in _err(err)
+
+
+def test_workers_table_bad_file_in_report_and_batch(capsys, tmp_path):
+    table = _workers_table(tmp_path, b"code,workers\nE02000001,-1\n")
+    got, _, err = cli(
+        capsys, "report", "EC2Y 8BN", "-r", "0.5mi", "--workers-table", table,
+        "-o", tmp_path / "r.html",
+    )  # fmt: skip
+    assert got == 7 and "workers '-1' is negative" in _err(err)
+    assert not (tmp_path / "r.html").exists()
+    venues = tmp_path / "v.csv"
+    venues.write_text("id,postcode\na,EC2Y 8BN\n")
+    out = tmp_path / "out.csv"
+    got, _, err = cli(capsys, "batch", venues, "-r", "0.5mi", "--workers-table", table, "-o", out)
+    assert got == 7 and "workers '-1' is negative" in _err(err)
+    assert not out.exists()

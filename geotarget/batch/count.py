@@ -18,7 +18,9 @@ import pandas as pd
 
 from .. import estimate as est
 from ..catchment import WIDE_M, circle, circles_in
+from ..errors import InputError
 from ..layers import PopulationLayer, choose_layer, resolve_layer
+from ..layers.workers_table import with_workers_table
 from ..settings import CHUNK_SIZE, MAX_RADIUS_M
 from ..venue import Venue
 from .venues import ID_COLUMN, prepare
@@ -102,6 +104,7 @@ def analyse_many(
     layer: str | Path | PopulationLayer | None = None,
     method: str | None = None,
     counts: str | None = None,
+    workers_table: str | Path | None = None,
     max_radius: str | float | None = MAX_RADIUS_M,
     chunk_size: int = CHUNK_SIZE,
     done: pd.DataFrame | None = None,
@@ -125,9 +128,10 @@ def analyse_many(
         ``radius`` column (with unit, e.g. ``"800m"``); other columns are kept.
     radius
         The radius for rows without one (``"0.5mi"``, ``"800m"``).
-    data_dir, layer, method, counts
+    data_dir, layer, method, counts, workers_table
         As for :func:`geotarget.analyse`; by default each venue gets the built-in layer that
-        covers it.
+        covers it.  With ``workers_table`` the rows gain ``workers_source``, the table's file
+        (a venue outside England & Wales is then a failed row).
     max_radius
         The largest radius accepted (default 100 km); ``None`` for no limit.
     chunk_size
@@ -173,8 +177,8 @@ def analyse_many(
         todo_mask = pd.Series(True, index=prep.index)
     todo = prep[todo_mask]
     results = []
-    lay_fixed = resolve_layer(layer, data_dir, counts=counts)
-    layer_of, errors, layers = _layers_for(todo, lay_fixed, counts)
+    lay_fixed = with_workers_table(resolve_layer(layer, data_dir, counts=counts), workers_table)
+    layer_of, errors, layers = _layers_for(todo, lay_fixed, counts, workers_table)
     if trip is not None:
         _off_network(trip[1], todo, layer_of, errors)
     base = todo.drop(columns=["_lat", "_lon", "_radius_m", "_error"])
@@ -217,6 +221,11 @@ def analyse_many(
                 # a Series of objects: None stays None (pandas 3 would make NaN of it in a
                 # string column)
                 "error": pd.Series([why if o else None for o in outside], dtype=object),
+                **(
+                    {"workers_source": lay.workers_table["file"]}
+                    if lay.workers_table is not None
+                    else {}
+                ),
             },
         )
 
@@ -312,7 +321,10 @@ def _trip(
 
 
 def _layers_for(
-    todo: pd.DataFrame, fixed: PopulationLayer | None, counts: str | None = None
+    todo: pd.DataFrame,
+    fixed: PopulationLayer | None,
+    counts: str | None = None,
+    workers_table: str | Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, PopulationLayer]]:
     """Per row: the name of its layer (``fixed``, else the built-in layer covering it) and its
     error (so far, or why no layer covers it); and the layers by name."""
@@ -323,6 +335,7 @@ def _layers_for(
         dtype=object,
     )
     layers: dict[str, PopulationLayer] = {}
+    refused: dict[str, str] = {}  # layers the workers table cannot apply to: why
     for i in np.nonzero(ok)[0]:
         if fixed is not None:
             layer_of[i] = fixed.name
@@ -330,8 +343,16 @@ def _layers_for(
             continue
         try:
             lay = choose_layer(float(todo["_lat"].iloc[i]), float(todo["_lon"].iloc[i]), counts)
-            layers[lay.name] = lay
-            layer_of[i] = lay.name
         except Exception as e:  # NoCoverageError: the reason goes to the row
             errors[i] = str(e)
+            continue
+        if lay.name not in layers and lay.name not in refused:
+            try:  # a bad table stops the run (DataError); a layer it cannot apply to fails rows
+                layers[lay.name] = with_workers_table(lay, workers_table)
+            except InputError as e:
+                refused[lay.name] = str(e)
+        if lay.name in refused:
+            errors[i] = refused[lay.name]
+            continue
+        layer_of[i] = lay.name
     return layer_of, errors, layers

@@ -17,6 +17,7 @@ import pandas as pd
 from .. import platforms as plat
 from ..errors import InputError
 from ..layers import PopulationLayer, load_layer, resolve_layer
+from ..layers.workers_table import with_workers_table
 from ..platforms import PlatformOptions
 from ..result import PLATFORM_COLUMNS, platform_records
 from ..settings import CHUNK_SIZE
@@ -30,6 +31,7 @@ def platforms_many(
     layer=None,
     method: str | None = None,
     counts: str | None = None,
+    workers_table: str | Path | None = None,
     options: PlatformOptions | None = None,
     budget: float | None = None,
     currency: str = "",
@@ -60,8 +62,9 @@ def platforms_many(
         coverage are left out.
     platforms
         ``"all"``, ``"meta,linkedin"`` or a list of platform ids.
-    data_dir, layer, counts
-        The layer the results were counted on, if not the built-in one each row names.
+    data_dir, layer, counts, workers_table
+        The layer the results were counted on, if not the built-in one each row names, and
+        the ``--workers-table`` file they were counted with (added as ``workers_source``).
     method
         Defaults to the one the results were counted with.
     options
@@ -99,7 +102,7 @@ def platforms_many(
         raise InputError(f"processes {processes!r} must be a whole number >= 1")
     processes = processes if scheduler == "local" and _can_fork() else 1
     lat, lon = _positions(results)
-    fixed = resolve_layer(layer, data_dir, counts=counts)
+    fixed = with_workers_table(resolve_layer(layer, data_dir, counts=counts), workers_table)
     opts = PlatformOptions.from_kwargs(
         options,
         budget=budget,
@@ -125,7 +128,11 @@ def platforms_many(
     jobs = []
     for name in dict.fromkeys(names[ok].tolist()):
         sel = np.nonzero(ok & (names == name))[0]
-        lay = fixed if fixed is not None else load_layer(name, counts=counts)
+        lay = (
+            fixed
+            if fixed is not None
+            else with_workers_table(load_layer(name, counts=counts), workers_table)
+        )
         opts.check_layer(lay)
         how = {"method": _method_of(results.iloc[sel], lay, method), "options": opts}
         size = chunk_size
@@ -167,7 +174,15 @@ def platforms_many(
     table = pd.concat(frames, ignore_index=True)
     # venues in the order of ``results``; within a venue, best platform first
     order = np.argsort(table.pop("_pos").to_numpy(), kind="stable")
-    return table.iloc[order].reset_index(drop=True)
+    return _named_source(table.iloc[order].reset_index(drop=True), workers_table)
+
+
+def _named_source(table: pd.DataFrame, workers_table: str | Path | None) -> pd.DataFrame:
+    """``table`` with ``workers_source``, the workers table's file, when one was given (every
+    row's workers came from it: venues it cannot apply to failed before)."""
+    if workers_table is not None:
+        table["workers_source"] = Path(workers_table).name
+    return table
 
 
 #: the fewest venues a chunk is cut to so that several processes share the work

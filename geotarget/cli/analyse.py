@@ -32,6 +32,7 @@ EPILOG = """examples:
   geotarget analyse 51.5,-0.1 -r 1km --layer my-zones.gpkg --residents-col pop
   geotarget analyse 51.5202,-0.0937 -r 0.5mi --data-dir DIR --platforms all --budget 500 \\
       --currency GBP
+  geotarget analyse "EC2Y 8BN" -r 0.5mi --workers-table bres-msoa.csv
   geotarget analyse 51.5202,-0.0937 -r 0.5mi --data-dir DIR --platforms linkedin \\
       --segment-share 0.004 --rule linkedin.min_audience=1000
 """
@@ -128,6 +129,7 @@ def analyse_from_args(args: argparse.Namespace, platforms: str | None = None) ->
         layer=args.layer,
         method=args.method,
         counts=args.counts,
+        workers_table=getattr(args, "workers_table", None),
         residents_col=args.residents_col,
         workers_col=args.workers_col,
         platforms=platforms,

@@ -207,7 +207,7 @@ def fingerprint(args: argparse.Namespace) -> dict:
     if args.rules:
         rp = Path(args.rules)
         rules = {"path": str(rp.resolve()), "stamp": path_stamp(rp) if rp.exists() else None}
-    return {
+    fp = {
         "venues": path_stamp(args.venues),
         "radius": dist(args.radius),
         "max_radius": dist(args.max_radius)
@@ -240,6 +240,14 @@ def fingerprint(args: argparse.Namespace) -> dict:
             },
         },
     }
+    table = getattr(args, "workers_table", None)
+    if table is not None:  # only then: checkpoints of runs without a table stay resumable
+        tp = Path(table)
+        fp["workers_table"] = {
+            "path": str(tp.resolve()),
+            "stamp": path_stamp(tp) if tp.exists() else None,
+        }
+    return fp
 
 
 def _open_checkpoint(
@@ -341,6 +349,10 @@ def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
     if len(venues) == 0:
         raise InputError(f"venue file {args.venues!r} has no rows")
     _check_platform_options(args)
+    if args.workers_table is not None:  # a bad table fails now, before any counting
+        from ..layers.workers_table import read_workers_table
+
+        read_workers_table(args.workers_table)
     if (args.walk or args.drive) and (args.platforms or args.overlap):
         raise InputError(
             "--platforms and --overlap take circles in a batch: for a walk's platforms use "
@@ -361,6 +373,7 @@ def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
             layer=args.layer,
             method=args.method,
             counts=args.counts,
+            workers_table=args.workers_table,
             max_radius=args.max_radius,
             chunk_size=args.chunk_size,
             done=done,
@@ -462,6 +475,7 @@ def _platform_table(
         layer=args.layer,
         method=args.method,
         counts=args.counts,
+        workers_table=args.workers_table,
         options=platform_options(args),
         progress=progress,
         chunk_size=args.chunk_size,

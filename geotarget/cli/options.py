@@ -80,7 +80,8 @@ def add_radius_limit(parser: argparse.ArgumentParser) -> None:
 
 
 def add_layer_options(parser: argparse.ArgumentParser) -> None:
-    """Where the counts come from: ``--data-dir``, ``--layer``, ``--method``, ``--counts``."""
+    """Where the counts come from: ``--data-dir``, ``--layer``, ``--method``, ``--counts``,
+    ``--workers-table``."""
     parser.add_argument(
         "--data-dir",
         metavar="PATH",
@@ -108,6 +109,14 @@ def add_layer_options(parser: argparse.ArgumentParser) -> None:
         choices=["oa", "lsoa"],
         help="England & Wales: census counts "
         "to spread (default oa: Output Area totals; lsoa: LSOA totals only)",
+    )
+    parser.add_argument(
+        "--workers-table",
+        metavar="FILE",
+        help="England & Wales: a CSV of area code -> workers (MSOA, LSOA or local authority; "
+        "headers code,workers or a Nomis BRES CSV's GEOGRAPHY_CODE,OBS_VALUE) in place of the "
+        "Census 2021 workplace counts, which census day's lockdown understates; areas it does "
+        "not list keep the census counts (see docs/methods.md)",
     )
 
 

@@ -299,6 +299,9 @@ class PopulationLayer:
     places: PlaceSet | None = None
     #: the coverage cut in small pieces (computed when first needed, or stored with the layer)
     coverage_pieces: np.ndarray | None = None
+    #: the ``--workers-table`` file whose counts replace the census workers (file, sha256,
+    #: level, areas, workers), if any
+    workers_table: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.residents is None and not self.residents_unavailable:
@@ -477,8 +480,9 @@ class PopulationLayer:
         return any(parts[i].covers(pt) for i in tree.query(pt))
 
     def info(self) -> dict[str, Any]:
-        """The layer's metadata: name, title, source, vintage, licence, attribution, caveats."""
-        return {
+        """The layer's metadata: name, title, source, vintage, licence, attribution, caveats
+        (and ``workers_table`` when a table replaced the census workers)."""
+        out: dict[str, Any] = {
             "name": self.name,
             "title": self.title,
             "source": self.source,
@@ -487,3 +491,6 @@ class PopulationLayer:
             "attribution": list(self.attribution),
             "caveats": list(self.caveats),
         }
+        if self.workers_table is not None:
+            out["workers_table"] = dict(self.workers_table)
+        return out
