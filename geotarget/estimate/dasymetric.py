@@ -45,4 +45,4 @@ def _count_grouped(surface: CountSurface, catchments: NDArray[np.object_], pairs
     ceiling = _sum(uc, tot, n)
     low, high = _interval(est, np.sqrt(_sum(uc, var, n)), floor, ceiling)
     zones = _sum(uc, (inside > 0).astype(float), n).astype(int)  # census zones contributing
-    return Counts(est, low, high, zones, extra, surface.method)
+    return Counts(est, low, high, zones, extra, surface.method, (uc, ug, inside))
