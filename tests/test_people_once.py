@@ -7,12 +7,11 @@ import gzip
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import LONDON, need
 
 import geotarget
 from geotarget.layers import cache, load_layer
 from geotarget.layers.commuting import OVERLAP
-
-from conftest import LONDON, need
 
 #: London's usual residents (TS001) and the people who travel in to work in London from
 #: elsewhere in England & Wales (ODWP01EW LTLA flows, place of work indicator 3)
