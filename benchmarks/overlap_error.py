@@ -111,8 +111,8 @@ def _circles(layer, rng: np.random.Generator, n: int) -> None:
     lon, lat = transformer(layer.crs, "EPSG:4326").transform(x, y)
     circ = estimate.Circles(np.asarray(lat), np.asarray(lon), np.full(n, RADIUS_M), layer.crs)
     polys = np.full(n, None, dtype=object)
-    rc = estimate.count(res_s, polys, circles=circ)
-    wc = estimate.count(wrk_s, polys, circles=circ)
+    rc = estimate.count(res_s, polys, circles=circ, groups=True)
+    wc = estimate.count(wrk_s, polys, circles=circ, groups=True)
     msoa = _table("msoa")
     c = layer.commuting
     n_m = len(c.within)

@@ -59,7 +59,11 @@ MAX_PAIRS = 8_000_000
 
 
 def count(
-    surface: CountSurface, catchments: ArrayLike, *, circles: Circles | None = None
+    surface: CountSurface,
+    catchments: ArrayLike,
+    *,
+    circles: Circles | None = None,
+    groups: bool = False,
 ) -> Counts:
     """Count ``surface`` inside each catchment polygon, by the surface's own method.
 
@@ -77,6 +81,9 @@ def count(
         The catchment polygons, in the surface's CRS.
     circles : Circles or None
         The same catchments as circles (one per polygon, in order), for point surfaces.
+    groups : bool
+        Keep, for dasymetric surfaces, the people of each census group inside each catchment
+        (``Counts.groups``: what counting people once needs).
 
     Returns
     -------
@@ -94,15 +101,18 @@ def count(
             group = np.floor(np.cumsum(per) / MAX_PAIRS).astype(np.int64)
             cuts = np.flatnonzero(np.diff(group)) + 1
             parts = [
-                _count_at_points(surface, polys[g], circles.take(g))
+                _count_at_points(surface, polys[g], circles.take(g), groups)
                 for g in np.split(np.arange(len(per)), cuts)
             ]
             return _concat(parts)
-    return _count_at_points(surface, polys, circles)
+    return _count_at_points(surface, polys, circles, groups)
 
 
 def _count_at_points(
-    surface: CountSurface, catchments: NDArray[np.object_], circles: Circles | None
+    surface: CountSurface,
+    catchments: NDArray[np.object_],
+    circles: Circles | None,
+    groups: bool = False,
 ) -> Counts:
     """Count a point surface (plain or dasymetric) inside ``catchments``."""
     pairs: Pairs
@@ -113,5 +123,5 @@ def _count_at_points(
         ci, pi = surface.tree.query(catchments, predicate="intersects")
         pairs = (ci, pi)
     if surface.group is not None:
-        return _count_grouped(surface, catchments, pairs)
+        return _count_grouped(surface, catchments, pairs, groups)
     return _count_points(surface, catchments, pairs, circles)

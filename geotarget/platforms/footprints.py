@@ -223,10 +223,15 @@ class Facts:
                 from ..estimate.travel import count_travel
 
                 crs = self.layer.crs
-                parts = [count_travel(s, crs, t, g) for t, g in zip(self.travels, self.geoms)]
+                parts = [
+                    count_travel(s, crs, t, g, groups=True)
+                    for t, g in zip(self.travels, self.geoms)
+                ]
                 self.catch[pop] = _concat(parts)
                 continue
-            self.catch[pop] = None if s is None else est.count(s, self.geoms, circles=self.circles)
+            self.catch[pop] = (
+                None if s is None else est.count(s, self.geoms, circles=self.circles, groups=True)
+            )
         self.catch_overlap = self._overlap(self.catch)
         if self.circles is not None:  # the catchments are circles: their counts are circle counts
             for i in range(self.n):
@@ -264,7 +269,8 @@ class Facts:
         if self.layer.commuting is None or not len(geoms):
             return None
         counted = {
-            pop: None if s is None else est.count(s, geoms) for pop, s in self.surfaces.items()
+            pop: None if s is None else est.count(s, geoms, groups=True)
+            for pop, s in self.surfaces.items()
         }
         return self._overlap(counted)
 
@@ -294,7 +300,7 @@ class Facts:
             if any(s is not None and s.kind != "points" for s in self.surfaces.values()):
                 polys = circles_in(self.lat[ii], self.lon[ii], rr, self.layer.crs)
             counted = {
-                pop: None if s is None else est.count(s, polys, circles=circles)
+                pop: None if s is None else est.count(s, polys, circles=circles, groups=True)
                 for pop, s in self.surfaces.items()
             }
             both = self._overlap(counted)
