@@ -17,6 +17,7 @@ the basis is residents, labelled so.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, TypedDict
 
 import numpy as np
@@ -397,6 +398,10 @@ class Evaluator(FootprintBuilder):
     ) -> dict[str, Any]:
         ppl = b.people
         inside = catchment if b.inside is None else b.inside  # radius, place, country: contain it
+        if b.inside is None and ppl.overlap is not None and ppl.total < catchment.total:
+            # a footprint holding the catchment holds at least its people: its overlap (exact
+            # for places) and the catchment's (estimated) disagree by the estimate's error
+            ppl = replace(ppl, overlap=max(0.0, ppl.overlap - (catchment.total - ppl.total)))
         total = ppl.total
         # (never above 1: the catchment's people inside a footprint cannot outnumber it)
         share_inside = min(1.0, inside.total / total) if total > 0 else None
