@@ -8,7 +8,10 @@ Sources (the publishers' files; the folder layout of ``../shared/data``):
 * the Output Area 2021 points with each OA's LSOA and MSOA
   (``ew-geography2021/oa21_centroids_ew.csv.gz``);
 * ONS Census 2021 ODWP01EW place of work per MSOA (``london-census2021/workers/
-  odwp01ew_msoa_counts.csv``): ``destination``, ``nomove``, ``within``;
+  odwp01ew_msoa_counts.csv``): ``origin``, ``destination``, ``nomove``, ``within``;
+* ONS Census 2021 ODWP01EW local authority to local authority flows (``london-census2021/
+  workers/ODWP01EW_LTLA.csv.gz``; Nomis origin-destination data): the people who live in one
+  local authority and travel to work in another (or the same), place of work indicator 3;
 * the 2011 Workplace Zone population-weighted centroids of the UK
   (``uk-workplace-zones2011/workplace_zones2011_uk_centroids.csv.gz``), England & Wales kept;
 * the simplified MSOA 2021 polygons (``ew-geography2021/msoa21_ew_simplified.gpkg``): the land
@@ -29,7 +32,9 @@ Placement, done here once:
 Outputs in ``geotarget/data/`` (positions in British National Grid metres, integers):
 ``ew-census2021-oa.parquet`` (OA 2021: code, LSOA index, position, residents),
 ``ew-census2021-lsoa.parquet`` (LSOA 2021: code, MSOA index, residents),
-``ew-census2021-msoa.parquet`` (MSOA 2021: code, local authority, destination, nomove, within),
+``ew-census2021-msoa.parquet`` (MSOA 2021: code, local authority, destination, nomove, within,
+origin), ``ew-census2021-flows.parquet`` (local authority of residence, local authority of
+workplace, people travelling to work: every England & Wales pair with anyone),
 ``ew-census2021-postcodes.parquet`` (per shipped residential postcode, same order: its OA 2021
 index or -1, its LSOA index), ``ew-census2021-wpz.parquet`` (Workplace Zones: position, MSOA
 index), ``ew-census2021-places.parquet`` (local authorities, regions, Greater London),
@@ -84,6 +89,29 @@ def _bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _geo_frame(rows: list[dict[str, object]], geoms: list[object]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=EQUAL_AREA_CRS)
+
+
+def _la_flows(shared: Path, las: set[str]) -> pd.DataFrame:
+    """ODWP01EW local authority to local authority flows of people travelling to work
+    (indicator 3, not at or from home), both ends in England & Wales, sorted."""
+    raw = pd.read_csv(
+        shared / "london-census2021/workers/ODWP01EW_LTLA.csv.gz",
+        usecols=[0, 2, 4, 6],
+        dtype={0: str, 2: str, 4: str, 6: "int64"},
+    )
+    raw.columns = pd.Index(["home", "work", "indicator", "count"])
+    f = raw[(raw["indicator"] == "3") & raw["home"].isin(las) & raw["work"].isin(las)]
+    if set(f["home"]) != las:
+        raise SystemExit("local authorities of ODWP01EW and TS001 do not match")
+    f = f.groupby(["home", "work"], as_index=False)["count"].sum()
+    f = f[f["count"] > 0].sort_values(["home", "work"], ignore_index=True)
+    return pd.DataFrame(
+        {
+            "home": f["home"].to_numpy(dtype=object),
+            "work": f["work"].to_numpy(dtype=object),
+            "count": f["count"].to_numpy("int32"),
+        }
+    )
 
 
 def main() -> None:
@@ -151,7 +179,7 @@ def main() -> None:
 
     od = pd.read_csv(
         shared / "london-census2021/workers/odwp01ew_msoa_counts.csv",
-        usecols=["areacd", "destination", "nomove", "within"],
+        usecols=["areacd", "origin", "destination", "nomove", "within"],
     ).set_index("areacd")
     msoa_lad = by_type["MSOA"]["Parent area code"].loc[msoa_codes].to_numpy()
     od = od.reindex(msoa_codes)
@@ -165,9 +193,17 @@ def main() -> None:
                 "destination": od["destination"].to_numpy("int32"),
                 "nomove": od["nomove"].to_numpy("int32"),
                 "within": od["within"].to_numpy("int32"),
+                "origin": od["origin"].to_numpy("int32"),
             }
         ),
         "ew-census2021-msoa.parquet",
+    )
+    flows = _la_flows(shared, set(msoa_lad.tolist()))
+    _write(flows, "ew-census2021-flows.parquet")
+    print(
+        f"local authority flows: {len(flows):,} pairs, {int(flows['count'].sum()):,} people "
+        f"travelling to work ({int(flows['count'][flows['home'] == flows['work']].sum()):,} "
+        "within their own local authority)"
     )
 
     # postcodes: their OA 2021 (same code) or the LSOA of the nearest changed OA 2021 point
@@ -282,7 +318,8 @@ def main() -> None:
         "title": "England & Wales Census 2021 (residents by Output Area / LSOA over residential "
         "postcodes, workplace population by MSOA over Workplace Zones)",
         "source": "ONS Census 2021: TS001 usual residents (OA, LSOA), ODWP01EW place of work "
-        "(MSOA); Output Area 2021 points (ONS data-visualisation, GeoDraw); 2011 Workplace Zone "
+        "(MSOA; local authority to local authority flows); Output Area 2021 points (ONS "
+        "data-visualisation, GeoDraw); 2011 Workplace Zone "
         "population-weighted centroids; simplified MSOA 2021 boundaries (outline, places); "
         "residential postcodes from OS Code-Point Open and the ONS postcode lookup (May 2022)",
         "licence": "Open Government Licence v3.0",
@@ -303,6 +340,7 @@ def main() -> None:
         "msoas": len(msoa_codes),
         "workers_travel_in_total": int((od["destination"] - od["nomove"]).sum()),
         "home_workers_total": int(od["nomove"].sum()),
+        "la_flows_total": int(flows["count"].sum()),
         "workplace_zones": len(wpz),
         "postcodes_same_code": int((pc_oa >= 0).sum()),
         "postcodes_nearest_changed_oa": int(un.sum()),

@@ -70,7 +70,11 @@ SMALL_LEAF = 0.3
 
 
 def count(
-    surface: CountSurface, catchments: ArrayLike, *, circles: Circles | None = None
+    surface: CountSurface,
+    catchments: ArrayLike,
+    *,
+    circles: Circles | None = None,
+    groups: bool = False,
 ) -> Counts:
     """Count ``surface`` inside each catchment polygon, by the surface's own method.
 
@@ -92,6 +96,9 @@ def count(
         The catchment polygons, in the surface's CRS.
     circles : Circles or None
         The same catchments as circles (one per polygon, in order), for point surfaces.
+    groups : bool
+        Keep, for dasymetric surfaces, the people of each census group inside each catchment
+        (``Counts.groups``: what counting people once needs).
 
     Returns
     -------
@@ -101,8 +108,9 @@ def count(
     polys: NDArray[np.object_] = np.asarray(catchments, dtype=object)
     if surface.kind != "points":
         return _count_areal(surface, polys)
-    if circles is None or not _aggregated(surface, circles):
-        return _count_by_pairs(surface, polys, circles)
+    if circles is None or groups or not _aggregated(surface, circles):
+        # per-group detail (counting people once) comes from the points, not the index's sums
+        return _count_by_pairs(surface, polys, circles, groups)
     # circles much smaller than the tree's leaves meet few points: testing them is quicker;
     # wide ones (over WIDE_M, 1,000 km) are decided by the geodesic, which the point test adds
     small = circles.radius < SMALL_LEAF * aggregate_index(surface, circles.crs).leaf_size
@@ -145,7 +153,10 @@ def _aggregated(surface: CountSurface, circles: Circles) -> bool:
 
 
 def _count_by_pairs(
-    surface: CountSurface, polys: NDArray[np.object_], circles: Circles | None
+    surface: CountSurface,
+    polys: NDArray[np.object_],
+    circles: Circles | None,
+    groups: bool = False,
 ) -> Counts:
     """Count a point surface point by point: the (catchment, point) pairs inside, then their
     sums (the reference the aggregate index is tested against)."""
@@ -157,15 +168,18 @@ def _count_by_pairs(
             group = np.floor(np.cumsum(per) / MAX_PAIRS).astype(np.int64)
             cuts = np.flatnonzero(np.diff(group)) + 1
             parts = [
-                _count_at_points(surface, polys[g], circles.take(g))
+                _count_at_points(surface, polys[g], circles.take(g), groups)
                 for g in np.split(np.arange(len(per)), cuts)
             ]
             return _concat(parts)
-    return _count_at_points(surface, polys, circles)
+    return _count_at_points(surface, polys, circles, groups)
 
 
 def _count_at_points(
-    surface: CountSurface, catchments: NDArray[np.object_], circles: Circles | None
+    surface: CountSurface,
+    catchments: NDArray[np.object_],
+    circles: Circles | None,
+    groups: bool = False,
 ) -> Counts:
     """Count a point surface (plain or dasymetric) inside ``catchments``."""
     pairs: Pairs
@@ -176,5 +190,5 @@ def _count_at_points(
         ci, pi = surface.tree.query(catchments, predicate="intersects")
         pairs = (ci, pi)
     if surface.group is not None:
-        return _count_grouped(surface, catchments, pairs)
+        return _count_grouped(surface, catchments, pairs, groups)
     return _count_points(surface, catchments, pairs, circles)

@@ -31,6 +31,9 @@ class Counts:
         The surface's other counts (placed alike), each counted the same way.
     method : str
         The method used: ``"areal"``, ``"dasymetric"`` or ``"points"``.
+    groups : tuple of numpy.ndarray or None
+        Dasymetric counts: ``(catchment, group, people of the group inside)`` for every group
+        with a point inside (what counting people once needs); None otherwise.
     """
 
     estimate: NDArray[np.float64]
@@ -39,10 +42,20 @@ class Counts:
     zones: NDArray[np.int_]  # zones/points/cells contributing (count > 0 share)
     extra: dict[str, NDArray[np.float64]]
     method: str
+    groups: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]] | None = None
 
 
 def _concat(parts: list[Counts]) -> Counts:
     """The counts of several batches of catchments, one after the other."""
+    groups = None
+    if parts and all(p.groups is not None for p in parts):
+        offs = np.cumsum([0] + [len(p.estimate) for p in parts[:-1]])
+        gs = [p.groups for p in parts if p.groups is not None]
+        groups = (
+            np.concatenate([g[0] + o for g, o in zip(gs, offs)]),
+            np.concatenate([g[1] for g in gs]),
+            np.concatenate([g[2] for g in gs]),
+        )
     return Counts(
         np.concatenate([p.estimate for p in parts]),
         np.concatenate([p.low for p in parts]),
@@ -50,6 +63,7 @@ def _concat(parts: list[Counts]) -> Counts:
         np.concatenate([p.zones for p in parts]),
         {k: np.concatenate([p.extra[k] for p in parts]) for k in parts[0].extra},
         parts[0].method,
+        groups,
     )
 
 

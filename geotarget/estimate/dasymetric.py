@@ -11,9 +11,12 @@ from ..layers.base import CountSurface
 from .counts import Counts, Pairs, _interval, _sum
 
 
-def _count_grouped(surface: CountSurface, catchments: NDArray[np.object_], pairs: Pairs) -> Counts:
+def _count_grouped(
+    surface: CountSurface, catchments: NDArray[np.object_], pairs: Pairs, groups: bool = False
+) -> Counts:
     """Count a dasymetric point surface (points grouped by census zone) inside ``catchments``,
-    given the (catchment, point) pairs with the point inside."""
+    given the (catchment, point) pairs with the point inside (with the people of each group
+    inside, ``Counts.groups``, when ``groups``)."""
     assert surface.group is not None and surface.group_k is not None  # a dasymetric surface
     n = len(catchments)
     ci, pi = pairs
@@ -45,4 +48,5 @@ def _count_grouped(surface: CountSurface, catchments: NDArray[np.object_], pairs
     ceiling = _sum(uc, tot, n)
     low, high = _interval(est, np.sqrt(_sum(uc, var, n)), floor, ceiling)
     zones = _sum(uc, (inside > 0).astype(float), n).astype(int)  # census zones contributing
-    return Counts(est, low, high, zones, extra, surface.method)
+    kept = (uc, ug, inside) if groups else None
+    return Counts(est, low, high, zones, extra, surface.method, kept)

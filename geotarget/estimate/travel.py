@@ -118,7 +118,9 @@ def costs(surface: CountSurface, crs: str, travel: Travel, upto: float | None = 
     return out
 
 
-def count_travel(surface: CountSurface, crs: str, travel: Travel, polygon: Any) -> Counts:
+def count_travel(
+    surface: CountSurface, crs: str, travel: Travel, polygon: Any, groups: bool = False
+) -> Counts:
     """Count a point surface (plain or dasymetric) in a walk or drive catchment.
 
     Parameters
@@ -131,6 +133,8 @@ def count_travel(surface: CountSurface, crs: str, travel: Travel, polygon: Any) 
         The search.
     polygon : shapely.Geometry
         The catchment polygon in ``crs`` (only the dasymetric code's bookkeeping uses it).
+    groups : bool
+        Keep the people of each census group inside (``Counts.groups``).
 
     Returns
     -------
@@ -143,7 +147,7 @@ def count_travel(surface: CountSurface, crs: str, travel: Travel, polygon: Any) 
     inside = np.flatnonzero(cost <= budget)
     ci = np.zeros(len(inside), dtype=np.int64)
     if surface.group is not None:
-        return _count_grouped(surface, np.array([polygon], dtype=object), (ci, inside))
+        return _count_grouped(surface, np.array([polygon], dtype=object), (ci, inside), groups)
     vals = surface.values[inside]
     est = _sum(ci, vals, 1)
     zones = _sum(ci, (vals > 0).astype(float), 1).astype(int)

@@ -22,6 +22,9 @@ from shapely.geometry.base import BaseGeometry
 from ..errors import DataError, InputError
 from .geometry import point_array
 
+if TYPE_CHECKING:
+    from .commuting import Commuting
+
 #: what a surface's geometries are: census zones, points with counts, grid cells
 KINDS = ("zones", "points", "grid")
 #: the populations a layer counts
@@ -129,6 +132,8 @@ class CountSurface:
     edge_m: np.ndarray | None = None
     description: str = ""  # how the surface was made, for the result's method text
     range_note: str = ""  # how its range's k was set: calibrated (where) or assumed
+    #: per group, the index of the area of the layer's commuting flows (an MSOA) it lies in
+    group_area: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -302,6 +307,8 @@ class PopulationLayer:
     #: the ``--workers-table`` file whose counts replace the census workers (file, sha256,
     #: level, areas, workers), if any
     workers_table: dict[str, Any] | None = None
+    #: commuting flows, to count the people of an area once (residents + workers - both)
+    commuting: Commuting | None = None
 
     def __post_init__(self) -> None:
         if self.residents is None and not self.residents_unavailable:

@@ -25,9 +25,10 @@ import pyarrow.parquet as pq
 import shapely
 
 from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
+from .commuting import Commuting
 
 log = logging.getLogger(__name__)
-FORMAT = 12  # bump when the layout or the way layers are built changes
+FORMAT = 13  # bump when the layout or the way layers are built changes
 
 _LAYER_FIELDS = (
     "name",
@@ -141,7 +142,10 @@ def write(layer: PopulationLayer, folder: Path) -> None:
                 entry["index_file"] = _write_index(s, layer.crs, tmp / f"surface{i}-index.npz")
             if s.group_k is not None:
                 kname = f"surface{i}-groups.parquet"
-                pd.DataFrame({"k": s.group_k}).to_parquet(tmp / kname, index=False)
+                g = {"k": s.group_k}
+                if s.group_area is not None:
+                    g["area"] = s.group_area
+                pd.DataFrame(g).to_parquet(tmp / kname, index=False)
                 entry["groups_file"] = kname
             meta["surfaces"].append(entry)
         pieces = layer._coverage_parts[0]  # computed now, once, and stored
@@ -172,6 +176,9 @@ def write(layer: PopulationLayer, folder: Path) -> None:
             meta["places_note"] = pl.note
             meta["places_complete"] = pl.complete
             meta["places_groups_nest"] = pl.groups_nest
+        if layer.commuting is not None:
+            _write_commuting(layer.commuting, tmp / "commuting.npz")
+            meta["commuting_source"] = layer.commuting.source
         for p in tmp.iterdir():
             # the aggregate indexes are checked when first used (most runs need none)
             key = "index_files" if p.name.endswith("-index.npz") else "files"
@@ -235,6 +242,23 @@ class _StoredIndex:
             return None
 
 
+#: the arrays of a layer's commuting flows, as stored
+_COMMUTING_ARRAYS = ("la_codes", "area_la", "within", "out_other", "in_other", "flows")
+
+
+def _write_commuting(c: Commuting, path: Path) -> None:
+    arrays = {a: np.asarray(getattr(c, a)) for a in _COMMUTING_ARRAYS}
+    arrays["la_codes"] = arrays["la_codes"].astype(str)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)  # type: ignore[arg-type]
+
+
+def _read_commuting(path: Path, source: str) -> Commuting:
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {a: z[a] for a in _COMMUTING_ARRAYS}
+    return Commuting(source=source, **arrays)
+
+
 class _ArrowIds:
     """A loader of the ids held in an Arrow column (an object array of strings); picklable,
     so a layer read from the cache can still be sent to Dask workers."""
@@ -282,6 +306,7 @@ def read(folder: Path) -> PopulationLayer | None:
                 geoms: np.ndarray | PointXY = PointXY(df["x"].to_numpy(), df["y"].to_numpy())
             else:
                 geoms = shapely.from_wkb(df["wkb"].to_numpy())
+            groups = pd.read_parquet(folder / e["groups_file"]) if "groups_file" in e else None
             s = CountSurface(
                 ids=np.empty(len(df), dtype=object),  # replaced below
                 geoms=geoms,
@@ -292,10 +317,9 @@ def read(folder: Path) -> PopulationLayer | None:
                     if c.startswith("extra:")
                 },
                 group=df["group"].to_numpy() if "group" in df else None,
-                group_k=(
-                    pd.read_parquet(folder / e["groups_file"])["k"].to_numpy()
-                    if "groups_file" in e
-                    else None
+                group_k=None if groups is None else groups["k"].to_numpy(),
+                group_area=(
+                    groups["area"].to_numpy() if groups is not None and "area" in groups else None
                 ),
                 edge_m=df["edge_m"].to_numpy() if "edge_m" in df else None,
                 **{f: e[f] for f in _SURFACE_FIELDS},
@@ -331,6 +355,10 @@ def read(folder: Path) -> PopulationLayer | None:
         }
         layer_kwargs = dict(meta["layer"])
         _attach_indexes(meta, read_surfaces, folder)
+        if (folder / "commuting.npz").exists():
+            layer_kwargs["commuting"] = _read_commuting(
+                folder / "commuting.npz", meta["commuting_source"]
+            )
         return PopulationLayer(
             coverage=coverage,
             residents=defaults.get("residents"),

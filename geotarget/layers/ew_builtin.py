@@ -28,6 +28,7 @@ from ..errors import DataError, InputError
 from ..projections import transformer
 from . import builtin, cache
 from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
+from .commuting import Commuting
 from .ew_census2021 import (
     COUNTS,
     DASYMETRIC_CAVEAT,
@@ -45,7 +46,7 @@ from .ew_dasymetric import (
 
 NAME = "ew-census2021"
 #: the compact tables of the layer, in ``geotarget/data``
-TABLES = ("oa", "lsoa", "msoa", "postcodes", "wpz", "places", "zones")
+TABLES = ("oa", "lsoa", "msoa", "postcodes", "wpz", "places", "zones", "flows")
 
 
 def _table(part: str) -> pd.DataFrame:
@@ -213,8 +214,9 @@ def _residents(t: dict[str, pd.DataFrame], counts: str) -> tuple[_Points, np.nda
     return pts, np.concatenate(lsoas)
 
 
-def _workers(t: dict[str, pd.DataFrame]) -> _Points:
-    """ODWP01 travel-in workers spread over the Workplace Zones of each MSOA."""
+def _workers(t: dict[str, pd.DataFrame]) -> tuple[_Points, np.ndarray]:
+    """ODWP01 travel-in workers spread over the Workplace Zones of each MSOA, and each group's
+    MSOA."""
     msoa, wpz, oa, lsoa = t["msoa"], t["wpz"], t["oa"], t["lsoa"]
     travel_in = (msoa["destination"] - msoa["nomove"]).to_numpy(float)
     codes = msoa["msoa21cd"].to_numpy()
@@ -234,6 +236,7 @@ def _workers(t: dict[str, pd.DataFrame]) -> _Points:
     bare[mi] = False
     oa_msoa = lsoa["msoa"].to_numpy()[oa["lsoa"].to_numpy()]
     osel = np.nonzero(bare[oa_msoa])[0]
+    mj = np.zeros(0, mi.dtype)
     if len(osel):
         mj, gj = np.unique(oa_msoa[osel], return_inverse=True)
         pts.add(
@@ -244,7 +247,30 @@ def _workers(t: dict[str, pd.DataFrame]) -> _Points:
             np.array([f"{c} (OA 2021 points)" for c in codes[mj]], dtype=object),
             "oa",
         )
-    return pts
+    return pts, np.concatenate([mi, mj])
+
+
+def _commuting(t: dict[str, pd.DataFrame]) -> Commuting:
+    """The ODWP01 flows of the shipped tables (per MSOA, and local authority to authority)."""
+    m, f = t["msoa"], t["flows"]
+    la_codes, area_la = np.unique(m["lad"].to_numpy(dtype=str), return_inverse=True)
+    ix = {c: i for i, c in enumerate(la_codes.tolist())}
+    flows = np.zeros((len(la_codes), len(la_codes)))
+    home = np.array([ix[c] for c in f["home"].astype(str)], dtype=np.int64)
+    work = np.array([ix[c] for c in f["work"].astype(str)], dtype=np.int64)
+    np.add.at(flows, (home, work), f["count"].to_numpy(float))
+    within = m["within"].to_numpy(float)
+    nomove = m["nomove"].to_numpy(float)
+    return Commuting(
+        la_codes=la_codes,
+        area_la=area_la,
+        within=within,
+        out_other=m["origin"].to_numpy(float) - nomove - within,
+        in_other=m["destination"].to_numpy(float) - nomove - within,
+        flows=flows,
+        source="ONS Census 2021 ODWP01EW: MSOA 'within' counts and local authority to local "
+        "authority flows",
+    )
 
 
 def _places(pl: Any, zones: Any) -> PlaceSet:
@@ -317,7 +343,10 @@ def build(counts: str = "oa") -> PopulationLayer:
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(per_msoa[owner] > 0, res.values / per_msoa[owner], 0.0)
     res.extra["home_workers"] = nomove[owner] * share
-    wrk = _workers(t).surface(
+    assert res.group is not None  # a dasymetric surface
+    res.group_area = owner[np.unique(res.group, return_index=True)[1]]
+    wpts, wrk_area = _workers(t)
+    wrk = wpts.surface(
         xy,
         unit="Workplace Zone 2011",
         group_unit="MSOA 2021",
@@ -326,6 +355,7 @@ def build(counts: str = "oa") -> PopulationLayer:
         range_note="k = 1 per Workplace Zone: assumed (no finer workplace counts exist to "
         "calibrate it)",
     )
+    wrk.group_area = wrk_area
     crs, coverage, pieces = builtin.coverage_index()[NAME]
     return PopulationLayer(
         name=NAME,
@@ -348,6 +378,7 @@ def build(counts: str = "oa") -> PopulationLayer:
         country="GB",
         places=_places(t["places"], t["zones"]),
         origin="built-in",
+        commuting=_commuting(t),
     )
 
 

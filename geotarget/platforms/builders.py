@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ..catchment import circle
 from ..layers.base import PlaceSet
+from ..layers.commuting import OVERLAP
 from ..units import UNITS
 from ..venue import Venue
 from .footprints import COVERED, POPS, Facts, basis_total
@@ -42,6 +43,9 @@ class People:
         ``"residents"`` or ``"residents+workers"``.
     low, high : float or None
         The range of the total on the basis (None: not known).
+    overlap : float or None
+        The workers who also live in the footprint, counted once in the total (None: the
+        layer's flows do not tell, and nobody is taken off).
     """
 
     residents: float | None
@@ -49,12 +53,15 @@ class People:
     basis: str  # "residents" or "residents+workers"
     low: float | None = None  # range of the total on the basis (None: not known)
     high: float | None = None
+    overlap: float | None = None  # workers who also live there (counted once)
 
     @property
     def total(self) -> float:
-        """The people on the basis: residents, plus workers on ``"residents+workers"``."""
-        return (self.residents or 0.0) + (
-            (self.workers or 0.0) if self.basis == "residents+workers" else 0.0
+        """The people on the basis: residents, plus (on ``"residents+workers"``) the workers
+        who do not also live there."""
+        return basis_total(
+            {"residents": self.residents, "workers": self.workers, OVERLAP: self.overlap},
+            self.basis,
         )
 
 
@@ -74,8 +81,9 @@ def people(vals: Mapping[str, Sequence[float] | None], basis: str, ranged: bool 
     -------
     People
     """
-    r, w = vals.get("residents"), vals.get("workers")
+    r, w, both = vals.get("residents"), vals.get("workers"), vals.get(OVERLAP)
     out = People(None if r is None else r[0], None if w is None else w[0], basis)
+    out.overlap = None if both is None or w is None else both[0]
     if ranged:
         out.low = basis_total({p: (v[1] if v else None) for p, v in vals.items()}, basis)
         out.high = basis_total({p: (v[2] if v else None) for p, v in vals.items()}, basis)
@@ -276,7 +284,11 @@ class FootprintBuilder:
         gain = basis_total(gains, basis) if gains else np.zeros(len(hit))
         whole = basis_total({p: (None if t is None else t[0][hit]) for p, t in tot.items()}, basis)
         gain, whole = np.broadcast_to(gain, len(hit)), np.broadcast_to(whole, len(hit))
-        total = people(self.facts.catchment(self.i), basis).total
+        # the districts' people are added up gross (who also works there is not known per
+        # district): the coverage is of the catchment's people counted the same way
+        total = basis_total(
+            {p: v[0] for p, v in self.facts.catchment(self.i).items() if p in POPS and v}, basis
+        )
         outside = np.maximum(whole - gain, 0.0)
         order = np.argsort(-(gain / np.maximum(outside, 1e-9)), kind="stable")
         chosen: list[int] = []
@@ -302,10 +314,18 @@ class FootprintBuilder:
                 e - math.sqrt(float(((t[0][sel] - t[1][sel]) ** 2).sum())),
                 e + math.sqrt(float(((t[2][sel] - t[0][sel]) ** 2).sum())),
             )
-        inside = {
+        inside: dict[str, tuple[float, float, float] | None] = {
             p: None if g is None else (float(g[chosen].sum()),) * 3
             for p, g in ((p, gains.get(p)) for p in POPS)
         }
+        if basis == "residents+workers" and self.layer.commuting is not None:
+            union = shapely.union_all(ds.polygons[sel])
+            both = self.facts.overlap_in(
+                np.array([union, shapely.intersection(union, self.facts.geoms[self.i])], object)
+            )
+            if both is not None:
+                vals[OVERLAP] = (float(both[0]),) * 3
+                inside[OVERLAP] = (float(both[1]),) * 3
         area = float(ds.areas[sel].sum())
         cov = float((ds.coverage[sel] * ds.areas[sel]).sum() / area) if area > 0 else 0.0
         names = sorted(ds.codes[sel].tolist())
@@ -415,7 +435,13 @@ class FootprintBuilder:
                 f"{self.country} (it may hold several countries), so the country footprint "
                 "cannot be measured: its people would be a guess"
             )
-        tot = {p: None if s is None else (s.total,) * 3 for p, s in self.facts.surfaces.items()}
+        tot: dict[str, tuple[float, float, float] | None] = {
+            p: None if s is None else (s.total,) * 3 for p, s in self.facts.surfaces.items()
+        }
+        flows = self.layer.commuting
+        if flows is not None and tot.get("residents") and tot.get("workers"):
+            both = min(flows.total_internal, *(v[0] for v in tot.values() if v))
+            tot[OVERLAP] = (both,) * 3
         cov = self.layer.coverage
         return Built(
             "country",

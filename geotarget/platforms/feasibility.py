@@ -9,12 +9,15 @@ People are counted with the same engine as the catchment, for many venues at onc
 footprints made by :mod:`geotarget.platforms.builders` and the verdict and advice of
 :mod:`geotarget.platforms.advice`.  The basis follows the platform's location meaning: "living
 in" counts residents; every other meaning (living or recently in, recently in, presence...)
-counts residents plus workers travelling in (``destination - nomove``, so nobody is counted
-twice).  Where workers are unavailable the basis is residents, labelled so.
+counts residents plus workers travelling in (``destination - nomove``: home-workers are
+residents only), less the workers who also live in the footprint (the layer's commuting flows,
+:mod:`geotarget.layers.commuting`), so nobody is counted twice.  Where workers are unavailable
+the basis is residents, labelled so.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, TypedDict
 
 import numpy as np
@@ -108,9 +111,14 @@ def basis_for(meaning: str, layer: PopulationLayer) -> tuple[str, str]:
             "residents only: workers are unavailable in this layer, so people "
             "who come in to work are missing from both sides"
         )
+    once = (
+        ", each counted once: workers who also live there are taken off"
+        if layer.commuting is not None
+        else " (no commuting flows in this layer: who lives and works there counts twice)"
+    )
     return "residents+workers", (
         "residents plus people who travel in to work (the platform "
-        "counts people living in or recently in the area)"
+        f"counts people living in or recently in the area){once}"
     )
 
 
@@ -390,6 +398,10 @@ class Evaluator(FootprintBuilder):
     ) -> dict[str, Any]:
         ppl = b.people
         inside = catchment if b.inside is None else b.inside  # radius, place, country: contain it
+        if b.inside is None and ppl.overlap is not None and ppl.total < catchment.total:
+            # a footprint holding the catchment holds at least its people: its overlap (exact
+            # for places) and the catchment's (estimated) disagree by the estimate's error
+            ppl = replace(ppl, overlap=max(0.0, ppl.overlap - (catchment.total - ppl.total)))
         total = ppl.total
         # (never above 1: the catchment's people inside a footprint cannot outnumber it)
         share_inside = min(1.0, inside.total / total) if total > 0 else None
@@ -441,6 +453,7 @@ class Evaluator(FootprintBuilder):
                 "basis": basis,
                 "residents": _r(ppl.residents),
                 "workers": _r(ppl.workers) if basis == "residents+workers" else None,
+                "live_and_work": _r(ppl.overlap) if basis == "residents+workers" else None,
                 "total": round(total),
                 "in_catchment": round(inside.total),
             },

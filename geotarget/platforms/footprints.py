@@ -36,6 +36,7 @@ from numpy.typing import NDArray
 from .. import estimate as est
 from ..catchment import circles_in
 from ..layers.base import CountSurface, PopulationLayer
+from ..layers.commuting import OVERLAP, overlap_of
 from ..units import UNITS
 from .layer_totals import (
     POPS,
@@ -43,6 +44,7 @@ from .layer_totals import (
     layer_memo,
     place_totals,
     places_of,
+    places_overlap,
     touching,
     touching_circles,
 )
@@ -90,19 +92,25 @@ def basis_total(vals: Mapping[str, Any], basis: str) -> Any:
     Parameters
     ----------
     vals : mapping
-        People per population, numbers or arrays (None counts as 0).
+        People per population, numbers or arrays (None counts as 0); under ``"overlap"``
+        (:data:`~geotarget.layers.commuting.OVERLAP`), optionally, the workers who also live
+        in the area, counted once.
     basis : str
         ``"residents"`` or ``"residents+workers"``.
 
     Returns
     -------
     float or numpy.ndarray
-        The residents, plus the workers on ``"residents+workers"``.
+        The residents, plus (on ``"residents+workers"``) the workers less those who are also
+        residents.
     """
     r = vals.get("residents")
     w = vals.get("workers")
+    both = vals.get(OVERLAP)
     r = 0.0 if r is None else r
-    return r + ((0.0 if w is None else w) if basis == "residents+workers" else 0.0)
+    if basis != "residents+workers":
+        return r
+    return r + (0.0 if w is None else w) - (0.0 if both is None or w is None else both)
 
 
 def smallest_radius(fp: Footprint, need_m: float) -> tuple[float, str] | None:
@@ -216,21 +224,65 @@ class Facts:
                 from ..estimate.travel import count_travel
 
                 crs = self.layer.crs
-                parts = [count_travel(s, crs, t, g) for t, g in zip(self.travels, self.geoms)]
+                parts = [
+                    count_travel(s, crs, t, g, groups=self._groups)
+                    for t, g in zip(self.travels, self.geoms)
+                ]
                 self.catch[pop] = _concat(parts)
                 continue
-            self.catch[pop] = None if s is None else est.count(s, self.geoms, circles=self.circles)
+            self.catch[pop] = (
+                None
+                if s is None
+                else est.count(s, self.geoms, circles=self.circles, groups=self._groups)
+            )
+        self.catch_overlap = self._overlap(self.catch)
         if self.circles is not None:  # the catchments are circles: their counts are circle counts
             for i in range(self.n):
                 self._circle[(i, _rkey(self.circles.radius[i]))] = self.catchment(i)
 
+    def _overlap(self, counted: Mapping[str, est.Counts | None]) -> np.ndarray | None:
+        """Per area of ``counted``, the workers who also live there (None: unknown); the
+        counts' per-group detail is dropped once used."""
+        out = overlap_of(
+            self.layer.commuting,
+            self.surfaces["residents"],
+            counted.get("residents"),
+            self.surfaces["workers"],
+            counted.get("workers"),
+        )
+        for c in counted.values():
+            if c is not None:
+                c.groups = None
+        return out
+
+    @property
+    def _groups(self) -> bool:
+        """Whether counts keep their per-group detail: only where the layer's commuting flows
+        can use it to count people once (point counts then go point by point, not through the
+        aggregate index's sums)."""
+        return self.layer.commuting is not None
+
     # -- catchments ---------------------------------------------------------------------------
     def catchment(self, i: int) -> PopTriples:
-        """The people in venue ``i``'s catchment: ``{pop: (estimate, low, high) or None}``."""
-        return {
+        """The people in venue ``i``'s catchment: ``{pop: (estimate, low, high) or None}``,
+        with ``"overlap"``, the workers who also live there, where the layer's flows tell."""
+        out: PopTriples = {
             pop: None if c is None else (float(c.estimate[i]), float(c.low[i]), float(c.high[i]))
             for pop, c in self.catch.items()
         }
+        if self.catch_overlap is not None:
+            out[OVERLAP] = (float(self.catch_overlap[i]),) * 3
+        return out
+
+    def overlap_in(self, geoms: np.ndarray) -> np.ndarray | None:
+        """The workers who also live in each polygon of ``geoms`` (layer CRS), or None."""
+        if self.layer.commuting is None or not len(geoms):
+            return None
+        counted = {
+            pop: None if s is None else est.count(s, geoms, groups=self._groups)
+            for pop, s in self.surfaces.items()
+        }
+        return self._overlap(counted)
 
     # -- circles around the venues ------------------------------------------------------------
     def count_circles(self, idx: np.ndarray, r: np.ndarray) -> None:
@@ -261,9 +313,12 @@ class Facts:
             if zones:
                 polys = circles_in(self.lat[ii], self.lon[ii], rr, self.layer.crs)
             counted = {
-                pop: None if s is None else est.count(s, polys, circles=circles)
+                pop: None
+                if s is None
+                else est.count(s, polys, circles=circles, groups=self._groups)
                 for pop, s in self.surfaces.items()
             }
+            both = self._overlap(counted)
             for j, k in enumerate([keys[q] for q in part]):
                 self._circle[k] = {
                     pop: None
@@ -271,6 +326,8 @@ class Facts:
                     else (float(c.estimate[j]), float(c.low[j]), float(c.high[j]))
                     for pop, c in counted.items()
                 }
+                if both is not None:
+                    self._circle[k][OVERLAP] = (float(both[j]),) * 3
 
     def _density(self) -> float:
         """Points (or zones) per m² of coverage, the most of any surface: sizes the groups."""
@@ -572,13 +629,19 @@ class Facts:
     def place_people(
         self, level: str, codes: tuple[str, ...] | list[str]
     ) -> dict[str, float | None]:
-        """The people in the union of places ``codes`` at ``level``: ``{pop: people or None}``."""
+        """The people in the union of places ``codes`` at ``level``: ``{pop: people or None}``,
+        with ``"overlap"`` (the workers who also live there: the flows among the local
+        authorities of the places, exact) where the layer's flows and places tell."""
         tot = place_totals(self.layer, self.method)
-        return {
+        out: dict[str, float | None] = {
             pop: None if t is None else float(sum(t[level][c] for c in codes))
             for pop, t in tot.items()
             if pop in POPS
         }
+        both = places_overlap(self.layer, level, codes)
+        if both is not None and out.get("residents") is not None and out.get("workers") is not None:
+            out[OVERLAP] = min(both, out["residents"] or 0.0, out["workers"] or 0.0)
+        return out
 
 
 #: (circle, point) pairs counted at once, at most (about 16 bytes each, several arrays)

@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: the populations a platform counts
 POPS = ("residents", "workers")
+#: the place level whose codes are local authorities (those of the layer's commuting flows)
+LA_LEVEL = "county"
 
 #: ``{population: {level: {place code: people}} or None}``, plus ``"_area"``: ``{level: {code:
 #: area in m²}}``
@@ -566,3 +568,49 @@ def _per_level(pl: PlaceSet, s: CountSurface) -> dict[str, dict[str, float]]:
             sums = est.count(s, polys).estimate
         per_level[lv] = dict(zip(u.tolist(), sums.tolist()))
     return per_level
+
+
+def places_overlap(
+    layer: PopulationLayer, level: str, codes: tuple[str, ...] | list[str]
+) -> float | None:
+    """The people living in the union of places ``codes`` who travel to work in it.
+
+    Exact where the places are made of whole local authorities (the flows among them, from the
+    layer's :class:`~geotarget.layers.commuting.Commuting`).
+
+    Parameters
+    ----------
+    layer : PopulationLayer
+        A layer with places.
+    level : str
+        The places' level.
+    codes : sequence of str
+        The places.
+
+    Returns
+    -------
+    float or None
+        None where the layer has no flows or the places are not whole local authorities.
+    """
+    flows, pl = layer.commuting, layer.places
+    if flows is None or pl is None or LA_LEVEL not in pl.codes or level not in pl.codes:
+        return None
+    memo = layer_memo(layer, "place_authorities")
+    if level not in memo:
+        lv, la = pl.codes[level].astype(str), pl.codes[LA_LEVEL].astype(str)
+        of: dict[str, set[str]] = {}
+        for a, b in zip(lv.tolist(), la.tolist()):
+            of.setdefault(a, set()).add(b)
+        memo[level] = of
+        # the places of this level each authority's zones lie in
+        owners: dict[str, set[str]] = {}
+        for a, bs in of.items():
+            for b in bs:
+                owners.setdefault(b, set()).add(a)
+        memo[(level, "owners")] = owners
+    las: set[str] = set().union(*(memo[level].get(c, set()) for c in codes))
+    owners = memo[(level, "owners")]
+    whole = all(owners[b] <= set(codes) for b in las)  # no authority only partly inside
+    if not las or not whole or not flows.knows(las):
+        return None
+    return flows.places_overlap(las)

@@ -188,10 +188,13 @@ def popup_html(row: dict[str, Any], layer_unit: str = "") -> str:
         parts = []
         if pe.get("residents") is not None and pe.get("workers") is not None:
             parts = [f"{fmt_int(pe['residents'])} residents", f"{fmt_int(pe['workers'])} workers"]
+        both = pe.get("live_and_work")
+        sub = f" − {fmt_int(both)} who live and work there, counted once" if both else ""
         rows.append(
             (
                 "People reached",
-                f"{fmt_int(pe.get('total'))}" + (f" ({' + '.join(parts)})" if parts else f" {who}"),
+                f"{fmt_int(pe.get('total'))}"
+                + (f" ({' + '.join(parts)}{sub})" if parts else f" {who}"),
             )
         )
         rows.append(("In your catchment", fmt_int(pe.get("in_catchment"))))

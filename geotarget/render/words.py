@@ -192,6 +192,24 @@ def people_lines(result: Result) -> list[tuple[str, str, str]]:
                     "people working at or from home there (already counted as residents)",
                 )
             )
+    both = [
+        r["people"]
+        for r in result.platform_rows or []
+        if (r.get("people") or {}).get("basis") == "residents+workers"
+    ]
+    if both and result.residents is not None and result.workers is not None:
+        pe = max(both, key=lambda p: p["in_catchment"])  # a footprint holding all of it
+        out.append(
+            (
+                "People, each counted once",
+                f"about {pe['in_catchment']:,.0f}",
+                "residents + people who travel in to work, less the workers who also live "
+                "here (estimated from the census commuting flows)"
+                if pe.get("live_and_work") is not None
+                else "residents + people who travel in to work (no commuting flows in this "
+                "layer: who lives and works here counts twice)",
+            )
+        )
     out.append(
         (
             "Coverage",
