@@ -164,7 +164,7 @@ def _write(df: pd.DataFrame, name: str, ints: tuple[str, ...] = ()) -> None:
         compression="zstd",
         compression_level=19,
         column_encoding={c: "DELTA_BINARY_PACKED" for c in ints} or None,
-        use_dictionary=False if ints else True,
+        use_dictionary=not ints,
     )
 
 
