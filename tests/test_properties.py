@@ -11,7 +11,7 @@
 
 Synthetic layers are built with :class:`CountSurface` / :class:`PopulationLayer` in a local
 equal-area projection centred on Edinburgh; the real layer is the built-in
-``scotland-dz2011`` (no external data needed).  Each test keeps ``max_examples`` small so the
+``scotland-census2022`` (no external data needed).  Each test keeps ``max_examples`` small so the
 whole file runs in well under a minute.
 """
 
@@ -134,7 +134,7 @@ def close(a: float, b: float, rel: float = 1e-9, abs_: float = 1e-6) -> bool:
 
 @pytest.fixture(scope="module")
 def scotland():
-    return load_layer("scotland-dz2011")
+    return load_layer("scotland-census2022")
 
 
 # strategies
