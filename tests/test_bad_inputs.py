@@ -808,7 +808,16 @@ CLI = [
     (
         "--residents-col",
         "with a built-in layer",
-        ["analyse", "EH1 1YZ", "-r", "1km", "--layer", "scotland-census2022", "--residents-col", "x"],
+        [
+            "analyse",
+            "EH1 1YZ",
+            "-r",
+            "1km",
+            "--layer",
+            "scotland-census2022",
+            "--residents-col",
+            "x",
+        ],
         2,
         "--residents-col / --workers-col apply to files, not to the built-in layer",
     ),

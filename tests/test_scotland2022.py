@@ -8,12 +8,11 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED, need
 
 import geotarget
 from geotarget.errors import InputError
 from geotarget.layers import builtin, load_layer
-
-from conftest import SHARED, need
 
 SCOT = SHARED / "scotland-census2022"
 #: Gretna (Dumfries and Galloway), on the border: a 5 km circle reaches Cumbria
