@@ -120,3 +120,13 @@ def test_gb_layer_total_is_both_countries():
     assert r.residents.estimate == pytest.approx(
         geotarget.analyse("EH1 1YZ", radius="0.5mi").residents.estimate, rel=1e-9
     )
+
+
+def test_report_shows_adults(tmp_path):
+    from geotarget.cli import main
+
+    out = tmp_path / "r.html"
+    assert main(["report", "EH1 1YZ", "--radius", "0.5mi", "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "Residents 16+" in html and "Residents 18+" in html
+    assert "Scotland&#x27;s Census 2022" in html or "Scotland's Census 2022" in html
