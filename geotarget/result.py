@@ -55,6 +55,10 @@ class Estimate:
         Other counts placed alike (e.g. ``home_workers``).
     description : str
         How the counts were placed, in words.
+    unavailable : dict of str to str
+        Counts beside this one that the layer lacks (``aged_16plus``...), with the reason.
+    notes : dict of str to str
+        Notes on the extra counts (``age``: the residents their ages cover).
     """
 
     estimate: float
@@ -67,6 +71,10 @@ class Estimate:
     range_method: str
     extra: dict[str, float] = field(default_factory=dict)  # e.g. home_workers
     description: str = ""  # how the counts were placed
+    #: counts the layer cannot give (e.g. ``aged_16plus``), with why
+    unavailable: dict[str, str] = field(default_factory=dict)
+    #: notes on the extra counts (e.g. ``age``: which part of the catchment they cover)
+    notes: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The estimate as the JSON contract gives it (counts rounded to 0.1).
@@ -88,7 +96,31 @@ class Estimate:
         if self.description:
             d["method_detail"] = self.description
         d.update({k: _r(v) for k, v in self.extra.items()})
+        for k, why in self.unavailable.items():
+            d[k] = None
+            d.setdefault("unavailable", {})[k] = why
+        if self.notes:
+            d["notes"] = dict(self.notes)
         return d
+
+
+#: the age counts beside the residents, as the text and HTML label them
+AGE_LABELS = {"aged_16plus": "Residents 16+", "aged_18plus": "Residents 18+"}
+
+
+def _age_rows(est: Estimate) -> list[tuple[str, str, str]]:
+    """The text rows of the residents' age counts (or why they are not available)."""
+    rows = []
+    for key, label in AGE_LABELS.items():
+        if key in est.extra:
+            share = est.extra[key] / est.estimate if est.estimate > 0 else 0.0
+            note = f"{share:.0%} of residents"
+            if "age" in est.notes:
+                note = est.notes["age"]
+            rows.append((label, f"{est.extra[key]:,.0f}", note))
+        elif key in est.unavailable:
+            rows.append((label, "n/a", est.unavailable[key]))
+    return rows
 
 
 def _r(x: float) -> float:
@@ -253,6 +285,7 @@ class Result:
                         f"{est.method}" + self._table_note(label),
                     )
                 )
+                rows += _age_rows(est)
                 if "home_workers" in est.extra:
                     rows.append(
                         (

@@ -57,4 +57,4 @@ def london(london_dir):
 def scotland():
     from geotarget.layers import load_layer
 
-    return load_layer("scotland-dz2011")
+    return load_layer("scotland-census2022")

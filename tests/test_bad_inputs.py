@@ -389,7 +389,7 @@ SUBPROCESS = [
         "swapped lat/lon (Edinburgh as -3.19,55.95)",
         ["analyse", "-3.19,55.95", "-r", "1km"],
         8,
-        "latitude and longitude look swapped: 55.95,-3.19 is inside scotland-dz2011",
+        "latitude and longitude look swapped: 55.95,-3.19 is inside scotland-census2022",
     ),
     (
         "NaN coordinates",
@@ -418,7 +418,7 @@ SUBPROCESS = [
     ),
     pytest.param(
         "catchment polygon with a NaN coordinate",
-        ["analyse", "--catchment", "{c_nan}", "--layer", "scotland-dz2011"],
+        ["analyse", "--catchment", "{c_nan}", "--layer", "scotland-census2022"],
         6,
         "has coordinates that are not numbers (NaN)",
         marks=was_bug(
@@ -430,7 +430,7 @@ SUBPROCESS = [
     ),
     pytest.param(
         "catchment polygon with an unclosed ring",
-        ["analyse", "--catchment", "{c_unclosed}", "--layer", "scotland-dz2011"],
+        ["analyse", "--catchment", "{c_unclosed}", "--layer", "scotland-census2022"],
         6,
         "Points of LinearRing do not form a closed linestring",
         marks=was_bug(
@@ -557,7 +557,7 @@ CLI = [
         "swapped lat/lon, built-in layer",
         ["analyse", "-3.19,55.95", "-r", "1km"],
         8,
-        "(latitude and longitude look swapped: 55.95,-3.19 is inside scotland-dz2011)",
+        "(latitude and longitude look swapped: 55.95,-3.19 is inside scotland-census2022)",
     ),
     (
         "venue",
@@ -766,7 +766,7 @@ CLI = [
         "folder does not exist",
         ["analyse", "EH1 1YZ", "-r", "1km", "--data-dir", "/no/such/dir"],
         7,
-        "'/no/such/dir' is neither a built-in layer (ew-census2021, scotland-dz2011) nor an "
+        "'/no/such/dir' is neither a built-in layer (ew-census2021, gb-census, scotland-census2022) nor an "
         "existing folder",
     ),
     (
@@ -788,7 +788,7 @@ CLI = [
         "unknown name",
         ["analyse", "EH1 1YZ", "-r", "1km", "--layer", "nosuchlayer"],
         7,
-        "'nosuchlayer' is neither a built-in layer (ew-census2021, scotland-dz2011) nor an "
+        "'nosuchlayer' is neither a built-in layer (ew-census2021, gb-census, scotland-census2022) nor an "
         "existing folder or file",
     ),
     (
@@ -808,23 +808,32 @@ CLI = [
     (
         "--residents-col",
         "with a built-in layer",
-        ["analyse", "EH1 1YZ", "-r", "1km", "--layer", "scotland-dz2011", "--residents-col", "x"],
+        [
+            "analyse",
+            "EH1 1YZ",
+            "-r",
+            "1km",
+            "--layer",
+            "scotland-census2022",
+            "--residents-col",
+            "x",
+        ],
         2,
         "--residents-col / --workers-col apply to files, not to the built-in layer",
     ),
     (
         "--counts",
         "with a built-in layer named",
-        ["analyse", "EH1 1YZ", "-r", "1km", "--layer", "scotland-dz2011", "--counts", "lsoa"],
+        ["analyse", "EH1 1YZ", "-r", "1km", "--layer", "scotland-census2022", "--counts", "lsoa"],
         2,
-        "--counts applies to England & Wales layers, not to scotland-dz2011",
+        "--counts lsoa does not apply to scotland-census2022: in Scotland the zone totals are --counts dz",
     ),
     pytest.param(
         "--counts",
         "with the built-in layer chosen automatically",
         ["analyse", "EH1 1YZ", "-r", "1km", "--counts", "lsoa"],
         2,
-        "--counts applies to England & Wales layers: the venue at 55.95",
+        "--counts lsoa does not apply to scotland-census2022: in Scotland the zone totals are --counts dz",
         marks=was_bug(
             "--counts lsoa is silently ignored when the built-in layer is chosen "
             "automatically (exit 0, Scotland areal counts) -- "
@@ -837,8 +846,8 @@ CLI = [
         "not available in the layer",
         ["analyse", "EH1 1YZ", "-r", "1km", "--method", "points"],
         2,
-        "method 'points' is not available for residents in layer scotland-dz2011: choose one of "
-        "areal",
+        "method 'points' is not available for residents in layer scotland-census2022: choose one of "
+        "dasymetric",
     ),
     (
         "--method",
@@ -895,7 +904,7 @@ CLI = [
         "contradicts the layer",
         ["analyse", "EH1 1YZ", "-r", "1km", "--platforms", "all", "--country", "FR"],
         2,
-        "--country FR contradicts layer scotland-dz2011, which is in GB",
+        "--country FR contradicts layer scotland-census2022, which is in GB",
     ),
     (
         "--currency",
@@ -1094,7 +1103,7 @@ def test_cli(capsys, F, entry, what, args, code, fragment):
 
 @fixed(
     "'geotarget batch --overlap' without --data-dir/--layer fails with \"error: 'None' is "
-    'neither a built-in layer (scotland-dz2011) nor an existing folder or file" (exit 7), '
+    'neither a built-in layer (scotland-census2022) nor an existing folder or file" (exit 7), '
     "after analysing every venue and leaving a checkpoint behind -- geotarget/cli_batch.py "
     "run_batch -> batch.chain_overlap(load_layer(None))"
 )
@@ -1117,7 +1126,7 @@ def test_cli_overlap_without_layer_names_the_problem(capsys, F, tmp_path):
 def test_analyse_swapped_lat_lon_on_named_layer_exits_8_with_the_hint(capsys):
     # issue 12: a catchment wholly outside the layer is a failure (was a warning, exit 0)
     got, out, err = cli(
-        capsys, "analyse", "-3.19,55.95", "-r", "1km", "--layer", "scotland-dz2011", "--json"
+        capsys, "analyse", "-3.19,55.95", "-r", "1km", "--layer", "scotland-census2022", "--json"
     )
     assert got == 8 and out == ""
     assert "not zero people" in err
@@ -1125,7 +1134,7 @@ def test_analyse_swapped_lat_lon_on_named_layer_exits_8_with_the_hint(capsys):
         "latitude and longitude look swapped: did you mean 55.95,-3.19? Give latitude first" in err
     )
     # the Python API still returns the uncovered result, counts unknown (not zero)
-    r = geotarget.analyse("-3.19,55.95", "1km", layer="scotland-dz2011")
+    r = geotarget.analyse("-3.19,55.95", "1km", layer="scotland-census2022")
     assert r.residents is None and "not zero people" in r.residents_unavailable
 
 
@@ -1282,7 +1291,7 @@ LIB = [
         "swapped venue, built-in layer",
         lambda F: geotarget.analyse((-3.19, 55.95), "1km"),
         NoCoverageError,
-        "latitude and longitude look swapped: 55.95,-3.19 is inside scotland-dz2011",
+        "latitude and longitude look swapped: 55.95,-3.19 is inside scotland-census2022",
     ),
     (
         "analyse()",
@@ -1294,9 +1303,9 @@ LIB = [
     (
         "analyse()",
         "method the layer lacks",
-        lambda F: geotarget.analyse(EDI, "1km", method="dasymetric"),
+        lambda F: geotarget.analyse(EDI, "1km", method="areal"),
         InputError,
-        "method 'dasymetric' is not available for residents in layer scotland-dz2011",
+        "method 'areal' is not available for residents in layer scotland-census2022",
     ),
     (
         "analyse()",
@@ -1380,9 +1389,9 @@ LIB = [
     (
         "load_layer()",
         "built-in layer with counts=",
-        lambda F: geotarget.layers.load_layer("scotland-dz2011", counts="lsoa"),
+        lambda F: geotarget.layers.load_layer("scotland-census2022", counts="lsoa"),
         InputError,
-        "--counts applies to England & Wales layers, not to scotland-dz2011",
+        "--counts lsoa does not apply to scotland-census2022: in Scotland the zone totals are --counts dz",
     ),
     (
         "platforms.load()",
@@ -1664,7 +1673,7 @@ ROW_ERRORS = {
     "nanlat": "coordinates (",
     "inf": "coordinates (",
     "text": "are not numbers: give lat and lon in decimal degrees, or a postcode",
-    "swapped": "latitude and longitude look swapped: 55.95,-3.19 is inside scotland-dz2011",
+    "swapped": "latitude and longitude look swapped: 55.95,-3.19 is inside scotland-census2022",
     "lat95": "latitude 95 is outside -90..90 (lat and lon swapped?)",
     "lon190": "longitude -190 is outside -180..180",
     "pcunknown": "postcode 'XX1 1XX' is unknown",
@@ -2092,7 +2101,7 @@ def test_venue_exactly_on_a_zone_boundary_is_continuous(scotland):
 
 @pytest.fixture(scope="module")
 def scotland():
-    return geotarget.layers.load_layer("scotland-dz2011")
+    return geotarget.layers.load_layer("scotland-census2022")
 
 
 def test_tiny_catchment_gives_near_zero_not_an_error():
@@ -2109,13 +2118,13 @@ def test_huge_catchment_file_is_read(F):
     ring = shapely.Point(-3.19, 55.95).buffer(0.02, quad_segs=25_000)
     area, _ = Geod(ellps="WGS84").geometry_area_perimeter(ring)
     assert c.area_m2 == pytest.approx(abs(area), rel=1e-4)
-    res = geotarget.analyse(catchment=c, layer="scotland-dz2011")
+    res = geotarget.analyse(catchment=c, layer="scotland-census2022")
     assert res.residents.estimate > 0
 
 
 def test_catchment_crs_27700_equals_4326(F):
-    a = geotarget.analyse(catchment=F["c_ok"], layer="scotland-dz2011")
-    b = geotarget.analyse(catchment=F["c_bng"], layer="scotland-dz2011")
+    a = geotarget.analyse(catchment=F["c_ok"], layer="scotland-census2022")
+    b = geotarget.analyse(catchment=F["c_bng"], layer="scotland-census2022")
     assert a.residents.estimate == pytest.approx(b.residents.estimate, rel=1e-4)
 
 
@@ -2389,7 +2398,7 @@ def test_batch_disk_full_on_the_overlap_file(capsys, tmp_path, monkeypatch):
         "-o",
         tmp_path / "out.parquet",
         "--layer",
-        "scotland-dz2011",
+        "scotland-census2022",
         "--overlap",
         pairs,
     )

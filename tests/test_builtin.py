@@ -1,4 +1,4 @@
-"""The built-in Scotland layer and the README's main example."""
+"""The built-in Scotland layer (Scotland's Census 2022) and the README's Edinburgh example."""
 
 import pytest
 
@@ -8,18 +8,25 @@ from geotarget.errors import NoCoverageError
 
 def test_edinburgh_main_example():
     r = geotarget.analyse("EH1 1YZ", radius="0.5mi")
-    # independent answer: ~10,630 residents over 25 Data Zones by areal weighting
-    assert r.residents.estimate == pytest.approx(10_630, rel=0.02)
-    assert 23 <= r.residents.zones <= 26
-    assert r.layer["name"] == "scotland-dz2011" and "chosen" in r.layer
-    assert r.workers is None and "No workplace counts" in r.workers_unavailable
+    # OA 2022 counts: 12,500 residents at the OA centroids inside the circle; spread over the
+    # OAs' residential postcodes (the built-in placement, benchmarks/scotland_placement.py)
+    # 11,919 -- see tests/test_scotland2022.py for the independent sum
+    assert r.residents.estimate == pytest.approx(12_500, rel=0.06)
+    assert r.residents.unit == "Output Area 2022" and 85 <= r.residents.zones <= 100
+    assert r.layer["name"] == "scotland-census2022" and "chosen" in r.layer
+    assert "2022" in r.layer["vintage"]
+    assert r.workers is None and "workplace" in r.workers_unavailable
     assert r.coverage_fraction == pytest.approx(1.0)
+    # adults beside the total
+    a16, a18 = r.residents.extra["aged_16plus"], r.residents.extra["aged_18plus"]
+    assert 0.8 * r.residents.estimate < a18 <= a16 <= r.residents.estimate
+    assert "Residents 16+" in r.to_text()
 
 
 def test_builtin_layer_total(scotland):
-    assert scotland.residents.total == 5_295_403
-    assert len(scotland.residents.ids) == 6_976
-    assert scotland.workers is None
+    assert scotland.residents.total == 5_440_284
+    assert len(set(scotland.residents.group.tolist())) == 46_363
+    assert scotland.workers is None and "UV101b" in scotland.workers_unavailable
 
 
 def test_builtin_files_are_small():

@@ -19,7 +19,8 @@ def test_main_example_table():
     assert p.returncode == 0, p.stderr
     for word in (
         "Residents",
-        "10,6",
+        "11,9",
+        "Residents 16+",
         "Workers travelling in",
         "unavailable",
         "Coverage",

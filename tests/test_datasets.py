@@ -250,7 +250,7 @@ def test_registry_entries():
         "ew-census2021",
         "eurostat-grid2021",
         "us-blocks2020",
-        "scotland-dz2011",
+        "scotland-census2022",
     }
     for ds in datasets.DATASETS.values():
         assert ds.title and ds.publisher and ds.licence
@@ -267,7 +267,7 @@ def test_registry_entries():
         "https://www2.census.gov/programs-surveys/decennial/2020/data/"
         "01-Redistricting_File--PL_94-171/Tennessee/tn2020.pl.zip"
     ]
-    assert datasets.get("scotland-dz2011").builtin
+    assert datasets.get("scotland-census2022").builtin
     with pytest.raises(InputError, match="no dataset 'nope'.*ew-census2021"):
         datasets.get("nope")
 
@@ -281,7 +281,7 @@ def test_data_list_and_info(capsys):
     assert code == 0
     assert "census2021-ts001.zip" in out and "https://www.nomisweb.co.uk" in out
     assert "Open Government Licence" in out and "not downloaded yet" in out
-    code, out, _ = fetch_cli(["info", "scotland-dz2011"], capsys)
+    code, out, _ = fetch_cli(["info", "scotland-census2022"], capsys)
     assert code == 0 and "National Records of Scotland" in out and "--layer" in out
     code, out, _ = fetch_cli(["info", "us-blocks2020"], capsys)
     assert "{state_dir}/{st}2020.pl.zip" in out and "47157" in out
@@ -295,7 +295,7 @@ def test_data_without_subcommand_prints_help(capsys):
 
 
 def test_fetch_builtin_says_so(capsys):
-    code, out, _ = fetch_cli(["fetch", "scotland-dz2011"], capsys)
+    code, out, _ = fetch_cli(["fetch", "scotland-census2022"], capsys)
     assert code == 0 and "built into geotarget" in out and "nothing to download" in out
 
 

@@ -79,7 +79,7 @@ def test_counts_lsoa_on_the_builtin_layer():
         ("M1 1AE", "ew-census2021"),  # Manchester
         ("CF10 1EP", "ew-census2021"),  # Cardiff
         ("CA1 1QX", "ew-census2021"),  # Carlisle, near the border
-        ("EH1 1YZ", "scotland-dz2011"),
+        ("EH1 1YZ", "scotland-census2022"),
     ],
 )
 def test_the_layer_is_chosen_by_the_venue(postcode, layer):

@@ -76,7 +76,7 @@ def test_resume_with_another_venue_file_is_refused(capsys, tmp_path, monkeypatch
 
 @pytest.mark.parametrize(
     "extra",
-    [["--method", "areal"], ["--max-radius", "200km"], ["--layer", "scotland-dz2011"]],
+    [["--method", "areal"], ["--max-radius", "200km"], ["--layer", "scotland-census2022"]],
 )
 def test_resume_with_another_row_option_is_refused(capsys, tmp_path, monkeypatch, extra):
     csv, out = _interrupted(tmp_path, monkeypatch, capsys)
@@ -532,7 +532,7 @@ def test_a_whole_world_polygon_is_refused_with_the_reason(capsys, tmp_path, box,
     )
     # was: a venue at 0,0 with no layer, or with --layer "entirely outside the coverage" of
     # the very layer the box contains; its geodesic area read as 0.025 m^2
-    for extra in ([], ["--layer", "scotland-dz2011"]):
+    for extra in ([], ["--layer", "scotland-census2022"]):
         code, _, err = cli(capsys, "analyse", "--catchment", world, *extra)
         line = one_line(err)
         assert code == 6 and why in line, line

@@ -149,8 +149,8 @@ def test_counts_lsoa_holdout_conserves_lsoa_totals(london_dir):
 def test_unknown_method_for_layer(london, scotland):
     from geotarget.errors import InputError
 
-    with pytest.raises(InputError, match="not available.*choose one of areal"):
-        geotarget.analyse("EH1 1YZ", "0.5mi", layer=scotland, method="dasymetric")
+    with pytest.raises(InputError, match="not available.*choose one of dasymetric"):
+        geotarget.analyse("EH1 1YZ", "0.5mi", layer=scotland, method="areal")
     with pytest.raises(InputError, match="unknown"):
         geotarget.analyse((51.5, -0.1), "0.5mi", layer=london, method="magic")
 

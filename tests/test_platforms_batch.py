@@ -120,19 +120,19 @@ def test_districts_split_the_catchment_without_loss(london, method):
 
 @pytest.mark.parametrize("pid", ["google_ads", "google_dv360"])
 def test_widened_circle_is_the_smallest_that_clears_the_minimum(scotland, pid):
-    """In a glen a 1 km circle holds a handful of people: Google Ads' circle is widened by the
-    advertiser until its audience clears the minimum of 100 (in 0.01 km steps); DV360 widens
+    """In a glen (57.10, -4.72) a 1 km circle holds a handful of people (46 in 2022): Google
+    Ads' circle is widened by the advertiser until its audience clears the minimum of 100 (in 0.01 km steps); DV360 widens
     its own circle to hold 1,000 people (to the metre).  Either way, the smallest such circle."""
     cat = load()
     if pid == "google_ads":
         # Google Ads' 100 is a minimum of audience lists, which never widens a circle (issue
         # 13); the widening is that of a platform whose minimum is of the location audience
-        plain = evaluate_many(scotland, [57.10], [-4.70], [804.672], [pid], cat)[0][0]
+        plain = evaluate_many(scotland, [57.10], [-4.72], [804.672], [pid], cat)[0][0]
         assert plain["footprint"]["radius_m"] == 1000 and plain["min_audience"]["met"] is None
         cat.platforms[pid] = dataclasses.replace(cat.platforms[pid], min_applies_to="location")
     p = cat.platforms[pid]
-    row = evaluate_many(scotland, [57.10], [-4.70], [804.672], [pid], cat)[0][0]
-    f = _facts(scotland, [57.10], [-4.70], [804.672])
+    row = evaluate_many(scotland, [57.10], [-4.72], [804.672], [pid], cat)[0][0]
+    f = _facts(scotland, [57.10], [-4.72], [804.672])
     fp = next(x for x in p.footprints_for("GB") if x.kind == "radius")
     pick = f.radius(fp, "residents", min_audience=p.min_audience, conv=1.0)
     r = float(pick.r[0])
@@ -304,7 +304,7 @@ def test_batch_platforms_follow_the_results_method(london):
         ({"postcode_coverage": True}, "postcode coverage True"),
         ({"budget": -1.0}, "budget -1.0"),
         ({"scheduler": "bogus"}, "scheduler 'bogus'"),
-        ({"counts": "oa"}, "counts"),
+        ({"counts": "lsoa"}, "counts lsoa does not apply"),
         ({"country": "GBR"}, "country 'GBR'"),
     ],
 )

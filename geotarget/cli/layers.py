@@ -33,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
     for name in sorted(builtin.BUILTIN):
         m = builtin.metadata(name)
         print(f"{name}  {m['title']} -- {m['vintage']}; {m['licence']} (built in)")
+    print(
+        f"{builtin.GB}  Great Britain: the two built-in layers as one -- chosen when a "
+        "catchment reaches across the England-Scotland border, each country with its own "
+        "vintage (built in)"
+    )
     for name, how in FOLDER_LAYERS:
         print(f"{name}  {how}")
     return 0

@@ -106,9 +106,9 @@ def add_layer_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--counts",
-        choices=["oa", "lsoa"],
-        help="England & Wales: census counts "
-        "to spread (default oa: Output Area totals; lsoa: LSOA totals only)",
+        choices=["oa", "lsoa", "dz"],
+        help="census counts to spread (default oa: Output Area totals; lsoa: England & "
+        "Wales LSOA totals only; dz: Scotland Data Zone totals only -- the hold-outs)",
     )
     parser.add_argument(
         "--workers-table",

@@ -15,7 +15,7 @@ from .eurostat_grid2021 import (
 from .ew_census2021 import EW_LAYOUT, EW_NAME, EW_SOURCES, build_ew_census2021, check_ew_area
 from .us_blocks2020 import US_NAME, US_SOURCES, _us_sources, build_us_blocks2020, us_area
 
-SCOTLAND_NAME = "scotland-dz2011"
+SCOTLAND_NAME = "scotland-census2022"
 
 #: every dataset geotarget knows, by name
 DATASETS: dict[str, Dataset] = {
@@ -103,13 +103,13 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             name=SCOTLAND_NAME,
-            title="Scotland Census 2011 usual residents by Data Zone",
+            title="Scotland's Census 2022 usual residents (and 16+, 18+) by Output Area",
             publisher="National Records of Scotland (NRS)",
             licence="Open Government Licence v3.0",
             attribution=(),
-            vintage="Census 2011 (census day 27 March 2011)",
+            vintage="Scotland's Census 2022 (census day 20 March 2022)",
             description="Ships inside the geotarget package: nothing to download.",
-            usage="geotarget analyse VENUE --radius 0.5mi --layer scotland-dz2011",
+            usage="geotarget analyse VENUE --radius 0.5mi --layer scotland-census2022",
             builtin=True,
         ),
     )

@@ -277,6 +277,77 @@ class PlaceSet:
         return self
 
 
+def _fraction_inside(parts: np.ndarray, tree: shapely.STRtree, geoms: np.ndarray) -> np.ndarray:
+    """Share of each geometry's area inside the union of ``parts`` (prepared, not overlapping)."""
+    inside: np.ndarray = np.zeros(len(geoms))
+    # candidates by bounding box, then the prepared pieces test them (a query with a
+    # predicate would prepare every input geometry against the large pieces instead)
+    ci, pi = tree.query(geoms)
+    if len(ci):
+        touch = shapely.intersects(parts[pi], geoms[ci])
+        ci, pi = ci[touch], pi[touch]
+    if len(ci):
+        whole = shapely.covers(parts[pi], geoms[ci])
+        a = np.where(whole, shapely.area(geoms[ci]), 0.0)
+        cut = ~whole
+        if cut.any():
+            a[cut] = _cut_areas(geoms[ci[cut]], parts[pi[cut]])
+        inside = np.bincount(ci, weights=a, minlength=len(geoms))
+    area = shapely.area(geoms)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(area > 0, inside / area, 0.0)
+    return np.clip(frac, 0.0, 1.0)
+
+
+@dataclass(eq=False)
+class LayerPart:
+    """One source inside a combined layer (a country of the Great Britain layer): its own
+    provenance, what it lacks, and where it applies.
+
+    ``pieces`` is the part's coverage cut in small pieces (layer CRS); ``None`` for the part
+    that holds the rest of the layer's coverage.
+    """
+
+    name: str
+    title: str
+    source: str
+    vintage: str
+    attribution: list[str] = field(default_factory=list)
+    caveats: list[str] = field(default_factory=list)
+    workers_caveats: list[str] = field(default_factory=list)
+    residents_unavailable: str | None = None
+    workers_unavailable: str | None = None
+    #: counts beside the residents that only this part has (e.g. ``aged_16plus``)
+    residents_extra: tuple[str, ...] = ()
+    pieces: np.ndarray | None = None
+    #: what the part is called in sentences ("England & Wales", "Scotland")
+    label: str = ""
+
+    @cached_property
+    def _tree(self) -> tuple[np.ndarray, shapely.STRtree]:
+        assert self.pieces is not None, "the rest-of-layer part has no pieces"
+        parts = np.asarray(self.pieces, dtype=object)
+        shapely.prepare(parts)
+        return parts, shapely.STRtree(parts)
+
+    def fraction(self, geoms: np.ndarray) -> np.ndarray:
+        """Share of each geometry's area inside this part's coverage (``pieces`` needed)."""
+        parts, tree = self._tree
+        return _fraction_inside(parts, tree, np.asarray(geoms, dtype=object))
+
+    def info(self) -> dict[str, Any]:
+        """The part's provenance, as :meth:`PopulationLayer.info` gives a layer's."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "source": self.source,
+            "vintage": self.vintage,
+            "attribution": list(self.attribution),
+            "caveats": list(self.caveats)
+            + (list(self.workers_caveats) if not self.workers_unavailable else []),
+        }
+
+
 @dataclass(eq=False)
 class PopulationLayer:
     """A population source with its metadata, counts (per method) and coverage."""
@@ -309,6 +380,9 @@ class PopulationLayer:
     workers_table: dict[str, Any] | None = None
     #: commuting flows, to count the people of an area once (residents + workers - both)
     commuting: Commuting | None = None
+    #: the sources a combined layer is made of (the countries of the Great Britain layer), each
+    #: with its own vintage and caveats; empty for a layer from one source
+    parts: list[LayerPart] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.residents is None and not self.residents_unavailable:
@@ -396,26 +470,32 @@ class PopulationLayer:
 
     def coverage_fraction(self, geoms: np.ndarray) -> np.ndarray:
         """Share of each geometry's area (in the layer CRS) inside the layer's coverage."""
-        geoms = np.asarray(geoms, dtype=object)
         parts, tree = self._coverage_parts
-        inside: np.ndarray = np.zeros(len(geoms))
-        # candidates by bounding box, then the prepared pieces test them (a query with a
-        # predicate would prepare every input geometry against the large pieces instead)
-        ci, pi = tree.query(geoms)
-        if len(ci):
-            touch = shapely.intersects(parts[pi], geoms[ci])
-            ci, pi = ci[touch], pi[touch]
-        if len(ci):
-            whole = shapely.covers(parts[pi], geoms[ci])
-            a = np.where(whole, shapely.area(geoms[ci]), 0.0)
-            cut = ~whole
-            if cut.any():
-                a[cut] = _cut_areas(geoms[ci[cut]], parts[pi[cut]])
-            inside = np.bincount(ci, weights=a, minlength=len(geoms))
-        area = shapely.area(geoms)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.where(area > 0, inside / area, 0.0)
-        return np.clip(frac, 0.0, 1.0)
+        return _fraction_inside(parts, tree, np.asarray(geoms, dtype=object))
+
+    def part_fractions(self, geom: BaseGeometry) -> dict[str, float]:
+        """For a combined layer: the share of ``geom`` (layer CRS) in each part's coverage.
+
+        Parameters
+        ----------
+        geom : shapely.geometry.base.BaseGeometry
+            A catchment, in the layer's CRS.
+
+        Returns
+        -------
+        dict of str to float
+            ``{part name: share}``; the part without pieces gets the rest of the covered share.
+            Empty for a layer from one source.
+        """
+        if not self.parts:
+            return {}
+        g = np.array([geom], dtype=object)
+        total = float(self.coverage_fraction(g)[0])
+        out = {p.name: float(p.fraction(g)[0]) for p in self.parts if p.pieces is not None}
+        for p in self.parts:
+            if p.pieces is None:
+                out[p.name] = max(0.0, total - sum(out.values()))
+        return out
 
     def surely_covered(self, centres: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
         """Where a circle surely lies inside the coverage (False: not sure, compute the fraction).

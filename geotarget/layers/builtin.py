@@ -15,13 +15,13 @@ if TYPE_CHECKING:
 
     from shapely.geometry.base import BaseGeometry
 
-#: name -> (zones file, coverage file, metadata file); :func:`registry.choose_layer` tries them
+#: name -> (main table, coverage file, metadata file); :func:`registry.choose_layer` tries them
 #: in this order (Scotland's coverage is the finer one near the border)
 BUILTIN = {
-    "scotland-dz2011": (
-        "scotland-dz2011.parquet",
-        "scotland-dz2011-coverage.parquet",
-        "scotland-dz2011.json",
+    "scotland-census2022": (
+        "scotland-census2022-oa.parquet",
+        "scotland-census2022-coverage.parquet",
+        "scotland-census2022.json",
     ),
     "ew-census2021": (
         "ew-census2021-oa.parquet",
@@ -29,6 +29,9 @@ BUILTIN = {
         "ew-census2021.json",
     ),
 }
+#: the Great Britain layer: both countries' layers as one (:mod:`.gb_builtin`), chosen for a
+#: catchment that reaches across the England-Scotland border
+GB = "gb-census"
 
 
 def file(name: str) -> Traversable:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from ..errors import DataError, InputError, NoCoverageError
 from ..projections import transformer
@@ -15,8 +16,33 @@ from .base import PopulationLayer
 
 
 def builtin_names() -> list[str]:
-    """The names of the layers shipped inside the package."""
-    return sorted(builtin.BUILTIN)
+    """The names of the layers shipped inside the package (and the Great Britain layer made of
+    two of them)."""
+    return sorted([*builtin.BUILTIN, builtin.GB])
+
+
+#: the hold-out counts of each country: ``--counts lsoa`` in England & Wales is ``dz`` in
+#: Scotland (zone totals only, spread over postcodes)
+_HOLDOUT = {ew_builtin.NAME: "lsoa", scotland_census.NAME: "dz"}
+
+
+def _check_counts(name: str, counts: str | None) -> None:
+    """``counts`` must be one the layer ``name`` has."""
+    if counts is None or counts == "oa":
+        return
+    if name == builtin.GB:
+        if counts not in ("lsoa", "dz"):
+            raise InputError(f"counts {counts!r} is unknown: choose one of oa, lsoa, dz")
+        return
+    want = _HOLDOUT.get(name)
+    if want is None:
+        raise InputError(f"--counts applies to the built-in census layers, not to {name}")
+    if counts != want:
+        other = "England & Wales" if want == "lsoa" else "Scotland"
+        raise InputError(
+            f"--counts {counts} does not apply to {name}: in {other} the zone totals are "
+            f"--counts {want} (or oa)"
+        )
 
 
 @lru_cache(maxsize=8)
@@ -68,13 +94,20 @@ def load_builtin(name: str, counts: str | None = None) -> PopulationLayer:
 
     ``counts`` (``"oa"``/``"lsoa"``) applies to the England & Wales layer only.
     """
-    if name not in builtin.BUILTIN:
-        raise DataError(f"no built-in layer {name!r}: choose one of {sorted(builtin.BUILTIN)}")
+    if name not in builtin_names():
+        raise DataError(f"no built-in layer {name!r}: choose one of {builtin_names()}")
+    _check_counts(name, counts)
+    if name == builtin.GB:
+        from . import gb_builtin
+
+        hold = counts not in (None, "oa")
+        return gb_builtin.combine(
+            load_builtin(ew_builtin.NAME, "lsoa" if hold else None),
+            load_builtin(scotland_census.NAME, "dz" if hold else None),
+        )
     if name == ew_builtin.NAME:
         return ew_builtin.load_builtin(counts)
-    if counts is not None:
-        raise InputError(f"--counts applies to England & Wales layers, not to {name}")
-    return scotland_census.load_builtin(name)
+    return scotland_census.load_builtin(counts)
 
 
 def load_layer(
@@ -86,7 +119,9 @@ def load_layer(
 ) -> PopulationLayer:
     """A population layer: a built-in name, a data folder or a file.
 
-    * built-in: ``"ew-census2021"`` (``counts`` = ``"oa"`` or ``"lsoa"``), ``"scotland-dz2011"``;
+    * built-in: ``"ew-census2021"`` (``counts`` = ``"oa"`` or ``"lsoa"``),
+      ``"scotland-census2022"`` (``"oa"`` or ``"dz"``), ``"gb-census"`` (both as one layer;
+      ``"lsoa"``/``"dz"``: both countries' hold-outs);
     * a folder: England & Wales census layout (``counts`` = ``"oa"`` or ``"lsoa"``), a US block
       table, or Eurostat grid tiles;
     * a file: a US block CSV, a Eurostat tile, a population GeoTIFF, or any GeoPackage /
@@ -94,7 +129,7 @@ def load_layer(
       ``workers_col``).
     """
     key = str(name_or_path)
-    if key in builtin.BUILTIN:
+    if key in builtin_names():
         if residents_col is not None or workers_col is not None:
             raise InputError(
                 f"--residents-col / --workers-col apply to files, not to the built-in layer {key}"
@@ -113,23 +148,48 @@ def load_layer(
     )
 
 
-def choose_layer(lat: float, lon: float, counts: str | None = None) -> PopulationLayer:
+def _reaches_other(name: str, catchment: Any) -> bool:
+    """Whether ``catchment`` reaches into the coverage of a built-in layer other than ``name``."""
+    import shapely
+
+    for other, (crs, _, pieces) in builtin.coverage_index().items():
+        if other == name or pieces is None:
+            continue
+        g = catchment.to_crs(crs)
+        cand = shapely.STRtree(pieces).query(g, predicate="intersects")
+        if len(cand) and any(shapely.area(shapely.intersection(pieces[i], g)) > 0 for i in cand):
+            return True
+    return False
+
+
+def choose_layer(
+    lat: float, lon: float, counts: str | None = None, *, catchment: Any = None
+) -> PopulationLayer:
     """The built-in layer whose coverage contains (lat, lon).
 
-    ``counts`` (``"oa"``/``"lsoa"``) builds the England & Wales layer from those counts; for a
-    venue in another built-in layer it is an :class:`InputError`.
+    Parameters
+    ----------
+    lat, lon : float
+        The venue.
+    counts : str or None
+        ``"oa"`` (default), or the country's hold-out: ``"lsoa"`` in England & Wales, ``"dz"``
+        in Scotland (the other is an :class:`InputError`).
+    catchment : geotarget.catchment.Catchment, optional
+        The catchment: when it reaches across the England-Scotland border, the Great Britain
+        layer (``gb-census``, both countries, each with its own vintage) is chosen.
+
+    Returns
+    -------
+    PopulationLayer
     """
     import shapely
 
     for name, (crs, cov, _) in builtin.coverage_index().items():
         x, y = transformer("EPSG:4326", crs).transform(lon, lat)
         if cov.covers(shapely.Point(x, y)):
-            if counts is not None and name != ew_builtin.NAME:
-                raise InputError(
-                    f"--counts applies to England & Wales layers: the venue at {lat},{lon} is "
-                    f"in {name}; leave --counts out"
-                )
-            return load_builtin(name, counts if name == ew_builtin.NAME else None)
+            if catchment is not None and _reaches_other(name, catchment):
+                return load_builtin(builtin.GB, counts)
+            return load_builtin(name, counts)
     swapped = ""
     if -90 <= lon <= 90:
         for name, (crs, cov, _) in builtin.coverage_index().items():

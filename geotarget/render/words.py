@@ -184,6 +184,13 @@ def people_lines(result: Result) -> list[tuple[str, str, str]]:
                 + f"; counts {est.definition}",
             )
         )
+        if label == "Residents":
+            from ..result import _age_rows
+
+            out += [
+                (a, f"about {b}" if b != "n/a" else "not available", n)
+                for a, b, n in _age_rows(est)
+            ]
         if "home_workers" in est.extra:
             out.append(
                 (
