@@ -143,13 +143,15 @@ def test_wide_circle_seen_by_a_projected_crs_is_its_part_in_the_area_of_use():
 
 
 def test_half_the_earth_round_edinburgh_counts_all_of_its_layer():
-    """20,000 km round Edinburgh holds every point of the built-in layer that covers it: the
-    count is the layer's total, and the coverage share is the layer's tiny part of the cap."""
+    """15,000 and 20,000 km round Edinburgh hold every point of the built-in Great Britain
+    layer: the count is Scotland's and England & Wales's totals, and the coverage share is
+    Britain's tiny part of the cap."""
     import geotarget
     from geotarget.layers import choose_layer
 
-    lay = choose_layer(55.95, -3.19)
-    total = float(lay.residents.values.sum())
+    total = sum(
+        float(choose_layer(*ll).residents.values.sum()) for ll in ((55.95, -3.19), (51.5, -0.1))
+    )
     for r in ("15000km", "20000km"):
         res = geotarget.analyse((55.95, -3.19), r, max_radius="20003km")
         assert res.residents.estimate == pytest.approx(total, rel=1e-9), r
