@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..catchment import WIDE_M
 from ..layers.base import CountSurface
-from .aggregate import aggregate_index, count_circles, has_index
+from .aggregate import aggregate_index, count_circles, index_loaded, index_stored
 from .areal import _count_areal, overlap_fractions
 from .circles import Circles, point_index, surface_ecef
 from .counts import Z90, Counts, Pairs, _concat
@@ -60,9 +60,11 @@ METHODS = ("areal", "dasymetric", "points")
 
 #: (circle, point) candidate pairs tested at once: more circles are counted in groups
 MAX_PAIRS = 8_000_000
-#: circles whose point test would test more (circle, point) candidates than this are counted
-#: with the aggregate index (:mod:`geotarget.estimate.aggregate`), built for it if need be
-INDEX_AT = 1_000_000
+#: circles whose point test would test more (circle, point) candidates than this many times
+#: the surface's points are counted with the aggregate index
+#: (:mod:`geotarget.estimate.aggregate`), built for them if need be (once loaded or built, it
+#: counts every circle but the smallest)
+INDEX_AT = 4
 #: circles of radius under this many times the index's typical leaf (about 0.8 km across in
 #: London's postcodes, 5 km in its workplace zones) are tested point by point: quicker there
 #: (measured with benchmarks/batch_speed.py), the same answers
@@ -144,12 +146,13 @@ def _place(a: Counts, ia: NDArray[np.intp], b: Counts, ib: NDArray[np.intp], n: 
 
 
 def _aggregated(surface: CountSurface, circles: Circles) -> bool:
-    """Whether to count ``circles`` with the aggregate index: when it is built or stored, or
-    when the point test would test more than :data:`INDEX_AT` points (building it then costs
-    less than testing them)."""
-    if has_index(surface, circles.crs):
+    """Whether to count ``circles`` with the aggregate index: when it is in memory, or when the
+    point test would test more candidates than loading (stored with a cached layer) or building
+    it costs: the surface's number of points, or :data:`INDEX_AT` times it."""
+    if index_loaded(surface, circles.crs):
         return True
-    return int(circles.candidate_counts(surface).sum()) > INDEX_AT
+    limit = len(surface.values) * (1 if index_stored(surface, circles.crs) else INDEX_AT)
+    return int(circles.candidate_counts(surface).sum()) > limit
 
 
 def _count_by_pairs(

@@ -463,8 +463,8 @@ def store_loader(
     _STORED.setdefault(surface, {})[crs] = load
 
 
-def has_index(surface: CountSurface, crs: str) -> bool:
-    """Whether the aggregate index of ``surface`` is built or stored (cheap to have).
+def index_loaded(surface: CountSurface, crs: str) -> bool:
+    """Whether the aggregate index of ``surface`` is in memory.
 
     Parameters
     ----------
@@ -476,9 +476,27 @@ def has_index(surface: CountSurface, crs: str) -> bool:
     Returns
     -------
     bool
-        ``True`` when :func:`aggregate_index` will not have to build the tree.
+        ``True`` when :func:`aggregate_index` returns at once.
     """
-    return crs in _CACHE.get(surface, {}) or crs in _STORED.get(surface, {})
+    return crs in _CACHE.get(surface, {})
+
+
+def index_stored(surface: CountSurface, crs: str) -> bool:
+    """Whether the layout of the aggregate index of ``surface`` is stored (with a cached layer).
+
+    Parameters
+    ----------
+    surface : CountSurface
+        A point surface.
+    crs : str
+        The CRS of its points.
+
+    Returns
+    -------
+    bool
+        ``True`` when :func:`aggregate_index` would load it rather than build it.
+    """
+    return crs in _STORED.get(surface, {})
 
 
 def aggregate_index(surface: CountSurface, crs: str) -> AggregateIndex:
