@@ -28,7 +28,7 @@ from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
 from .commuting import Commuting
 
 log = logging.getLogger(__name__)
-FORMAT = 13  # bump when the layout or the way layers are built changes
+FORMAT = 14  # bump when the layout or the way layers are built changes
 
 _LAYER_FIELDS = (
     "name",
