@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..catchment import WIDE_M
 from ..layers.base import CountSurface
-from .aggregate import aggregate_index, count_circles, index_loaded, index_stored
+from .aggregate import aggregate_index, count_circles, index_stored
 from .areal import _count_areal, overlap_fractions
 from .circles import Circles, point_index, surface_ecef
 from .counts import Z90, Counts, Pairs, _concat
@@ -146,11 +146,11 @@ def _place(a: Counts, ia: NDArray[np.intp], b: Counts, ib: NDArray[np.intp], n: 
 
 
 def _aggregated(surface: CountSurface, circles: Circles) -> bool:
-    """Whether to count ``circles`` with the aggregate index: when it is in memory, or when the
-    point test would test more candidates than loading (stored with a cached layer) or building
-    it costs: the surface's number of points, or :data:`INDEX_AT` times it."""
-    if index_loaded(surface, circles.crs):
-        return True
+    """Whether to count ``circles`` with the aggregate index: when the point test would test
+    more candidates than loading it (stored with a cached layer) or building it costs: the
+    surface's number of points, or :data:`INDEX_AT` times it.  Never because it happens to be in
+    memory: the same circles then take the same path (and give the same bits) in any process, a
+    Dask worker or a long-lived one."""
     limit = len(surface.values) * (1 if index_stored(surface, circles.crs) else INDEX_AT)
     return int(circles.candidate_counts(surface).sum()) > limit
 
