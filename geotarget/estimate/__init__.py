@@ -37,7 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ..catchment import WIDE_M
 from ..layers.base import CountSurface
-from .aggregate import aggregate_index, count_circles, index_stored
+from .aggregate import count_circles
 from .areal import _count_areal, overlap_fractions
 from .circles import Circles, point_index, surface_ecef
 from .counts import Z90, Counts, Pairs, _concat
@@ -60,15 +60,12 @@ METHODS = ("areal", "dasymetric", "points")
 
 #: (circle, point) candidate pairs tested at once: more circles are counted in groups
 MAX_PAIRS = 8_000_000
-#: circles whose point test would test more (circle, point) candidates than this many times
-#: the surface's points are counted with the aggregate index
-#: (:mod:`geotarget.estimate.aggregate`), built for them if need be (once loaded or built, it
-#: counts every circle but the smallest)
-INDEX_AT = 4
-#: circles of radius under this many times the index's typical leaf (about 0.8 km across in
-#: London's postcodes, 5 km in its workplace zones) are tested point by point: quicker there
-#: (measured with benchmarks/batch_speed.py), the same answers
-SMALL_LEAF = 0.3
+#: a circle whose point test would test more (circle, point) candidates than this is counted
+#: with the aggregate index (:mod:`geotarget.estimate.aggregate`), built or loaded for it if need
+#: be; others point by point.  Decided circle by circle, from the circle and the surface alone
+#: (never from what else is asked at once or what happens to be in memory), so that a circle
+#: gets the same bits in a batch, alone, or on a Dask worker
+TREE_AT = 100_000
 
 
 def count(
@@ -110,21 +107,19 @@ def count(
     polys: NDArray[np.object_] = np.asarray(catchments, dtype=object)
     if surface.kind != "points":
         return _count_areal(surface, polys)
-    if circles is None or groups or not _aggregated(surface, circles):
+    if circles is None or groups:
         # per-group detail (counting people once) comes from the points, not the index's sums
         return _count_by_pairs(surface, polys, circles, groups)
-    # circles much smaller than the tree's leaves meet few points: testing them is quicker;
-    # wide ones (over WIDE_M, 1,000 km) are decided by the geodesic, which the point test adds
-    small = circles.radius < SMALL_LEAF * aggregate_index(surface, circles.crs).leaf_size
-    small |= circles.radius > WIDE_M
-    if not small.any():
+    # wide circles (over WIDE_M, 1,000 km) are decided by the geodesic, which the point test adds
+    tree = (circles.candidate_counts(surface) > TREE_AT) & (circles.radius <= WIDE_M)
+    if not tree.any():
+        return _count_by_pairs(surface, polys, circles)
+    if tree.all():
         return count_circles(surface, circles.crs, circles.ecef, circles.radius)
-    big = np.flatnonzero(~small)
-    out = _count_by_pairs(surface, polys[small], circles.take(np.flatnonzero(small)))
-    if len(big):
-        wide = count_circles(surface, circles.crs, circles.ecef[big], circles.radius[big])
-        out = _place(out, np.flatnonzero(small), wide, big, len(polys))
-    return out
+    big, small = np.flatnonzero(tree), np.flatnonzero(~tree)
+    out = _count_by_pairs(surface, polys[small], circles.take(small))
+    wide = count_circles(surface, circles.crs, circles.ecef[big], circles.radius[big])
+    return _place(out, small, wide, big, len(polys))
 
 
 def _place(a: Counts, ia: NDArray[np.intp], b: Counts, ib: NDArray[np.intp], n: int) -> Counts:
@@ -143,16 +138,6 @@ def _place(a: Counts, ia: NDArray[np.intp], b: Counts, ib: NDArray[np.intp], n: 
         {k: put(a.extra[k], b.extra[k]) for k in a.extra},
         a.method,
     )
-
-
-def _aggregated(surface: CountSurface, circles: Circles) -> bool:
-    """Whether to count ``circles`` with the aggregate index: when the point test would test
-    more candidates than loading it (stored with a cached layer) or building it costs: the
-    surface's number of points, or :data:`INDEX_AT` times it.  Never because it happens to be in
-    memory: the same circles then take the same path (and give the same bits) in any process, a
-    Dask worker or a long-lived one."""
-    limit = len(surface.values) * (1 if index_stored(surface, circles.crs) else INDEX_AT)
-    return int(circles.candidate_counts(surface).sum()) > limit
 
 
 def _count_by_pairs(
