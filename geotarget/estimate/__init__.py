@@ -111,13 +111,14 @@ def count(
         # per-group detail (counting people once) comes from the points, not the index's sums
         return _count_by_pairs(surface, polys, circles, groups)
     # wide circles (over WIDE_M, 1,000 km) are decided by the geodesic, which the point test adds
-    tree = (circles.candidate_counts(surface) > TREE_AT) & (circles.radius <= WIDE_M)
+    per = circles.candidate_counts(surface)
+    tree = (per > TREE_AT) & (circles.radius <= WIDE_M)
     if not tree.any():
-        return _count_by_pairs(surface, polys, circles)
+        return _count_by_pairs(surface, polys, circles, per=per)
     if tree.all():
         return count_circles(surface, circles.crs, circles.ecef, circles.radius)
     big, small = np.flatnonzero(tree), np.flatnonzero(~tree)
-    out = _count_by_pairs(surface, polys[small], circles.take(small))
+    out = _count_by_pairs(surface, polys[small], circles.take(small), per=per[small])
     wide = count_circles(surface, circles.crs, circles.ecef[big], circles.radius[big])
     return _place(out, small, wide, big, len(polys))
 
@@ -145,13 +146,16 @@ def _count_by_pairs(
     polys: NDArray[np.object_],
     circles: Circles | None,
     groups: bool = False,
+    per: NDArray[np.int64] | None = None,
 ) -> Counts:
     """Count a point surface point by point: the (catchment, point) pairs inside, then their
-    sums (the reference the aggregate index is tested against)."""
+    sums (the reference the aggregate index is tested against).  ``per``: each circle's
+    candidate count, when the caller has it already."""
     if circles is not None and len(circles.radius) > 1:
         # wide circles over many points: in groups of about MAX_PAIRS candidates, so that the
         # pairs fit in memory (each circle's answer is the same whatever its group)
-        per = circles.candidate_counts(surface)
+        if per is None:
+            per = circles.candidate_counts(surface)
         if per.sum() > MAX_PAIRS:
             group = np.floor(np.cumsum(per) / MAX_PAIRS).astype(np.int64)
             cuts = np.flatnonzero(np.diff(group)) + 1
