@@ -156,6 +156,42 @@ def _circle_polygon(venue: Venue, r: float, crs: str) -> BaseGeometry:
     return circle(venue, r, max_radius=None).to_crs(crs)
 
 
+def smallest_place(
+    facts: Facts, candidates: list[tuple[str, tuple[str, ...]]], basis: str
+) -> tuple[str, tuple[str, ...], dict[str, float | None], list[str], str] | None:
+    """Of the places holding a catchment, level by level, the set with the fewest people.
+
+    Parameters
+    ----------
+    facts : Facts
+        The layer's measurements.
+    candidates : list of (str, tuple of str)
+        Per place level, the codes of the places the catchment lies in (empty: none).
+    basis : str
+        ``"residents"`` or ``"residents+workers"``.
+
+    Returns
+    -------
+    tuple or None
+        The level, the codes, their people, their names and the label ("A + B and 3 more");
+        None when the catchment lies in no place.  Ties go to the earlier level.
+    """
+    best: tuple[float, str, tuple[str, ...], dict[str, float | None]] | None = None
+    for lv, codes in candidates:
+        if not codes:
+            continue
+        vals = facts.place_people(lv, codes)
+        p = basis_total(vals, basis)
+        if best is None or p < best[0]:
+            best = (p, lv, codes, vals)
+    if best is None:
+        return None
+    _, lv, codes, vals = best
+    names = [facts.place_name(lv, c) for c in codes]
+    label = " + ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return lv, codes, vals, names, label
+
+
 def _places_polygon(places: PlaceSet, level: str, codes: Sequence[str]) -> BaseGeometry:
     parts = [places.geometry(level, c) for c in codes]
     return parts[0] if len(parts) == 1 else shapely.union_all(parts)
@@ -383,20 +419,12 @@ class FootprintBuilder:
                 f"no {'/'.join(fp.levels)} boundaries in layer {self.layer.name} (it has: "
                 f"{have}); such footprints cannot be measured here"
             )
-        best: tuple[float, str, tuple[str, ...], dict[str, float | None]] | None = None
-        for lv in levels:
-            codes = self.facts.places(lv, self.i)
-            if not codes:
-                continue
-            vals = self.facts.place_people(lv, codes)
-            p = basis_total(vals, basis)
-            if best is None or p < best[0]:
-                best = (p, lv, codes, vals)
+        best = smallest_place(
+            self.facts, [(lv, self.facts.places(lv, self.i)) for lv in levels], basis
+        )
         if best is None:
             return "the catchment lies in no place of this layer"
-        _, lv, codes, vals = best
-        names = [self.facts.place_name(lv, c) for c in codes]
-        label = " + ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        lv, codes, vals, names, label = best
         area = self.facts.place_area(lv, codes)
 
         return Built(

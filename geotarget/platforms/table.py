@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from ..layers.base import PopulationLayer
+from ..result import PLATFORM_COLUMNS
 from .advice import VERDICTS
-from .builders import _fmt_radius
+from .builders import _fmt_radius, smallest_place
 from .feasibility import basis_for, conversion
 from .footprints import COVERED, POPS, Facts, _rkey
 from .model import Catalogue, Footprint, Platform
@@ -41,28 +42,8 @@ from .options import POSTCODE_COVERAGE, PlatformOptions
 
 __all__ = ["TABLE_COLUMNS", "platform_table"]
 
-#: the columns made here, in the order of :data:`geotarget.result.PLATFORM_COLUMNS`
-TABLE_COLUMNS = [
-    "id",
-    "name",
-    "verdict",
-    "footprint",
-    "footprint_kind",
-    "people",
-    "residents",
-    "workers",
-    "people_in_catchment",
-    "accounts",
-    "share_inside",
-    "waste_share",
-    "waste_lower_bound",
-    "waste_money",
-    "min_audience",
-    "footprint_pool",
-    "catchment_pool",
-    "min_audience_met",
-    "advice",
-]
+#: the columns made here: :data:`geotarget.result.PLATFORM_COLUMNS`, the one list of them
+TABLE_COLUMNS = PLATFORM_COLUMNS
 
 _RANK = {"radius": 0, "postcode": 1, "place": 2, "country": 3, "other": 4}
 _VERDICT_ORDER = {v: k for k, v in enumerate(VERDICTS)}
@@ -355,21 +336,10 @@ class _Builder:
     def _one_place(
         self, levels: list[str], codes_per_level: tuple[tuple[str, ...], ...], basis: str
     ) -> tuple[str, float | None, float | None] | None:
-        from .footprints import basis_total
-
-        best = None
-        for lv, codes in zip(levels, codes_per_level):
-            if not codes:
-                continue
-            vals = self.facts.place_people(lv, codes)
-            p = basis_total(vals, basis)
-            if best is None or p < best[0]:
-                best = (p, lv, codes, vals)
+        best = smallest_place(self.facts, list(zip(levels, codes_per_level)), basis)
         if best is None:
             return None
-        _, lv, codes, vals = best
-        names = [self.facts.place_name(lv, c) for c in codes]
-        label = " + ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        _, _, vals, _, label = best
         return label, vals.get("residents"), vals.get("workers")
 
     # -- country ---------------------------------------------------------------------------------
