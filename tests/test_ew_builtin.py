@@ -67,6 +67,34 @@ def test_seed_case_matches_the_data_dir_answer():
     assert r.coverage_fraction == pytest.approx(1.0)
 
 
+def test_counts_lsoa_holds_out_only_the_output_area_counts():
+    """The hold-out places an equal share of each LSOA's total per Output Area exactly where
+    the default layer places that OA's count: one group per LSOA holding its published total,
+    and the two layers' points differ only in their values."""
+    from geotarget.layers import ew_builtin
+
+    t = {p: ew_builtin._table(p) for p in (*ew_builtin.TABLES, "residential")}
+    oa_pts, oa_lsoa_of = ew_builtin._residents(t, "oa")
+    ls_pts, ls_lsoa_of = ew_builtin._residents(t, "lsoa")
+    assert [p[1].tolist() for p in ls_pts.parts] == [p[1].tolist() for p in oa_pts.parts]
+    np.testing.assert_array_equal(ls_lsoa_of, oa_lsoa_of)
+    lsoa, oa = t["lsoa"], t["oa"]
+    values = np.concatenate([p[3] for p in ls_pts.parts])
+    per_lsoa = np.bincount(ls_lsoa_of, weights=values, minlength=len(lsoa))
+    np.testing.assert_allclose(per_lsoa, lsoa["residents"].to_numpy(float), atol=1e-6)
+    assert ls_pts.n_groups == len(lsoa)  # every LSOA has at least one point
+    # an OA 2021 whose code postcodes carry gets 1 / (OAs in its LSOA) of the LSOA's total
+    pc_oa = t["postcodes"]["oa"].to_numpy()
+    first = ls_pts.parts[0]  # the postcodes of the OAs with their own code, in order
+    n_in = np.bincount(oa["lsoa"].to_numpy(), minlength=len(lsoa))
+    by_oa = np.bincount(pc_oa[first[1]], weights=first[3], minlength=len(oa))
+    has = np.bincount(pc_oa[first[1]], minlength=len(oa)) > 0
+    li = oa["lsoa"].to_numpy()
+    want = lsoa["residents"].to_numpy(float)[li] / n_in[li]
+    np.testing.assert_allclose(by_oa[has], want[has], rtol=1e-12)
+    assert has.sum() > 170_000
+
+
 def test_counts_lsoa_on_the_builtin_layer():
     r = geotarget.analyse("EC2Y 8BN", radius="0.5mi", counts="lsoa")
     assert r.layer["name"] == "ew-census2021"

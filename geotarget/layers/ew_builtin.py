@@ -7,8 +7,9 @@ the residential postcodes that carry the OA's code (2011 = 2021); the OAs whose 
 that no 2021 OA claims -- a postcode's LSOA is the LSOA of the nearest changed OA 2021 point
 (the ``--data-dir`` method uses LSOA polygons instead) -- equally per 2011 OA, then per
 postcode; an LSOA with no such postcode uses all its postcodes, and one with none at all its
-OA 2021 points.  ``counts="lsoa"``: LSOA totals only, spread over the LSOA's postcodes (the
-hold-out of the accuracy benchmarks).
+OA 2021 points.  ``counts="lsoa"`` (the hold-out of the accuracy benchmarks): LSOA totals only,
+each OA 2021 of the LSOA given an equal share and that share placed exactly as an OA count is
+(so only the OA counts are held out), one group per LSOA.
 
 Workers: ODWP01 ``destination - nomove`` per MSOA spread equally over the MSOA's 2011 Workplace
 Zone centroids (an MSOA without one: over its OA 2021 points); home-workers (``nomove``) at the
@@ -122,6 +123,18 @@ class _Points:
             **kw,
         )
 
+    def regrouped(self, key: np.ndarray, k: np.ndarray, names: np.ndarray) -> _Points:
+        """The same points grouped by ``key`` (one value per point, in order), with ``k`` and
+        ``names`` given per value of the key."""
+        uk, gid = np.unique(key, return_inverse=True)
+        out = _Points()
+        out.k, out.names, out.n_groups = [np.asarray(k, float)[uk]], [names[uk]], len(uk)
+        ends = np.cumsum([len(p[1]) for p in self.parts])
+        out.parts = [
+            (p[0], p[1], gid[e - len(p[1]) : e], p[3]) for p, e in zip(self.parts, ends, strict=True)
+        ]
+        return out
+
     @property
     def owner(self) -> list[np.ndarray]:
         """Per part, the point indices into their source (for lookups such as the LSOA)."""
@@ -176,42 +189,44 @@ def _residents(t: dict[str, pd.DataFrame], counts: str) -> tuple[_Points, np.nda
     oa_lsoa = oa["lsoa"].to_numpy()
     oa_res = oa["residents"].to_numpy(float)
     codes = lsoa["lsoa21cd"].to_numpy()
+    if counts == "lsoa":
+        # the hold-out: each OA's count replaced by an equal share of its LSOA's total, then
+        # placed exactly as the OA counts are (only the OA counts are held out)
+        oas_in = np.bincount(oa_lsoa, minlength=len(lsoa))
+        oa_res = (lsoa["residents"].to_numpy(float) / np.maximum(oas_in, 1))[oa_lsoa]
     pts = _Points()
     lsoas: list[np.ndarray] = []
-    if counts == "oa":
-        m = np.nonzero(pc_oa >= 0)[0]
-        oas, gid = np.unique(pc_oa[m], return_inverse=True)
-        npts = np.bincount(gid)
-        pts.add(
-            m,
-            gid,
-            oa_res[oas][gid] / npts[gid],
-            npts / POSTCODES_PER_CLUSTER,
-            oa["oa21cd"].to_numpy()[oas],
-            "pc",
-        )
-        lsoas.append(oa_lsoa[oas][gid])
-        rest = np.ones(len(oa), bool)
-        rest[oas] = False
-        pooled = np.bincount(oa_lsoa[rest], weights=oa_res[rest], minlength=len(lsoa))
-        lsoas += _spread_lsoa(
-            pts,
-            pooled,
-            pc_lsoa,
-            pc_sub,
-            pc_oa < 0,
-            oa_lsoa,
-            rest,
-            codes,
-            "LSOA pool of changed OAs",
-        )
-    else:
-        total = lsoa["residents"].to_numpy(float)
-        every = np.ones(len(pcs), bool)
-        lsoas += _spread_lsoa(
-            pts, total, pc_lsoa, pc_sub, every, oa_lsoa, np.ones(len(oa), bool), codes, "LSOA"
-        )
-    return pts, np.concatenate(lsoas)
+    m = np.nonzero(pc_oa >= 0)[0]
+    oas, gid = np.unique(pc_oa[m], return_inverse=True)
+    npts = np.bincount(gid)
+    pts.add(
+        m,
+        gid,
+        oa_res[oas][gid] / npts[gid],
+        npts / POSTCODES_PER_CLUSTER,
+        oa["oa21cd"].to_numpy()[oas],
+        "pc",
+    )
+    lsoas.append(oa_lsoa[oas][gid])
+    rest = np.ones(len(oa), bool)
+    rest[oas] = False
+    pooled = np.bincount(oa_lsoa[rest], weights=oa_res[rest], minlength=len(lsoa))
+    lsoas += _spread_lsoa(
+        pts,
+        pooled,
+        pc_lsoa,
+        pc_sub,
+        pc_oa < 0,
+        oa_lsoa,
+        rest,
+        codes,
+        "LSOA pool of changed OAs",
+    )
+    pt_lsoa = np.concatenate(lsoas)
+    if counts == "lsoa":  # one group per LSOA: its published total is what is spread
+        names = np.array([f"{c} (LSOA)" for c in codes], dtype=object)
+        pts = pts.regrouped(pt_lsoa, oas_in * CLUSTERS_PER_OA, names)
+    return pts, pt_lsoa
 
 
 def _workers(t: dict[str, pd.DataFrame]) -> tuple[_Points, np.ndarray]:
@@ -330,7 +345,7 @@ def build(counts: str = "oa") -> PopulationLayer:
         definition="usual residents (TS001 Total)",
         description=f"TS001 {'OA' if counts == 'oa' else 'LSOA'} totals spread over residential "
         "postcodes (placed with the OA 2021 points)",
-        range_note="k = 8 per 2011 Output Area in the LSOA, calibrated on London (94% of 2,000 "
+        range_note="k = 8 per Output Area 2021 in the LSOA, calibrated on London (94% of 2,000 "
         "half-mile ranges contain the OA-level reference)"
         if counts == "lsoa"
         else "k = 1 per postcode within an Output Area: assumed (no finer counts to calibrate "
