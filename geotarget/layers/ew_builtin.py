@@ -131,7 +131,8 @@ class _Points:
         out.k, out.names, out.n_groups = [np.asarray(k, float)[uk]], [names[uk]], len(uk)
         ends = np.cumsum([len(p[1]) for p in self.parts])
         out.parts = [
-            (p[0], p[1], gid[e - len(p[1]) : e], p[3]) for p, e in zip(self.parts, ends, strict=True)
+            (p[0], p[1], gid[e - len(p[1]) : e], p[3])
+            for p, e in zip(self.parts, ends, strict=True)
         ]
         return out
 
