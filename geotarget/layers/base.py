@@ -105,44 +105,6 @@ class CountSurface:
     effective number of independently placed clusters used by the range (see
     :mod:`geotarget.estimate`).  Plain points (no ``group``) carry ``edge_m``: how far from the
     catchment edge a point's people may reach (half the distance to its nearest neighbour).
-
-    Parameters
-    ----------
-    kind : str
-        ``"zones"``, ``"points"`` or ``"grid"``.
-    unit : str
-        What one zone, point or cell is, e.g. ``"LSOA 2021"``, ``"census block 2020"``,
-        ``"1 km grid cell"``.
-    ids : numpy.ndarray
-        The zones', points' or cells' codes.
-    geoms : numpy.ndarray of shapely geometries or PointXY
-        Their geometries in the layer's CRS; a point surface may be given a :class:`PointXY`,
-        whose shapely points are then built on first use of ``geoms`` (or ``tree``).
-    values : numpy.ndarray of float
-        The counts.
-    definition : str
-        What is counted, in words.
-    extra : dict of str to numpy.ndarray
-        Other counts placed alike.
-    clusters_per_zone : float
-        Zones and grid cells: the effective number of independently placed clusters of people
-        per zone, used by the range.
-    method : str
-        ``"areal"``, ``"points"`` or ``"dasymetric"``; derived from ``kind`` when empty.
-    group : numpy.ndarray of int, optional
-        Dasymetric points: the census zone whose published count each point shares.
-    group_k : numpy.ndarray of float, optional
-        Per zone of ``group``, the effective number of independently placed clusters.
-    group_unit : str
-        What one zone of ``group`` is (e.g. ``"LSOA 2021"``).
-    edge_m : numpy.ndarray of float, optional
-        Plain points: how far from the catchment edge a point's people may reach.
-    description : str
-        How the surface was made, for the result's method text.
-    range_note : str
-        How its range's k was set: calibrated (where) or assumed.
-    group_area : numpy.ndarray of int, optional
-        Per group, the index of the area of the layer's commuting flows (an MSOA) it lies in.
     """
 
     kind: str
@@ -388,53 +350,7 @@ class LayerPart:
 
 @dataclass(eq=False)
 class PopulationLayer:
-    """A population source with its metadata, counts (per method) and coverage.
-
-    Parameters
-    ----------
-    name : str
-        The layer's name (``ew-census2021``...).
-    title : str
-        Its title.
-    source : str
-        Where its figures come from.
-    licence : str
-        Their licence.
-    vintage : str
-        When they are of.
-    crs : str
-        The equal-area CRS of every geometry of the layer.
-    coverage : shapely geometry
-        The area the layer's counts cover (layer CRS).
-    residents, workers : CountSurface, optional
-        The default surfaces of residents and of workers.
-    residents_unavailable, workers_unavailable : str, optional
-        Why the layer has no residents, or no workers.
-    attribution : list of str
-        The attribution the sources' licences ask for.
-    caveats, workers_caveats : list of str
-        What to know about the figures, and about the workers in particular.
-    origin : str
-        Where the layer was read from.
-    alternatives : dict
-        Other surfaces by population and method, e.g. ``{"residents": {"areal": <LSOA
-        polygons>}}``.
-    country : str, optional
-        The ISO 3166 alpha-2 country of the layer (platform rules differ by country).
-    places : PlaceSet, optional
-        Named places built from the layer's zones (for platforms' place targeting).
-    coverage_pieces : numpy.ndarray, optional
-        The coverage cut in small pieces (computed when first needed, or stored with the
-        layer).
-    workers_table : dict, optional
-        The ``--workers-table`` file whose counts replace the census workers (file, sha256,
-        level, areas, workers).
-    commuting : Commuting, optional
-        Commuting flows, to count the people of an area once (residents + workers - both).
-    parts : list of LayerPart
-        The sources a combined layer is made of (the countries of the Great Britain layer),
-        each with its own vintage and caveats; empty for a layer from one source.
-    """
+    """A population source with its metadata, counts (per method) and coverage."""
 
     name: str
     title: str
