@@ -133,7 +133,7 @@ def test_forked_processes_give_the_same_table(london, london_results):
 
 def test_point_districts_cached_on_disk_and_rebuilt_when_damaged(london):
     from geotarget.platforms import districts
-    from geotarget.platforms.layer_totals import DistrictCounts, point_districts_path
+    from geotarget.platforms.district_counts import DistrictCounts, point_districts_path
 
     ds = districts.for_layer(london)
     s = london.surface("residents")
@@ -159,7 +159,7 @@ def test_places_of_circles_without_polygons_equal_the_polygon_overlay(where, req
     """touching_circles decides most circles' places without their polygon: the same places as
     touching() on every polygon (mixed radii, edge venues, circles wider than the sure range)."""
     from geotarget.catchment import circles_in
-    from geotarget.platforms.layer_totals import touching, touching_circles
+    from geotarget.platforms.touching import touching, touching_circles
     from geotarget.units import parse_distance
 
     layer = request.getfixturevalue(where)

@@ -28,6 +28,7 @@ from .venues import ID_COLUMN, prepare
 if TYPE_CHECKING:
     import geopandas as gpd
 
+#: the count columns :func:`geotarget.analyse_many` adds to the venue table
 RESULT_COLUMNS = [
     "residents",
     "residents_low",
@@ -47,7 +48,27 @@ RESULT_COLUMNS = [
 def count_chunk(
     layer: PopulationLayer, lat, lon, radius_m, *, method: str | None = None
 ) -> pd.DataFrame:
-    """Residents, workers and coverage for many circular catchments on one layer."""
+    """Residents, workers and coverage for many circular catchments on one layer.
+
+    Parameters
+    ----------
+    layer : PopulationLayer
+        The layer counted.
+    lat, lon : numpy.ndarray of float
+        The venues (WGS84).
+    radius_m : numpy.ndarray of float
+        Each catchment's radius, in metres.
+    method : str, optional
+        The estimation method (default: the layer's own).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per catchment: ``coverage`` (the share inside the layer's coverage) and, per
+        population, the estimate with its ``_low``/``_high`` range (NaN where the layer has
+        no such counts or the catchment lies wholly outside its coverage), plus the surfaces'
+        other counts (``home_workers``).
+    """
     n = len(lat)
     need_polys = any(
         s is not None and s.kind != "points"

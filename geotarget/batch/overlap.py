@@ -20,7 +20,33 @@ def chain_overlap(
     """People reachable by at least one branch (the union of the catchments, counted once),
     and, for each pair of branches whose catchments intersect, the people they share.
 
-    Returns ``(union_total, pairs)`` where ``pairs`` is a DataFrame ``id_a, id_b, shared``.
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The table :func:`geotarget.analyse_many` returned (its venue points, ``id``,
+        ``radius_m``, ``layer`` and ``error`` columns); rows with an error are left out.
+    data_dir : str or pathlib.Path, optional
+        A data folder to count on (see :func:`geotarget.layers.resolve_layer`).
+    layer : str or pathlib.Path or PopulationLayer, optional
+        The layer to count on; with neither, the one built-in layer the venues were counted on.
+    method : str, optional
+        The estimation method (default: the layer's own).
+    population : str
+        ``"residents"`` or ``"workers"``.
+
+    Returns
+    -------
+    union_total : float
+        The people in the union of the catchments.
+    pairs : pandas.DataFrame
+        ``id_a, id_b, shared``: each pair of intersecting catchments and the people in their
+        intersection, most shared first.
+
+    Raises
+    ------
+    InputError
+        When the venues are on several built-in layers (or none) and no layer is given, or the
+        layer has no counts of ``population``.
     """
     lay = resolve_layer(layer, data_dir)
     if lay is None:  # the built-in layer the batch chose; one layer only

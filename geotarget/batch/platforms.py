@@ -68,10 +68,12 @@ def platforms_many(
     method
         Defaults to the one the results were counted with.
     options
-        The advertiser's :class:`~geotarget.platforms.PlatformOptions`; or its fields as
-        keywords (``budget``, ``currency``, ``segment_share``, ``postcode_coverage``,
-        ``country``, ``rules``, ``rule_overrides``, ``special_category``,
-        ``managed_account``), not both.
+        The advertiser's :class:`~geotarget.platforms.PlatformOptions`; or its fields as the
+        keywords below, not both.
+    budget, currency, segment_share, postcode_coverage, country
+        Fields of :class:`~geotarget.platforms.PlatformOptions`, given as keywords.
+    rules, rule_overrides, special_category, managed_account
+        Fields of :class:`~geotarget.platforms.PlatformOptions`, given as keywords.
     chunk_size, progress, scheduler, dask_address, workers, client
         As for :func:`geotarget.analyse_many`: chunks of venues, locally or on a Dask cluster;
         the rows are the same either way.

@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..settings import MAX_RADIUS_M
 from ..units import parse_distance
 
+#: the venue table's column naming each venue
 ID_COLUMN = "id"
 
 
@@ -26,6 +27,17 @@ def prepare(
 ) -> pd.DataFrame:
     """Validate the venue table: ``id`` plus ``lat``/``lon`` or ``postcode`` (and optionally a
     ``radius`` column).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The venue table.
+    radius : str or float, optional
+        The radius of rows with no ``radius`` cell (e.g. ``"0.5mi"``); needed without a
+        ``radius`` column.
+    max_radius : str or float or None
+        The largest radius allowed (default :data:`geotarget.settings.MAX_RADIUS_M` metres;
+        None: no limit).
 
     Returns
     -------
@@ -140,7 +152,23 @@ def _radii(
 
 
 def read_venues(path: str | Path) -> pd.DataFrame:
-    """Read a venue table (CSV, Parquet)."""
+    """Read a venue table (CSV, Parquet).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The file (``.parquet``, else read as CSV).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table; a CSV's cells are read as text.
+
+    Raises
+    ------
+    InputError
+        When the path is missing, a folder or not a regular file, or cannot be read as a table.
+    """
     p = Path(path)
     if p.is_dir():
         raise InputError(f"venue file {str(p)!r} is a folder: give the CSV or Parquet file in it")

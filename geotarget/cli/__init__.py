@@ -28,7 +28,13 @@ COMMANDS = ("analyse", "report", "batch", "layers", "platforms", "data", "serve"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``geotarget`` parser with every command's sub-parser."""
+    """The ``geotarget`` parser with every command's sub-parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each command's ``run`` is in its parsed arguments' defaults.
+    """
     from .._version import __version__
 
     p = Parser(
@@ -57,7 +63,18 @@ def _log_handler(verbose: int) -> logging.Logger:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line with ``argv`` (default ``sys.argv[1:]``).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit code.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

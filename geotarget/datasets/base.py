@@ -41,6 +41,25 @@ class Source:
     :meth:`Dataset.sources_for`).  ``size`` and ``sha256`` are ``None`` until pinned: the first
     download records them in the cache's manifest.  A source that is not ``required`` may fail
     to download; the build then does without it.
+
+    Parameters
+    ----------
+    key : str
+        The source's name within its dataset.
+    url : str
+        Where it is downloaded from.
+    filename : str
+        The file's name in the dataset's ``raw/`` folder.
+    description : str
+        What the file holds.
+    landing : str
+        A web page about the file.
+    size : int or None
+        Its size in bytes, once pinned.
+    sha256 : str or None
+        Its SHA-256, once pinned.
+    required : bool
+        Whether the build needs it.
     """
 
     key: str
@@ -58,6 +77,15 @@ class BuildResult:
     """What a build wrote (paths relative to the output folder) and what it could not do.
 
     ``summary`` holds counts worth reporting (zones, population totals), JSON-serialisable.
+
+    Parameters
+    ----------
+    files : list of str
+        The files written, relative to the output folder.
+    warnings : list of str
+        What the build could not do.
+    summary : dict
+        Counts worth reporting.
     """
 
     files: list[str] = field(default_factory=list)
@@ -71,6 +99,41 @@ class Dataset:
 
     ``builder(raw_dir, out_dir, area=...)`` turns the downloaded :class:`Source` files into the
     layout ``layout`` describes; a ``builtin`` dataset ships inside the package and has none.
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name (``geotarget data fetch NAME``).
+    title : str
+        Its title.
+    publisher : str
+        Who publishes it.
+    licence : str
+        Its licence.
+    attribution : tuple of str
+        The attribution its licence asks for.
+    vintage : str
+        When its figures are of.
+    description : str
+        What it holds, in words.
+    sources : tuple of Source
+        Its files.
+    builder : callable, optional
+        ``builder(raw_dir, out_dir, area=...)``, returning a :class:`BuildResult`.
+    area_help : str, optional
+        How ``area`` is given; None when the dataset takes no options.
+    default_area : str, optional
+        The area built when none is given.
+    usage : str
+        How the built folder is used (a command, ``{path}`` for the folder).
+    builtin : bool
+        Whether it ships inside the package.
+    layout : tuple of str
+        The built folder's files, one line each.
+    sources_fn : callable, optional
+        The sources for an area, when they depend on it (US states); default: ``sources``.
+    area_check : callable, optional
+        Rejects a malformed ``area`` (InputError) before anything is downloaded.
     """
 
     name: str

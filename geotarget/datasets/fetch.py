@@ -31,6 +31,25 @@ class FetchReport:
     Where the built folder is, which files it downloaded, reused or (optional ones) skipped,
     whether it rebuilt, the build's warnings and summary; for a built-in dataset only a
     ``message``.
+
+    Parameters
+    ----------
+    dataset : str
+        The dataset's name.
+    path : pathlib.Path or None
+        The built folder (None for a built-in dataset).
+    area : str or None
+        The area built.
+    downloaded, reused, skipped : list of str
+        The files downloaded, found already downloaded, and (optional ones) not downloaded.
+    rebuilt : bool
+        Whether the build ran (rather than an earlier build being kept).
+    warnings : list of str
+        What the build could not do.
+    summary : dict
+        The build's counts worth reporting (:class:`~geotarget.datasets.base.BuildResult`).
+    message : str
+        For a built-in dataset: that nothing is downloaded, and how to use it.
     """
 
     dataset: str
@@ -46,12 +65,39 @@ class FetchReport:
 
 
 def check_area(ds: Dataset, area: str | None) -> None:
-    """Reject a malformed ``area`` before anything is downloaded (InputError)."""
+    """Reject a malformed ``area`` before anything is downloaded (InputError).
+
+    Parameters
+    ----------
+    ds : Dataset
+        The dataset.
+    area : str or None
+        The area asked for (None: the dataset's default).
+
+    Raises
+    ------
+    InputError
+        When ``area`` is malformed for the dataset.
+    """
     ds.check_area(area)
 
 
 def dataset_dir(name: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The cache folder of dataset ``name`` (``raw/`` downloads, ``built/<area>/`` builds)."""
+    """The cache folder of dataset ``name`` (``raw/`` downloads, ``built/<area>/`` builds).
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name.
+    cache_dir : str or os.PathLike, optional
+        The cache folder (default: ``$GEOTARGET_CACHE_DIR``, else the user cache folder;
+        see :func:`geotarget.settings.cache_dir`).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder (not created here).
+    """
     return settings.cache_dir(cache_dir, must_be_folder=True) / "datasets" / name
 
 
@@ -198,6 +244,14 @@ def fetch(
 
 def cache_status(name: str, cache_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Recorded downloads (manifest entries) and built areas of a dataset in the cache.
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name.
+    cache_dir : str or os.PathLike, optional
+        The cache folder (default: ``$GEOTARGET_CACHE_DIR``, else the user cache folder;
+        see :func:`geotarget.settings.cache_dir`).
 
     Returns
     -------

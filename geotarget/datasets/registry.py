@@ -117,7 +117,23 @@ DATASETS: dict[str, Dataset] = {
 
 
 def get(name: str) -> Dataset:
-    """The dataset ``name`` of :data:`DATASETS`; InputError naming the choices otherwise."""
+    """The dataset ``name`` of :data:`DATASETS`; InputError naming the choices otherwise.
+
+    Parameters
+    ----------
+    name : str
+        The dataset's name.
+
+    Returns
+    -------
+    Dataset
+        The dataset.
+
+    Raises
+    ------
+    InputError
+        When there is no such dataset.
+    """
     try:
         return DATASETS[name]
     except KeyError:
@@ -128,7 +144,18 @@ def get(name: str) -> Dataset:
 
 
 def builtin_metadata(name: str) -> dict[str, Any]:
-    """The metadata (title, source, licence, ...) of the built-in dataset ``name``."""
+    """The metadata (title, source, licence, ...) of the built-in dataset ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The built-in dataset's name.
+
+    Returns
+    -------
+    dict
+        Its metadata (:func:`geotarget.layers.builtin.metadata`).
+    """
     from ..layers import builtin
 
     return builtin.metadata(name)

@@ -17,7 +17,13 @@ from .base import PopulationLayer
 
 def builtin_names() -> list[str]:
     """The names of the layers shipped inside the package (and the Great Britain layer made of
-    two of them)."""
+    two of them).
+
+    Returns
+    -------
+    list of str
+        The names, sorted.
+    """
     return sorted([*builtin.BUILTIN, builtin.GB])
 
 
@@ -127,6 +133,28 @@ def load_layer(
     * a file: a US block CSV, a Eurostat tile, a population GeoTIFF, or any GeoPackage /
       GeoParquet / GeoJSON / Shapefile / CSV with a count column (``residents_col``,
       ``workers_col``).
+
+    Parameters
+    ----------
+    name_or_path : str or pathlib.Path
+        A built-in layer's name (:func:`builtin_names`), a data folder or a file.
+    counts : str, optional
+        Which counts of a census layer: ``"oa"`` or ``"lsoa"`` (England & Wales), ``"oa"`` or
+        ``"dz"`` (Scotland).
+    residents_col, workers_col : str, optional
+        For a file: the columns holding the residents and the workers.
+
+    Returns
+    -------
+    PopulationLayer
+        The layer.
+
+    Raises
+    ------
+    InputError
+        When the column names are given for a built-in layer.
+    DataError
+        When ``name_or_path`` is neither a built-in layer nor an existing folder or file.
     """
     key = str(name_or_path)
     if key in builtin_names():
@@ -216,6 +244,22 @@ def resolve_layer(
     ``layer`` wins over ``data_dir``; with neither, the caller picks the built-in layer of each
     venue (:func:`choose_layer`, given ``counts`` -- ``"oa"``/``"lsoa"`` -- for the England &
     Wales layer).  The column names apply to files only.
+
+    Parameters
+    ----------
+    layer : str or pathlib.Path or PopulationLayer, optional
+        A layer, or what :func:`load_layer` loads one from.
+    data_dir : str or pathlib.Path, optional
+        A data folder (used when ``layer`` is not given).
+    counts : str, optional
+        Which counts of a census layer (see :func:`load_layer`).
+    residents_col, workers_col : str, optional
+        For a file: the columns holding the residents and the workers.
+
+    Returns
+    -------
+    PopulationLayer or None
+        The layer; None when neither ``layer`` nor ``data_dir`` is given.
     """
     if isinstance(layer, PopulationLayer):
         return layer

@@ -1,12 +1,15 @@
 """Measure the footprints platforms can target, for many venues at once.
 
-Everything the platforms need that costs geometry or counting is computed here, vectorised over
-venues: the people in each catchment; the smallest legal circle of each radius option, widened
-where the platform widens it (to hold its minimum of people, or until the audience clears its
-minimum), with the people in it; for every postcode district a catchment touches, the people
-of the catchment inside it; the places (city, county...) whose zones overlap each catchment;
-and, per layer and once (:mod:`geotarget.platforms.layer_totals`), the people of every district
-and place.  The per-venue footprints (:mod:`geotarget.platforms.builders`) and judgement
+Everything the platforms need that costs geometry or counting is computed by :class:`Facts`,
+vectorised over venues: the people in each catchment; the smallest legal circle of each radius
+option, widened where the platform widens it (to hold its minimum of people, or until the
+audience clears its minimum), with the people in it (:mod:`geotarget.platforms.radius`); for
+every postcode district a catchment touches, the people of the catchment inside it; the places
+(city, county...) whose zones overlap each catchment (:mod:`geotarget.platforms.touching`);
+and, per layer and once, the people of every district
+(:mod:`geotarget.platforms.district_counts`) and place
+(:mod:`geotarget.platforms.layer_totals`).  The per-venue footprints
+(:mod:`geotarget.platforms.builders`) and judgement
 (:class:`geotarget.platforms.feasibility.Evaluator`) then only read these facts.
 
 A single venue is a batch of one: the one-venue path and the batch path run this same code and
@@ -24,31 +27,22 @@ Rules
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast, overload
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
-from numpy.typing import NDArray
 
 from .. import estimate as est
 from ..catchment import circles_in
 from ..layers.base import CountSurface, PopulationLayer
 from ..layers.commuting import OVERLAP, overlap_of
-from ..units import UNITS
-from .layer_totals import (
-    POPS,
-    district_counts,
-    layer_memo,
-    place_totals,
-    places_of,
-    places_overlap,
-    touching,
-    touching_circles,
-)
-from .model import Footprint
+from .district_counts import district_counts
+from .layer_totals import layer_memo, place_totals, places_of, places_overlap
+from .people import COVERED, POPS, PopTriples, Triple, basis_total
+from .radius import PAIRS_PER_GROUP, RadiusFacts, RadiusPick, _rkey, smallest_radius
+from .touching import touching, touching_circles
 
 if TYPE_CHECKING:
     from .districts import DistrictSet
@@ -65,13 +59,6 @@ __all__ = [
     "smallest_radius",
 ]
 
-#: below this share of a footprint inside the layer's coverage, its waste is a lower bound
-COVERED = 0.9995
-
-#: people as (estimate, low, high)
-Triple = tuple[float, float, float]
-#: ``{population: (estimate, low, high) or None}`` (None: the layer lacks that population)
-PopTriples = dict[str, Triple | None]
 #: a venue's districts and, per population, the people of its catchment in each
 VenueDistricts = tuple[np.ndarray, dict[str, np.ndarray]]
 #: what :meth:`Facts.districts` works out once per batch: the districts, their people, and per
@@ -82,96 +69,8 @@ _DistrictFacts = tuple[
 ]
 
 
-@overload
-def basis_total(vals: Mapping[str, float | None], basis: str) -> float: ...
-@overload
-def basis_total(vals: Mapping[str, np.ndarray | None], basis: str) -> np.ndarray | float: ...
-def basis_total(vals: Mapping[str, Any], basis: str) -> Any:
-    """Total people on ``basis`` from ``{"residents": x, "workers": y}``.
-
-    Parameters
-    ----------
-    vals : mapping
-        People per population, numbers or arrays (None counts as 0); under ``"overlap"``
-        (:data:`~geotarget.layers.commuting.OVERLAP`), optionally, the workers who also live
-        in the area, counted once.
-    basis : str
-        ``"residents"`` or ``"residents+workers"``.
-
-    Returns
-    -------
-    float or numpy.ndarray
-        The residents, plus (on ``"residents+workers"``) the workers less those who are also
-        residents.
-    """
-    r = vals.get("residents")
-    w = vals.get("workers")
-    both = vals.get(OVERLAP)
-    r = 0.0 if r is None else r
-    if basis != "residents+workers":
-        return r
-    return r + (0.0 if w is None else w) - (0.0 if both is None or w is None else both)
-
-
-def smallest_radius(fp: Footprint, need_m: float) -> tuple[float, str] | None:
-    """The smallest legal radius of option ``fp`` at least ``need_m``.
-
-    For each unit the option allows: max(need, the unit's minimum), rounded up to a whole number
-    of the unit where the platform requires it.
-
-    Parameters
-    ----------
-    fp : Footprint
-        A radius option.
-    need_m : float
-        The radius needed, in metres.
-
-    Returns
-    -------
-    tuple of (float, str) or None
-        The radius in metres and its unit; None if beyond every maximum.
-    """
-    best = None
-    max_m = max(fp.max_m)
-    for mn, unit in zip(fp.min_m, fp.units[: len(fp.min_m)]):
-        r = max(need_m, mn)
-        if fp.whole_numbers:
-            r = math.ceil(r / UNITS[unit] - 1e-9) * UNITS[unit]
-        if r <= max_m + 1e-6 and (best is None or r < best[0]):
-            best = (r, unit)
-    return best
-
-
 @dataclass
-class RadiusPick:
-    """One radius option measured for every venue (arrays, one entry per venue).
-
-    Parameters
-    ----------
-    r : numpy.ndarray of float
-        The radius in metres (NaN where the option is unavailable).
-    unit : numpy.ndarray of str
-        The unit the radius is set in.
-    reason : numpy.ndarray of str or None
-        Why the option is unavailable, or None.
-    grown : numpy.ndarray of bool
-        Widened by the platform to hold its minimum of people.
-    widened : numpy.ndarray of bool
-        Widened by the advertiser until the audience clears the platform's minimum.
-    lower : numpy.ndarray of bool
-        The circle reaches beyond the layer's coverage.
-    """
-
-    r: np.ndarray  # metres (nan where unavailable)
-    unit: np.ndarray  # unit the radius is set in
-    reason: np.ndarray  # why unavailable, or None
-    grown: np.ndarray  # widened by the platform to hold its minimum of people
-    widened: np.ndarray  # widened by the advertiser until the audience clears the minimum
-    lower: np.ndarray  # the circle reaches beyond the layer's coverage
-
-
-@dataclass
-class Facts:
+class Facts(RadiusFacts):
     """Footprint facts for ``n`` venues on one layer (see the module's text).
 
     Parameters
@@ -283,217 +182,6 @@ class Facts:
             for pop, s in self.surfaces.items()
         }
         return self._overlap(counted)
-
-    # -- circles around the venues ------------------------------------------------------------
-    def count_circles(self, idx: np.ndarray, r: np.ndarray) -> None:
-        """Count the circles of radius ``r[j]`` (metres) around venues ``idx[j]``, once each."""
-        idx, r = np.asarray(idx, dtype=int), np.asarray(r, dtype=float)
-        todo = np.array(
-            [(i, rr) not in self._circle for i, rr in zip(idx.tolist(), map(_rkey, r))], bool
-        )
-        if not todo.any():
-            return
-        idx, r = idx[todo], r[todo]
-        keys = list(zip(idx.tolist(), map(_rkey, r)))
-        keys_u = dict.fromkeys(keys)  # the same circle asked twice: counted once
-        if len(keys_u) < len(keys):
-            first = np.array([keys.index(k) for k in keys_u])
-            idx, r = idx[first], r[first]
-            keys = list(keys_u)
-        # in groups of about PAIRS_PER_GROUP (circle, zone) pairs expected: wide circles (Meta's
-        # 15-mile one) each hold much of the layer, and their polygons and zone pairs would not
-        # fit in memory all at once (point counts are also split exactly in estimate.count)
-        zones = any(s is not None and s.kind != "points" for s in self.surfaces.values())
-        # point surfaces are counted with the aggregate index, whose memory does not grow with
-        # the circles' area: all at once
-        for part in _groups(r, self._density()) if zones else [np.arange(len(r))]:
-            ii, rr = idx[part], r[part]
-            circles = est.Circles(self.lat[ii], self.lon[ii], rr, self.layer.crs)
-            polys = np.full(len(ii), None, dtype=object)
-            if zones:
-                polys = circles_in(self.lat[ii], self.lon[ii], rr, self.layer.crs)
-            counted = {
-                pop: None
-                if s is None
-                else est.count(s, polys, circles=circles, groups=self._groups)
-                for pop, s in self.surfaces.items()
-            }
-            both = self._overlap(counted)
-            for j, k in enumerate([keys[q] for q in part]):
-                self._circle[k] = {
-                    pop: None
-                    if c is None
-                    else (float(c.estimate[j]), float(c.low[j]), float(c.high[j]))
-                    for pop, c in counted.items()
-                }
-                if both is not None:
-                    self._circle[k][OVERLAP] = (float(both[j]),) * 3
-
-    def _density(self) -> float:
-        """Points (or zones) per m² of coverage, the most of any surface: sizes the groups."""
-        n = max((len(s.values) for s in self.surfaces.values() if s is not None), default=0)
-        return n / max(self.coverage_area(), 1.0)
-
-    def circle(self, i: int, r: float) -> PopTriples:
-        """The people in the circle of radius ``r`` (metres) around venue ``i``.
-
-        Returns ``{pop: (estimate, low, high) or None}``.
-        """
-        key = (i, _rkey(r))
-        if key not in self._circle:
-            self.count_circles(np.array([i]), np.array([r]))
-        return self._circle[key]
-
-    def circle_totals(self, idx: np.ndarray, r: np.ndarray, basis: str) -> np.ndarray:
-        """The people (estimates) on ``basis`` in circles of radius ``r[j]`` around ``idx[j]``."""
-        self.count_circles(idx, r)
-        return np.array(
-            [
-                basis_total(
-                    {p: (v[0] if v else None) for p, v in self._circle[(i, _rkey(rr))].items()},
-                    basis,
-                )
-                for i, rr in zip(np.asarray(idx).tolist(), np.asarray(r).tolist())
-            ]
-        )
-
-    def circle_coverage(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
-        """The share inside the layer's coverage of each circle (``r[j]`` around ``idx[j]``)."""
-        idx, r = np.asarray(idx, dtype=int), np.asarray(r, dtype=float)
-        keys = list(zip(idx.tolist(), map(_rkey, r)))
-        todo = np.array([k not in self._cover for k in keys], bool)
-        if todo.any():
-            ti, tr = idx[todo], r[todo]
-            x, y = _xy(self.layer.crs, self.lat[ti], self.lon[ti])
-            cov = np.ones(len(ti))
-            centres = cast("NDArray[np.object_]", shapely.points(x, y))
-            sure = self.layer.surely_covered(centres, tr)
-            if (~sure).any():
-                polys = circles_in(
-                    self.lat[ti[~sure]], self.lon[ti[~sure]], tr[~sure], self.layer.crs
-                )
-                cov[~sure] = self.layer.coverage_fraction(polys)
-            for k, c in zip([k for k, t in zip(keys, todo) if t], cov):
-                self._cover[k] = float(c)
-        return np.array([self._cover[k] for k in keys])
-
-    def _widen(
-        self, idx: np.ndarray, r: np.ndarray, max_m: float, need: np.ndarray, basis: str
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per venue, the smallest radius in [r, max_m] (to 1 m) whose people reach ``need``:
-        doubling from ``r`` until it does (or ``max_m`` does not), then bisecting.  Returns the
-        radii and whether any legal radius reaches ``need``."""
-        lo = np.asarray(r, dtype=float).copy()
-        hi = lo.copy()
-        enough = self.circle_totals(idx, hi, basis) >= need
-        grow = ~enough
-        while grow.any():
-            a = np.nonzero(grow)[0]
-            lo[a] = hi[a]
-            hi[a] = np.minimum(hi[a] * 2 + 1.0, max_m)
-            enough[a] = self.circle_totals(idx[a], hi[a], basis) >= need[a]
-            grow[a] = ~enough[a] & (hi[a] < max_m)
-        active = enough & (hi - lo >= 1.0)
-        for _ in range(40):
-            if not active.any():
-                break
-            a = np.nonzero(active)[0]
-            mid = (lo[a] + hi[a]) / 2
-            ok = self.circle_totals(idx[a], mid, basis) >= need[a]
-            hi[a[ok]] = mid[ok]
-            lo[a[~ok]] = mid[~ok]
-            active[a] = hi[a] - lo[a] >= 1.0
-        return hi, enough
-
-    def radius(
-        self,
-        fp: Footprint,
-        basis: str,
-        *,
-        min_audience: float | None = None,
-        conv: float = 1.0,
-        venues: np.ndarray | None = None,
-    ) -> RadiusPick:
-        """The smallest legal circle of option ``fp`` around each venue, widened as needed.
-
-        The circle is grown as the platform grows it (``min_people``) and, where its audience
-        (people x ``conv``) falls below ``min_audience`` inside the layer's coverage, widened
-        until it clears it (if any legal circle does).
-
-        Parameters
-        ----------
-        fp : Footprint
-            A radius option.
-        basis : str
-            ``"residents"`` or ``"residents+workers"``.
-        min_audience : float, optional
-            The platform's minimum audience (``None``: none).
-        conv : float
-            What turns people into the units of the minimum audience.
-        venues : numpy.ndarray, optional
-            Unused: every venue is measured.
-
-        Returns
-        -------
-        RadiusPick
-            One entry per venue (the same object for the same arguments).
-        """
-        key = (id(fp), basis, min_audience, conv)
-        if key in self._picks:
-            return self._picks[key]
-        n = self.n
-        r = np.full(n, np.nan)
-        unit = np.full(n, None, dtype=object)
-        reason = np.full(n, None, dtype=object)
-        max_m = max(fp.max_m)
-        picks: dict[float, tuple[float, str] | None] = {}
-        for i in range(n):
-            need = float(self.need_m[i])
-            if need not in picks:
-                picks[need] = smallest_radius(fp, need)
-            got = picks[need]
-            if got is None:
-                reason[i] = (
-                    f"the catchment needs a {need / 1000:,.1f} km circle, beyond the "
-                    f"platform's maximum of {max_m / 1000:,.0f} km"
-                )
-            else:
-                r[i], unit[i] = got
-        grown = np.zeros(n, bool)
-        widened = np.zeros(n, bool)
-        ok = np.nonzero(reason == None)[0]  # noqa: E711 - elementwise
-        if fp.min_people and len(ok):
-            few = ok[self.circle_totals(ok, r[ok], basis) < fp.min_people]
-            if len(few):  # the platform widens the circle (to its maximum, at most)
-                hi, _ = self._widen(
-                    few, r[few], max_m, np.full(len(few), float(fp.min_people)), basis
-                )
-                r[few] = np.minimum(np.ceil(hi), max_m)
-                grown[few] = True
-        lower = np.zeros(n, bool)
-        if len(ok):
-            lower[ok] = self.circle_coverage(ok, r[ok]) < COVERED
-        if min_audience is not None and len(ok) and conv > 0:
-            pool = self.circle_totals(ok, r[ok], basis) * conv
-            fail = ok[(pool < min_audience) & ~lower[ok]]
-            need_people = min_audience / conv
-            if len(fail):
-                hi, reach = self._widen(
-                    fail, r[fail], max_m, np.full(len(fail), need_people), basis
-                )
-                can, hi = fail[reach], hi[reach]
-                if len(can):
-                    u = np.array([UNITS[x] for x in unit[can]])
-                    if fp.whole_numbers:
-                        new = np.ceil(hi / u - 1e-9) * u
-                    else:  # 0.01 of the unit, upwards
-                        new = np.ceil(hi / u * 100) / 100 * u
-                    r[can] = np.minimum(new, max_m)
-                    widened[can] = True
-                    lower[can] = self.circle_coverage(can, r[can]) < COVERED
-        pick = RadiusPick(r, unit, reason, grown, widened, lower)
-        self._picks[key] = pick
-        return pick
 
     def _inside(self, s: CountSurface) -> tuple[np.ndarray, np.ndarray]:
         """The (venue, point) pairs with the point in the venue's catchment."""
@@ -642,29 +330,6 @@ class Facts:
         if both is not None and out.get("residents") is not None and out.get("workers") is not None:
             out[OVERLAP] = min(both, out["residents"] or 0.0, out["workers"] or 0.0)
         return out
-
-
-#: (circle, point) pairs counted at once, at most (about 16 bytes each, several arrays)
-PAIRS_PER_GROUP = 4_000_000
-
-
-def _groups(r: np.ndarray, density: float) -> list[np.ndarray]:
-    """Indices of ``r`` in consecutive groups whose circles hold about ``PAIRS_PER_GROUP``
-    points together (expected from the layer's mean density; at least one circle a group)."""
-    expect = np.pi * np.asarray(r, dtype=float) ** 2 * density + 1.0
-    cut = np.floor(np.cumsum(expect) / PAIRS_PER_GROUP).astype(int)
-    return [np.nonzero(cut == c)[0] for c in np.unique(cut)]
-
-
-def _rkey(r: float) -> float:
-    return round(float(r), 3)
-
-
-def _xy(crs: str, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from ..projections import transformer
-
-    x, y = transformer("EPSG:4326", crs).transform(np.asarray(lon), np.asarray(lat))
-    return x, y
 
 
 def _inside_pairs(
