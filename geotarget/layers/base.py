@@ -20,7 +20,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import DataError, InputError
+from .coverage import LayerPart, boxes_decided, coverage_edges, fraction_inside
 from .geometry import point_array
+from .places import PlaceSet
 
 if TYPE_CHECKING:
     from .commuting import Commuting
@@ -105,6 +107,40 @@ class CountSurface:
     effective number of independently placed clusters used by the range (see
     :mod:`geotarget.estimate`).  Plain points (no ``group``) carry ``edge_m``: how far from the
     catchment edge a point's people may reach (half the distance to its nearest neighbour).
+
+    Parameters
+    ----------
+    kind : str
+        ``"zones"``, ``"points"`` or ``"grid"``.
+    unit : str
+        What one geometry is, e.g. ``"LSOA 2021"``, ``"census block 2020"``.
+    ids : numpy.ndarray
+        One identifier per geometry.
+    geoms : numpy.ndarray or PointXY
+        Shapely geometries in the layer's CRS (points may be given as a :class:`PointXY`).
+    values : numpy.ndarray
+        The count of each geometry (float64).
+    definition : str
+        What is counted, in words.
+    extra : dict of str to numpy.ndarray, optional
+        Other counts placed alike (e.g. ``home_workers``, ``aged_16plus``).
+    clusters_per_zone : float, default 5.0
+        Zones and grid cells: the effective number of independent clusters of people per zone,
+        used by the range.
+    method : str, optional
+        ``"areal"``, ``"points"`` or ``"dasymetric"``; derived from ``kind`` when empty.
+    group, group_k : numpy.ndarray, optional
+        Dasymetric points: each point's census zone, and per zone the clusters of its range.
+    group_unit : str, optional
+        What a group is (e.g. ``"Output Area 2021"``).
+    edge_m : numpy.ndarray, optional
+        Plain points: how far from the catchment edge each point's people may reach.
+    description : str, optional
+        How the surface was made, for the result's method text.
+    range_note : str, optional
+        How the range's k was set: calibrated (where) or assumed.
+    group_area : numpy.ndarray, optional
+        Per group, the area of the layer's commuting flows (an MSOA) it lies in.
     """
 
     kind: str
@@ -203,154 +239,41 @@ class CountSurface:
         self.__dict__["_ids"] = load
 
 
-def _cut_areas(geoms: np.ndarray, parts: np.ndarray) -> np.ndarray:
-    """The area of each ``geoms[i] ∩ parts[i]``: each piece first clipped to the geometry's
-    bounding box (1 m wider; a quick cut along straight lines that changes nothing inside the
-    box), so that the overlay reads a few of a large piece's vertices, not all of them."""
-    b = shapely.bounds(geoms)
-    clipped = np.array(
-        [
-            shapely.clip_by_rect(p, x0 - 1.0, y0 - 1.0, x1 + 1.0, y1 + 1.0)
-            for p, (x0, y0, x1, y1) in zip(parts, b)
-        ],
-        dtype=object,
-    )
-    bad = ~shapely.is_valid(clipped)  # the quick clip may make an invalid polygon: not used
-    clipped[bad] = parts[bad]
-    return np.asarray(shapely.area(shapely.intersection(geoms, clipped)), dtype=float)
-
-
-@dataclass(eq=False)
-class PlaceSet:
-    """Named places (city, county, region, tract...) built from a layer's own zones.
-
-    ``codes[level]`` / ``names[level]`` give, for each zone in ``geoms``, the place it belongs to
-    at that level; a place's polygon is the union of its zones (computed when first asked for).
-    """
-
-    geoms: np.ndarray
-    codes: dict[str, np.ndarray]
-    names: dict[str, np.ndarray]
-    note: dict[str, str] = field(default_factory=dict)  # how a level was built
-
-    #: place polygons computed ahead (level, code) -> polygon, stored with a cached layer
-    polygons: dict[tuple[str, str], BaseGeometry] = field(default_factory=dict)
-    #: False when the layer holds only part of its places' zones (e.g. a city's blocks of a
-    #: county): the places' real populations are then larger than counted
-    complete: bool = True
-    #: True when every census zone whose count a group of dasymetric points shares lies inside
-    #: one place of each level (England & Wales: OAs, LSOAs and MSOAs nest in local authorities
-    #: and regions): a group's place is then found from one of its points
-    groups_nest: bool = False
-
-    def __post_init__(self) -> None:
-        self.geoms = np.asarray(self.geoms, dtype=object)
-
-    @property
-    def levels(self) -> list[str]:
-        """The place levels, e.g. ``["county", "city", "region"]``."""
-        return list(self.codes)
-
-    @cached_property
-    def tree(self) -> shapely.STRtree:
-        """A spatial index of the zones ``geoms``."""
-        return shapely.STRtree(self.geoms)
-
-    def name(self, level: str, code: str) -> str:
-        """The name of the place ``code`` at ``level``."""
-        i = int(np.nonzero(self.codes[level] == code)[0][0])
-        return str(self.names[level][i])
-
-    def geometry(self, level: str, code: str) -> BaseGeometry:
-        """The polygon of the place ``code`` at ``level``: the union of its zones (kept)."""
-        key = (level, code)
-        if key not in self.polygons:
-            sel = self.geoms[self.codes[level] == code]
-            self.polygons[key] = shapely.union_all(shapely.set_precision(sel, 0.01))
-        return self.polygons[key]
-
-    def precompute(self) -> PlaceSet:
-        """Dissolve every place now (done once when a layer is built and cached)."""
-        for lv in self.levels:
-            for code in np.unique(self.codes[lv]):
-                self.geometry(lv, str(code))
-        return self
-
-
-def _fraction_inside(parts: np.ndarray, tree: shapely.STRtree, geoms: np.ndarray) -> np.ndarray:
-    """Share of each geometry's area inside the union of ``parts`` (prepared, not overlapping)."""
-    inside: np.ndarray = np.zeros(len(geoms))
-    # candidates by bounding box, then the prepared pieces test them (a query with a
-    # predicate would prepare every input geometry against the large pieces instead)
-    ci, pi = tree.query(geoms)
-    if len(ci):
-        touch = shapely.intersects(parts[pi], geoms[ci])
-        ci, pi = ci[touch], pi[touch]
-    if len(ci):
-        whole = shapely.covers(parts[pi], geoms[ci])
-        a = np.where(whole, shapely.area(geoms[ci]), 0.0)
-        cut = ~whole
-        if cut.any():
-            a[cut] = _cut_areas(geoms[ci[cut]], parts[pi[cut]])
-        inside = np.bincount(ci, weights=a, minlength=len(geoms))
-    area = shapely.area(geoms)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(area > 0, inside / area, 0.0)
-    return np.clip(frac, 0.0, 1.0)
-
-
-@dataclass(eq=False)
-class LayerPart:
-    """One source inside a combined layer (a country of the Great Britain layer): its own
-    provenance, what it lacks, and where it applies.
-
-    ``pieces`` is the part's coverage cut in small pieces (layer CRS); ``None`` for the part
-    that holds the rest of the layer's coverage.
-    """
-
-    name: str
-    title: str
-    source: str
-    vintage: str
-    attribution: list[str] = field(default_factory=list)
-    caveats: list[str] = field(default_factory=list)
-    workers_caveats: list[str] = field(default_factory=list)
-    residents_unavailable: str | None = None
-    workers_unavailable: str | None = None
-    #: counts beside the residents that only this part has (e.g. ``aged_16plus``)
-    residents_extra: tuple[str, ...] = ()
-    pieces: np.ndarray | None = None
-    #: what the part is called in sentences ("England & Wales", "Scotland")
-    label: str = ""
-
-    @cached_property
-    def _tree(self) -> tuple[np.ndarray, shapely.STRtree]:
-        assert self.pieces is not None, "the rest-of-layer part has no pieces"
-        parts = np.asarray(self.pieces, dtype=object)
-        shapely.prepare(parts)
-        return parts, shapely.STRtree(parts)
-
-    def fraction(self, geoms: np.ndarray) -> np.ndarray:
-        """Share of each geometry's area inside this part's coverage (``pieces`` needed)."""
-        parts, tree = self._tree
-        return _fraction_inside(parts, tree, np.asarray(geoms, dtype=object))
-
-    def info(self) -> dict[str, Any]:
-        """The part's provenance, as :meth:`PopulationLayer.info` gives a layer's."""
-        return {
-            "name": self.name,
-            "title": self.title,
-            "source": self.source,
-            "vintage": self.vintage,
-            "attribution": list(self.attribution),
-            "caveats": list(self.caveats)
-            + (list(self.workers_caveats) if not self.workers_unavailable else []),
-        }
-
-
 @dataclass(eq=False)
 class PopulationLayer:
-    """A population source with its metadata, counts (per method) and coverage."""
+    """A population source with its metadata, counts (per method) and coverage.
+
+    Parameters
+    ----------
+    name, title, source, licence, vintage : str
+        The layer's identity and provenance, printed with every result.
+    crs : str
+        The equal-area CRS of every geometry of the layer.
+    coverage : shapely.geometry.base.BaseGeometry
+        The area the layer describes (no zone there: zero people; outside it: unknown).
+    residents, workers : CountSurface, optional
+        The default surface of each population.
+    residents_unavailable, workers_unavailable : str, optional
+        Why a population is missing (required when its surface is ``None``).
+    attribution, caveats, workers_caveats : list of str, optional
+        Credits and caveats shown with the results (``workers_caveats`` with workers only).
+    origin : str, optional
+        Where the layer was read from.
+    alternatives : dict, optional
+        Other surfaces by population and method, e.g. ``{"residents": {"areal": ...}}``.
+    country : str, optional
+        ISO 3166 alpha-2 country, when the layer lies in one (platform rules differ by country).
+    places : PlaceSet, optional
+        Named places built from the layer's zones, for place footprints.
+    coverage_pieces : numpy.ndarray, optional
+        The coverage cut in small pieces (computed when first needed, or stored with it).
+    workers_table : dict, optional
+        The ``--workers-table`` file whose counts replace the census workers.
+    commuting : Commuting, optional
+        Commuting flows, to count the people of an area once.
+    parts : list of LayerPart, optional
+        The sources a combined layer is made of, each with its own provenance.
+    """
 
     name: str
     title: str
@@ -468,10 +391,38 @@ class PopulationLayer:
         shapely.prepare(parts)
         return parts, shapely.STRtree(parts)
 
+    @cached_property
+    def _coverage_edges(self) -> shapely.STRtree:
+        """The coverage's boundary as short lines in an index (:func:`.coverage.coverage_edges`)."""
+        return coverage_edges(self.coverage)
+
     def coverage_fraction(self, geoms: np.ndarray) -> np.ndarray:
-        """Share of each geometry's area (in the layer CRS) inside the layer's coverage."""
-        parts, tree = self._coverage_parts
-        return _fraction_inside(parts, tree, np.asarray(geoms, dtype=object))
+        """Share of each geometry's area (in the layer CRS) inside the layer's coverage.
+
+        A geometry whose bounding box the coverage's boundary does not meet is wholly inside
+        (1) or outside (0); the others are overlaid with the coverage's pieces.
+
+        Parameters
+        ----------
+        geoms : numpy.ndarray
+            Shapely polygons in the layer CRS.
+
+        Returns
+        -------
+        numpy.ndarray
+            One share in [0, 1] per geometry.
+        """
+        geoms = np.asarray(geoms, dtype=object)
+        frac = np.full(len(geoms), np.nan)
+        b = shapely.bounds(geoms)
+        ok = np.isfinite(b).all(axis=1) & (shapely.area(geoms) > 0)
+        if ok.any():
+            frac[ok] = boxes_decided(self.coverage, self._coverage_edges, shapely.box(*b[ok].T))
+        todo = np.isnan(frac)
+        if todo.any():
+            parts, tree = self._coverage_parts
+            frac[todo] = fraction_inside(parts, tree, geoms[todo])
+        return frac
 
     def part_fractions(self, geom: BaseGeometry) -> dict[str, float]:
         """For a combined layer: the share of ``geom`` (layer CRS) in each part's coverage.
@@ -501,7 +452,8 @@ class PopulationLayer:
         """Where a circle surely lies inside the coverage (False: not sure, compute the fraction).
 
         True where the square of half-side 1.05 r + 50 m around the circle (a margin for the
-        projection's scale) is inside one coverage piece.
+        projection's scale) lies inside the coverage: the coverage's boundary does not meet it
+        and its centre is covered.
 
         Parameters
         ----------
@@ -515,16 +467,10 @@ class PopulationLayer:
         numpy.ndarray
             One bool per circle.
         """
-        parts, tree = self._coverage_parts
         half = np.asarray(radius_m, dtype=float) * 1.05 + 50.0
         x, y = shapely.get_x(centres), shapely.get_y(centres)
         boxes = shapely.box(x - half, y - half, x + half, y + half)
-        ci, pi = tree.query(boxes)  # by bounding box; the prepared pieces test below
-        ok = np.zeros(len(centres), bool)
-        if len(ci):
-            inside = shapely.contains_properly(parts[pi], boxes[ci])  # pieces are prepared
-            ok[ci[inside]] = True
-        return ok
+        return np.asarray(boxes_decided(self.coverage, self._coverage_edges, boxes) == 1.0)
 
     @cached_property
     def wgs84_bounds(self) -> tuple[float, float, float, float]:
