@@ -389,6 +389,11 @@ def test_batch_walks(london, fitzrovia, tmp_path, capsys):
         assert out["residents"].iloc[i] == pytest.approx(one.residents.estimate, abs=1e-6)
         assert out["workers_high"].iloc[i] == pytest.approx(one.workers.high, abs=1e-6)
         assert bool(out["clipped"].iloc[i]) == one.catchment_obj.travel.clipped
+    # every output states the walk and its speed (a circle's rows have radius_m)
+    assert out["catchment"].tolist() == ["4-minute walk (4.8 km/h, 320 m (0.199 mi))"] * 3
+    slow = analyse_many(df.iloc[:1], layer=london, walk="4min", walk_speed=3, network=fitzrovia)
+    assert slow["catchment"].iloc[0] == "4-minute walk (3 km/h, 200 m (0.124 mi))"
+    assert "catchment" not in analyse_many(df.iloc[:1], "200m", layer=london).columns
     csv = tmp_path / "v.csv"
     df.to_csv(csv, index=False)
     args = ["batch", str(csv), "--walk", "4min", "--network", str(fitzrovia)]
@@ -396,6 +401,7 @@ def test_batch_walks(london, fitzrovia, tmp_path, capsys):
     assert main([*args, "--data-dir", str(LONDON_DIR()), "-o", str(tmp_path / "o.csv")]) == 11
     got = pd.read_csv(tmp_path / "o.csv")
     assert got["residents"].iloc[0] == pytest.approx(out["residents"].iloc[0], rel=1e-9)
+    assert got["catchment"].iloc[0].startswith("4-minute walk (4.8 km/h")
     assert main([*args, "--platforms", "all", "-o", str(tmp_path / "p.csv")]) != 0
     assert "take circles in a batch" in capsys.readouterr().err
     with pytest.raises(InputError, match="not both"):

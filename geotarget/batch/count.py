@@ -170,8 +170,9 @@ def analyse_many(
         Instead of a radius: every venue's walk (``"10min"``, ``"800m"``) or drive over the OSM
         extract ``network``, as for :func:`geotarget.analyse`; point layers are counted with no
         polygon built, in chunked searches (:mod:`geotarget.batch.travel`).  Adds ``clipped``
-        (the search reached the edge of the network data: a lower bound); ``radius_m`` is
-        empty.  Runs here (not on Dask).
+        (the search reached the edge of the network data: a lower bound) and ``catchment``
+        (the walk or drive in words, with the walking speed: ``"10-minute walk (4.8 km/h, 800
+        m (0.497 mi))"``); ``radius_m`` is empty.  Runs here (not on Dask).
 
     Returns
     -------
@@ -210,10 +211,13 @@ def analyse_many(
         for start in range(0, len(idx), chunk_size)
     ]
 
+    # a walk's or drive's rows say which, its walking speed included
+    travel_columns = {} if trip is None else {"catchment": trip[0].describe()}
+
     def emit(idx, columns: dict) -> None:
         """Rows ``idx`` of the venue table with ``columns`` added: kept, checkpointed, counted."""
         part = base.iloc[idx].reset_index(drop=True)
-        for c, v in columns.items():
+        for c, v in {**columns, **travel_columns}.items():
             part[c] = v
         part["radius_m"] = todo["_radius_m"].to_numpy()[idx] if trip is None else np.nan
         part["_lat"] = todo["_lat"].to_numpy()[idx]

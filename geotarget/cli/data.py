@@ -13,6 +13,7 @@ EPILOG = """examples:
   geotarget data fetch ew-census2021 --area london
   geotarget data fetch ew-census2021 --area E09000001,E09000033 --cache-dir ./cache
   geotarget data fetch us-blocks2020 --area 47157
+  geotarget data fetch osm --area greater-london     # a street network for --walk / --drive
   geotarget data fetch eurostat-grid2021 --area 14_11,17_12 --mirror http://127.0.0.1:8000
 
 Downloads are cached (GEOTARGET_CACHE_DIR, else the user cache folder) with their sha256 in a

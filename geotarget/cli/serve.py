@@ -15,6 +15,7 @@ EPILOG = """examples:
   geotarget serve                                  # http://127.0.0.1:8000/
   geotarget serve --data-dir ../shared/data/london-census2021 --port 8080
   geotarget serve --host 0.0.0.0 --workers 2       # for others: behind a reverse proxy
+  geotarget serve --network area.osm.pbf           # walking and driving catchments too
 
 Pages: / (one venue), /batch (a venue CSV), /api (the API; /openapi.json).  The layer is
 loaded once per worker process; analyses run in --threads threads per process.
@@ -78,6 +79,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="look free-text addresses up online with OpenStreetMap Nominatim",
     )
     s.add_argument(
+        "--network",
+        metavar="FILE",
+        help="an OpenStreetMap extract (.osm.pbf or .osm) the page and the API walk and drive "
+        "on (the walk, walk_speed and drive fields, as --walk, --walk-speed and --drive); read "
+        "once at start; without it, radii only",
+    )
+    s.add_argument(
         "--jobs-dir",
         metavar="PATH",
         help="folder for batch uploads and their results (default: a new temporary folder)",
@@ -127,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
         geocode=args.geocode,
         jobs_dir=args.jobs_dir or tempfile.mkdtemp(prefix="geotarget-jobs-"),
         threads=args.threads,
+        network=args.network,
     )
     _load(cfg)  # a layer that cannot be read fails here, in one line, before listening
     print(

@@ -7,8 +7,9 @@ from (:class:`Source`: address, local file name, what it is; the expected size a
 into geotarget's layout.  :func:`fetch` does both: download (or reuse the verified cache), then
 build into ``<cache>/datasets/<name>/built/<area>/`` and say where.
 
-One module per dataset: :mod:`.ew_census2021`, :mod:`.eurostat_grid2021`, :mod:`.us_blocks2020`
-(``scotland-census2022`` ships inside the package); the England & Wales build takes its parts from
+One module per dataset: :mod:`.ew_census2021`, :mod:`.eurostat_grid2021`, :mod:`.us_blocks2020`,
+:mod:`.osm_extract` (an OpenStreetMap extract for ``--network``) (``scotland-census2022`` ships
+inside the package); the England & Wales build takes its parts from
 :mod:`.ew_geography` (ONS codes and lookups), :mod:`.ew_boundaries`, :mod:`.ew_ts001`
 (residents) and :mod:`.ew_workplace` (workers).  The registry is in :mod:`.registry`,
 downloading in :mod:`.download`, the fetch-then-build step in :mod:`.fetch`.

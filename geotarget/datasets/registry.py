@@ -13,6 +13,15 @@ from .eurostat_grid2021 import (
     build_eurostat_grid2021,
 )
 from .ew_census2021 import EW_LAYOUT, EW_NAME, EW_SOURCES, build_ew_census2021, check_ew_area
+from .osm_extract import (
+    OSM_AREAS,
+    OSM_FILE,
+    OSM_NAME,
+    OSM_SOURCES,
+    _osm_sources,
+    build_osm,
+    osm_region,
+)
 from .us_blocks2020 import US_NAME, US_SOURCES, _us_sources, build_us_blocks2020, us_area
 
 SCOTLAND_NAME = "scotland-census2022"
@@ -99,6 +108,30 @@ DATASETS: dict[str, Dataset] = {
                 "<area>_blocks2020_population.csv  geoid, population_P1_001N, centroid_lon, "
                 "centroid_lat",
                 "geotarget-build.json               what was built, from which files (sha256)",
+            ),
+        ),
+        Dataset(
+            name=OSM_NAME,
+            title="OpenStreetMap street network: a regional extract (PBF), for --walk and --drive",
+            publisher="OpenStreetMap contributors, extracts by Geofabrik GmbH",
+            licence="Open Database License (ODbL) 1.0",
+            attribution=("\u00a9 OpenStreetMap contributors",),
+            vintage="the provider's extract of the day it is first downloaded (rebuilt daily; "
+            "--force fetches a newer one)",
+            description="One regional OpenStreetMap extract, checked readable, as "
+            f"{OSM_FILE} (the street network --network reads; walkable and drivable ways are "
+            "picked from it when it is first used).",
+            sources=OSM_SOURCES,
+            builder=build_osm,
+            sources_fn=_osm_sources,
+            area_check=osm_region,
+            area_help=f"required: a region ({', '.join(sorted(OSM_AREAS))}) or the extract "
+            "provider's path of one, e.g. europe/france/ile-de-france",
+            default_area=None,
+            usage=f"geotarget analyse VENUE --walk 10min --network {{path}}/{OSM_FILE}",
+            layout=(
+                f"{OSM_FILE}                    the extract as downloaded (PBF)",
+                "geotarget-build.json               what was built, from which file (sha256)",
             ),
         ),
         Dataset(

@@ -87,6 +87,9 @@ class ServerConfig:
         Where batch jobs are kept (default: a new temporary folder).
     threads : int
         Analyses running at once per worker process.
+    network : str or None
+        The OpenStreetMap extract requests walk and drive on (``--network``); ``None``: radii
+        only.
     """
 
     data_dir: str | None = None
@@ -95,6 +98,7 @@ class ServerConfig:
     geocode: bool = False
     jobs_dir: str | None = None
     threads: int = THREADS
+    network: str | None = None
 
     def to_json(self) -> str:
         """The configuration as JSON (to hand it to worker processes).
@@ -123,6 +127,11 @@ def _load(config: ServerConfig) -> tuple[Any, str]:
     if config.data_dir and config.layer:
         raise InputError("give --data-dir or --layer, not both")
     lay = resolve_layer(config.layer, config.data_dir)
+    if config.network is not None:  # read (and cached) once, before listening
+        from ..network import load_network
+
+        for mode in ("walk", "drive"):
+            load_network(config.network, mode)
     if lay is None:
         for name in builtin_names():
             load_builtin(name)
@@ -172,6 +181,7 @@ def _args(state: _State, request: Request, platforms_default: str | None) -> Any
             max_radius=state.config.max_radius,
             geocode=state.config.geocode,
             platforms_default=platforms_default,
+            network=state.config.network,
         )
     except InputError as e:
         raise RequestError(str(e)) from None
@@ -190,7 +200,11 @@ async def index(request: Request) -> Response:
     """``GET /``: the form; with a venue, the answer below it."""
     state = _state(request)
     fields = _fields(request)
-    kw: dict[str, Any] = {"max_radius": state.config.max_radius, "geocode": state.config.geocode}
+    kw: dict[str, Any] = {
+        "max_radius": state.config.max_radius,
+        "geocode": state.config.geocode,
+        "walks": state.config.network is not None,
+    }
     if not any(v for k, vs in fields.items() for v in vs if k not in ("currency",)):
         return html(pages.form_page(fields, error=None, data=state.data, **kw))
     try:
@@ -317,9 +331,15 @@ async def _submit(request: Request) -> str:
             geocode=False,
             platforms_default=None,
             options_imply_platforms=False,
+            network=state.config.network or "",  # a walk then meets the refusal below
         )
     except InputError as e:
         raise RequestError(str(e)) from None
+    if args.walk is not None or args.drive is not None:
+        raise RequestError(
+            "the batch page takes radii: for many venues' walks run geotarget batch "
+            "--walk 10min --network FILE"
+        )
     job: str = await _off_loop(state, jobs.submit, state.jobs_root, data, name, args, state.layer)
     return job
 

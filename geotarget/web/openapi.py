@@ -27,7 +27,22 @@ PARAMETERS = [
     ),  # fmt: skip
     _p("lat", "venue latitude, with lon instead of venue"),
     _p("lon", "venue longitude, with lat instead of venue"),
-    _p("radius", "catchment radius with unit: 0.5mi, 800m, 1km, 2640ft", "0.5mi", True),
+    _p(
+        "radius",
+        "catchment radius with unit: 0.5mi, 800m, 1km, 2640ft (or walk / drive instead)",
+        "0.5mi",
+    ),
+    _p(
+        "walk",
+        "instead of radius, on a server started with --network: a walk over its streets, a "
+        "time (10min, at walk_speed) or a distance along the streets (800m)",
+    ),
+    _p("walk_speed", "walking speed for walk (default 4.8 km/h; 3mph also reads)"),
+    _p(
+        "drive",
+        "instead of radius, on a server started with --network: a drive (10min) at the "
+        "streets' speed limits, one-way streets respected",
+    ),
     _p("platforms", "'all' or ids such as meta,google_ads (see 'geotarget platforms')", "all"),
     _p("budget", "spend, to show the money wasted", "500"),
     _p("currency", "currency of budget", "GBP"),

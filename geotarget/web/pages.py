@@ -138,6 +138,7 @@ def _plain(fields: Mapping[str, Sequence[str]], keys: Sequence[str]) -> dict[str
 FORM_KEYS = (
     "venue",
     "radius",
+    "walk",
     "budget",
     "currency",
     "segment_share",
@@ -166,6 +167,7 @@ def form_page(
     max_radius: str,
     geocode: bool,
     data: str,
+    walks: bool = False,
 ) -> str:
     """The front page: the form (refilled with ``fields``), the error if any, how it works.
 
@@ -181,6 +183,8 @@ def form_page(
         Whether addresses are looked up.
     data : str
         The data the server counts with, in words.
+    walks : bool, default False
+        Whether the server has a street network: the form then offers a walk.
 
     Returns
     -------
@@ -188,7 +192,7 @@ def form_page(
         The page.
     """
     f = _plain(fields, FORM_KEYS)
-    f["radius"] = f["radius"] or ("" if error else "0.5mi")
+    f["radius"] = f["radius"] or ("" if error or f["walk"] else "0.5mi")
     f["currency"] = f["currency"] if "currency" in fields else "GBP"
     top = _render(
         "top.html.j2",
@@ -199,6 +203,7 @@ def form_page(
         max_radius=max_radius,
         geocode=geocode,
         downloads=False,
+        walks=walks,
     )
     body = _render("intro.html.j2", data=data, limits=describe())
     return _whole_page("geotarget: is local advertising worth it here?", top, body)
@@ -211,6 +216,7 @@ def result_page(
     *,
     max_radius: str,
     geocode: bool,
+    walks: bool = False,
 ) -> str:
     """The answer: the form again, the download buttons, then the report (verdicts first, the
     platform table, the map, the people, data and caveats), with no external asset.
@@ -227,6 +233,8 @@ def result_page(
         The server's largest radius.
     geocode : bool
         Whether addresses are looked up.
+    walks : bool, default False
+        Whether the server has a street network: the form then offers a walk.
 
     Returns
     -------
@@ -247,6 +255,7 @@ def result_page(
         geocode=geocode,
         downloads=True,
         query=query,
+        walks=walks,
     )
     top = f"<div class='gt-top'>{top}</div><script>{COLLAPSE_SCRIPT}</script>"
     return render_report(result, "html", tiles="none", pic=pic, page_top=top, page_css=_card_css())

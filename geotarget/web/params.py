@@ -43,6 +43,10 @@ FIELDS = {
     "special-category": "special_category",
     "managed_account": "managed_account",
     "managed-account": "managed_account",
+    "walk": "walk",
+    "walk_speed": "walk_speed",
+    "walk-speed": "walk_speed",
+    "drive": "drive",
 }
 #: the values of a yes/no field (a checkbox sends "on")
 YES, NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -99,7 +103,7 @@ def _analyse_defaults() -> dict[str, Any]:
         "venue", "lat", "lon", "radius", "catchment", "data_dir", "layer", "method", "counts",
         "residents_col", "workers_col", "platforms", "budget", "currency", "segment_share",
         "rules", "rule", "country", "postcode_coverage", "special_category", "managed_account",
-        "max_radius", "geocode",
+        "max_radius", "geocode", "walk", "walk_speed", "drive", "network",
     }  # fmt: skip
     return {k: v for k, v in vars(parser.parse_args([])).items() if k not in explicit}
 
@@ -112,6 +116,7 @@ def request_args(
     geocode: bool,
     platforms_default: str | None,
     options_imply_platforms: bool = True,
+    network: str | None = None,
 ) -> argparse.Namespace:
     """The options of ``geotarget analyse`` for a request's fields.
 
@@ -131,6 +136,9 @@ def request_args(
     options_imply_platforms : bool, default True
         Whether a platform option without ``platforms`` asks for all of them (``geotarget
         analyse``) or not (``geotarget batch``, which refuses it).
+    network : str or None
+        The server's street network (``geotarget serve --network``), for the ``walk`` and
+        ``drive`` fields; ``None``: the server has none, and those fields are refused.
 
     Returns
     -------
@@ -140,9 +148,16 @@ def request_args(
     Raises
     ------
     InputError
-        For an unknown, repeated or too long field, or a bad ``method``.
+        For an unknown, repeated or too long field, a bad ``method``, or a walk or drive on a
+        server without a street network.
     """
     v = _values(fields)
+    travel = v.get("walk") is not None or v.get("drive") is not None
+    if travel and network is None:
+        raise InputError(
+            "this server has no street network for walks and drives: start it with "
+            "geotarget serve --network FILE.osm.pbf, or give a radius"
+        )
     platforms = v.get("platforms", platforms_default)
     if (
         platforms is None
@@ -176,6 +191,10 @@ def request_args(
         managed_account=v.get("managed_account", False),
         max_radius=max_radius,
         geocode=geocode,
+        walk=v.get("walk"),
+        drive=v.get("drive"),
+        walk_speed=v.get("walk_speed"),
+        network=network if travel else None,
     )
 
 
