@@ -82,7 +82,8 @@ def main() -> None:
     pd.testing.assert_frame_equal(rows, base, check_exact=True)
     r_m = np.full(a.n, float(rows["radius_m"].iloc[0]))
     t_check, _ = _best(lambda: reaches_other_many("ew-census2021", lat, lon, r_m), a.repeat)
-    print(f"(a) all-England batch, {a.n:,} venues, {a.radius}: layers {sorted(set(rows['layer']))}")
+    layers = rows["layer"].fillna("none (error)").value_counts().to_dict()
+    print(f"(a) all-England batch, {a.n:,} venues, {a.radius}: rows per layer {layers}")
     print(
         f"    analyse_many {t_new:.2f} s with the border check, {t_old:.2f} s without "
         f"(ratio {t_new / t_old:.3f}); the check alone {t_check * 1000:.0f} ms "
