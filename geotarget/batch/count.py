@@ -19,7 +19,9 @@ import pandas as pd
 from .. import estimate as est
 from ..catchment import WIDE_M, circle, circles_in
 from ..errors import InputError
-from ..layers import PopulationLayer, choose_layer, resolve_layer
+from ..layers import PopulationLayer, resolve_layer
+from ..layers.builtin import GB
+from ..layers.registry import builtin_name_at, load_builtin, reaches_other_many
 from ..layers.workers_table import with_workers_table
 from ..settings import CHUNK_SIZE, MAX_RADIUS_M
 from ..venue import Venue
@@ -104,6 +106,11 @@ def count_chunk(
         for k, v in c.extra.items():
             out[k] = v
     res = pd.DataFrame(out)
+    if layer.parts:
+        missing = np.array([p is None for p in polys], dtype=bool)
+        if missing.any():  # circles surely covered were counted without their polygons
+            polys[missing] = circles_in(lat[missing], lon[missing], radius_m[missing], layer.crs)
+        _by_part(layer, res, polys)
     outside = res["coverage"].to_numpy() <= 0
     for pop in ("residents", "workers"):  # nothing is known outside coverage: not zero
         for suf in ("", "_low", "_high"):
@@ -111,6 +118,43 @@ def count_chunk(
     if "home_workers" in res:
         res.loc[outside, "home_workers"] = np.nan
     return res
+
+
+def _by_part(layer: PopulationLayer, res: pd.DataFrame, polys: np.ndarray) -> None:
+    """A combined layer (``gb-census``): the one-venue rules of
+    :func:`geotarget.analysis.analyse` for its parts, circle by circle, on ``res``.
+
+    Workers are counted in the parts that have them; a circle reaching a part without them but
+    none with them has no workers (empty, as ``analyse`` gives none).  Residents' ages are
+    known in some parts only (``age_base``: the residents whose ages are known): where none
+    of the circle's residents has ages, ``aged_*`` are empty; ``age_base`` is kept only where
+    it is some of the residents, not all (as in ``analyse``'s ``residents.age_base``).
+    """
+    total = layer.coverage_fraction(polys)
+    shares = {p.name: p.fraction(polys) for p in layer.parts if p.pieces is not None}
+    rest = np.maximum(0.0, total - sum(shares.values(), np.zeros(len(polys))))
+    for p in layer.parts:
+        if p.pieces is None:
+            shares[p.name] = rest
+    lacking = np.zeros(len(polys), bool)
+    have = np.zeros(len(polys))
+    for p in layer.parts:
+        if p.workers_unavailable:
+            lacking |= shares[p.name] > 0
+        else:
+            have += shares[p.name]
+    if "workers" in res and layer.workers is not None:
+        none = lacking & (have <= 0.0)
+        for c in ("workers", "workers_low", "workers_high", "home_workers"):
+            if c in res:
+                res.loc[none, c] = np.nan
+    if "age_base" in res:
+        base, est_r = res["age_base"].to_numpy(float), res["residents"].to_numpy(float)
+        some = base < est_r - 0.5
+        unknown = some & (base <= 0.5)
+        for c in [c for c in res.columns if c.startswith("aged_")]:
+            res.loc[unknown, c] = np.nan
+        res.loc[~some | unknown, "age_base"] = np.nan
 
 
 def _count_job(layer, lat, lon, radius_m, method, _idx):
@@ -351,8 +395,10 @@ def _layers_for(
     counts: str | None = None,
     workers_table: str | Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, PopulationLayer]]:
-    """Per row: the name of its layer (``fixed``, else the built-in layer covering it) and its
-    error (so far, or why no layer covers it); and the layers by name."""
+    """Per row: the name of its layer (``fixed``, else the built-in layer covering it, or the
+    Great Britain layer when its circle reaches across the England-Scotland border, as
+    :func:`geotarget.layers.choose_layer` decides for one venue) and its error (so far, or why
+    no layer covers it); and the layers by name."""
     ok = todo["_error"].isna().to_numpy()
     layer_of = np.full(len(todo), None, dtype=object)
     errors = np.array(
@@ -360,24 +406,29 @@ def _layers_for(
         dtype=object,
     )
     layers: dict[str, PopulationLayer] = {}
-    refused: dict[str, str] = {}  # layers the workers table cannot apply to: why
-    for i in np.nonzero(ok)[0]:
-        if fixed is not None:
-            layer_of[i] = fixed.name
+    if fixed is not None:
+        layer_of[ok] = fixed.name
+        if ok.any():
             layers[fixed.name] = fixed
-            continue
+        return layer_of, errors, layers
+    lat, lon, rad = (todo[c].to_numpy(dtype=float) for c in ("_lat", "_lon", "_radius_m"))
+    for i in np.nonzero(ok)[0]:
         try:
-            lay = choose_layer(float(todo["_lat"].iloc[i]), float(todo["_lon"].iloc[i]), counts)
+            layer_of[i] = builtin_name_at(float(lat[i]), float(lon[i]))
         except Exception as e:  # NoCoverageError: the reason goes to the row
             errors[i] = str(e)
+    for name in [n for n in dict.fromkeys(layer_of.tolist()) if n is not None]:
+        rows = np.flatnonzero(layer_of == name)
+        layer_of[rows[reaches_other_many(name, lat[rows], lon[rows], rad[rows])]] = GB
+    for name in [n for n in dict.fromkeys(layer_of.tolist()) if n is not None]:
+        rows = layer_of == name
+        try:  # counts the layer lacks (InputError): the reason goes to its rows
+            lay = load_builtin(name, counts)
+        except Exception as e:
+            errors[rows], layer_of[rows] = str(e), None
             continue
-        if lay.name not in layers and lay.name not in refused:
-            try:  # a bad table stops the run (DataError); a layer it cannot apply to fails rows
-                layers[lay.name] = with_workers_table(lay, workers_table)
-            except InputError as e:
-                refused[lay.name] = str(e)
-        if lay.name in refused:
-            errors[i] = refused[lay.name]
-            continue
-        layer_of[i] = lay.name
+        try:  # a bad table stops the run (DataError); a layer it cannot apply to fails rows
+            layers[name] = with_workers_table(lay, workers_table)
+        except InputError as e:
+            errors[rows], layer_of[rows] = str(e), None
     return layer_of, errors, layers

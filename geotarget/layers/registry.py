@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import DataError, InputError, NoCoverageError
 from ..projections import transformer
 from . import builtin, ew_builtin, scotland_census
@@ -176,18 +178,118 @@ def load_layer(
     )
 
 
+@lru_cache(maxsize=4)
+def _pieces_tree(name: str) -> tuple[str, np.ndarray, Any] | None:
+    """The coverage pieces of the built-in layer ``name`` and their STRtree (``None``: the layer
+    has no pieces), made once per process."""
+    import shapely
+
+    crs, _, pieces = builtin.coverage_index()[name]
+    if pieces is None:
+        return None
+    return crs, pieces, shapely.STRtree(pieces)
+
+
 def _reaches_other(name: str, catchment: Any) -> bool:
     """Whether ``catchment`` reaches into the coverage of a built-in layer other than ``name``."""
     import shapely
 
-    for other, (crs, _, pieces) in builtin.coverage_index().items():
-        if other == name or pieces is None:
+    for other in builtin.coverage_index():
+        found = None if other == name else _pieces_tree(other)
+        if found is None:
             continue
+        crs, pieces, tree = found
         g = catchment.to_crs(crs)
-        cand = shapely.STRtree(pieces).query(g, predicate="intersects")
+        cand = tree.query(g, predicate="intersects")
         if len(cand) and any(shapely.area(shapely.intersection(pieces[i], g)) > 0 for i in cand):
             return True
     return False
+
+
+def reaches_other_many(
+    name: str, lat: np.ndarray, lon: np.ndarray, radius_m: np.ndarray
+) -> np.ndarray:
+    """Which circles around venues of the built-in layer ``name`` reach into another built-in
+    layer's coverage (across the England-Scotland border): the decision :func:`choose_layer`
+    makes for each circle.
+
+    A circle whose square of half-side 1.05 r + 50 m (a margin for the projection's scale)
+    meets no coverage piece of the other layers is decided at once (no); only the others are
+    tested, one by one, on the same circle as the one-venue path (:func:`~geotarget.catchment.
+    circle`), so each venue's answer is the one ``analyse`` gets.
+
+    Parameters
+    ----------
+    name : str
+        The built-in layer whose coverage contains the venues.
+    lat, lon : numpy.ndarray
+        The venues, WGS84 degrees.
+    radius_m : numpy.ndarray
+        The circles' radii, metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per venue.
+    """
+    import shapely
+
+    from ..catchment import WIDE_M, circle
+    from ..venue import Venue
+
+    lat, lon, r = (np.asarray(a, dtype=float) for a in (lat, lon, radius_m))
+    maybe = r > WIDE_M  # a cap round the globe: always tested
+    for other in builtin.coverage_index():
+        found = None if other == name else _pieces_tree(other)
+        if found is None or not len(lat):
+            continue
+        crs, _, tree = found
+        x, y = transformer("EPSG:4326", crs).transform(lon, lat)
+        half = r * 1.05 + 50.0
+        boxes = shapely.box(x - half, y - half, x + half, y + half)
+        maybe[np.unique(tree.query(boxes)[0])] = True
+    out = np.zeros(len(lat), bool)
+    for i in np.flatnonzero(maybe):
+        catch = circle(Venue(float(lat[i]), float(lon[i])), float(r[i]), max_radius=None)
+        out[i] = _reaches_other(name, catch)
+    return out
+
+
+def builtin_name_at(lat: float, lon: float) -> str:
+    """The name of the built-in layer whose coverage contains (lat, lon).
+
+    Parameters
+    ----------
+    lat, lon : float
+        The venue.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    NoCoverageError
+        No built-in layer covers the venue (saying so when latitude and longitude look
+        swapped).
+    """
+    import shapely
+
+    for name, (crs, cov, _) in builtin.coverage_index().items():
+        x, y = transformer("EPSG:4326", crs).transform(lon, lat)
+        if cov.covers(shapely.Point(x, y)):
+            return name
+    swapped = ""
+    if -90 <= lon <= 90:
+        for name, (crs, cov, _) in builtin.coverage_index().items():
+            x, y = transformer("EPSG:4326", crs).transform(lat, lon)
+            if cov.covers(shapely.Point(x, y)):
+                swapped = f" (latitude and longitude look swapped: {lon},{lat} is inside {name})"
+    raise NoCoverageError(
+        f"no built-in population layer covers the venue at {lat},{lon}{swapped}: the built-in "
+        f"data is {', '.join(builtin_names())} (England, Wales, Scotland); elsewhere pass "
+        "--data-dir or --layer (see README, 'Data')"
+    )
 
 
 def choose_layer(
@@ -210,25 +312,10 @@ def choose_layer(
     -------
     PopulationLayer
     """
-    import shapely
-
-    for name, (crs, cov, _) in builtin.coverage_index().items():
-        x, y = transformer("EPSG:4326", crs).transform(lon, lat)
-        if cov.covers(shapely.Point(x, y)):
-            if catchment is not None and _reaches_other(name, catchment):
-                return load_builtin(builtin.GB, counts)
-            return load_builtin(name, counts)
-    swapped = ""
-    if -90 <= lon <= 90:
-        for name, (crs, cov, _) in builtin.coverage_index().items():
-            x, y = transformer("EPSG:4326", crs).transform(lat, lon)
-            if cov.covers(shapely.Point(x, y)):
-                swapped = f" (latitude and longitude look swapped: {lon},{lat} is inside {name})"
-    raise NoCoverageError(
-        f"no built-in population layer covers the venue at {lat},{lon}{swapped}: the built-in "
-        f"data is {', '.join(builtin_names())} (England, Wales, Scotland); elsewhere pass "
-        "--data-dir or --layer (see README, 'Data')"
-    )
+    name = builtin_name_at(lat, lon)
+    if catchment is not None and _reaches_other(name, catchment):
+        return load_builtin(builtin.GB, counts)
+    return load_builtin(name, counts)
 
 
 def resolve_layer(
