@@ -140,6 +140,23 @@ def test_report_html_verdict_first_then_table_map_people_sources(edinburgh, ed_r
     assert "Leaflet (BSD-2-Clause" in page
 
 
+def test_people_rows_plain_first_method_behind_a_toggle(ed_report, edinburgh):
+    """A shop owner reads "likely between ... and ..."; the range model, zones and method are
+    inside a closed <details> of the same row."""
+    import re
+
+    res = edinburgh.residents
+    row = re.search(r"<tr><th>Residents</th>.*?</tr>", ed_report, re.S)
+    assert row is not None
+    cell = row.group(0)
+    plain = f"likely between {res.low:,.0f} and {res.high:,.0f}"
+    assert plain in cell
+    toggle = cell.index("<details><summary>How this was counted</summary>")
+    assert cell.index(plain) < toggle
+    assert cell.index(f"method {res.method}") > toggle  # the technical words are inside it
+    assert "<details open" not in cell
+
+
 def test_report_numbers_all_come_from_the_result(edinburgh, ed_report):
     """Every number in the platform table is one of the row's figures, formatted."""
     rows = re.findall(r"<tr data-platform='([^']+)'>(.*?)</tr>", ed_report, flags=re.DOTALL)

@@ -30,6 +30,7 @@ from .words import (
     _table_rows,
     _tiles_note,
     people_lines,
+    people_plain,
     special_category_line,
     summary_sentences,
 )
@@ -257,10 +258,17 @@ def _html_bottom(result: Result, tiles: str) -> str:
     """The HTML after the map: the people, the data and the platform rules' sources."""
     e = html_text
     bottom = ["</div>", "<h2>People in your catchment</h2><table class='people'><tbody>"]
+    plain = people_plain(result)
     for what, val, detail in people_lines(result):
+        if what in plain:  # plain words first, the range model and method behind a toggle
+            cell = (
+                f"{e(plain[what])}<details><summary>How this was counted</summary>"
+                f"{e(detail)}</details>"
+            )
+        else:
+            cell = e(detail)
         bottom.append(
-            f"<tr><th>{e(what)}</th><td class='num'>{e(val)}</td>"
-            f"<td class='small'>{e(detail)}</td></tr>"
+            f"<tr><th>{e(what)}</th><td class='num'>{e(val)}</td><td class='small'>{cell}</td></tr>"
         )
     bottom.append("</tbody></table>")
     bottom += _html_data(result, tiles)

@@ -152,6 +152,31 @@ def special_category_line(result: Result) -> str | None:
     )
 
 
+def people_plain(result: Result) -> dict[str, str]:
+    """Plain words for the residents' and workers' rows of :func:`people_lines`, for a page
+    that keeps the technical detail (range model, zones, method) behind a toggle.
+
+    Parameters
+    ----------
+    result : Result
+        A result of :func:`geotarget.analyse`.
+
+    Returns
+    -------
+    dict of str to str
+        By row label (``"Residents"``, ``"People who travel in to work"``): "likely between
+        <low> and <high>", the 90% range.
+    """
+    out = {}
+    for label, est in (
+        ("Residents", result.residents),
+        ("People who travel in to work", result.workers),
+    ):
+        if est is not None:
+            out[label] = f"likely between {est.low:,.0f} and {est.high:,.0f}"
+    return out
+
+
 def people_lines(result: Result) -> list[tuple[str, str, str]]:
     """The catchment's people as rows of a table, ranges included.
 
