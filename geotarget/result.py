@@ -385,6 +385,18 @@ class Result:
         out.append("")
         basis = {r["basis_label"] for r in self.platform_rows}
         out.append("People counted per platform: " + "; ".join(sorted(basis)))
+        rs = self.platform_rows
+        declared = next((r["special_category"] for r in rs if r.get("special_category")), None)
+        if declared:  # the advertiser's declaration, and the platforms it changes
+            restricted = [str(r["id"]) for r in rs if r.get("restricted_rules")]
+            out.append(
+                f"Special ad category declared: {declared}; "
+                + (
+                    f"judged on their restricted rules: {', '.join(restricted)}"
+                    if restricted
+                    else "no platform evaluated has restricted rules for it here"
+                )
+            )
         for r in self.platform_rows:
             for tip in r.get("advice", []):
                 out.append(f"- {tip}")

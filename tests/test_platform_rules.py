@@ -194,6 +194,15 @@ def test_gym_without_category_gets_no_restricted_row(edinburgh_gym, cat):
     assert select(cat, "all") == [p for p in cat.platforms if cat.platforms[p].special is None]
     md = render_report(edinburgh_gym, fmt="md")
     assert "Special Ad Categories" not in md and "Special ad category" not in md
+    assert "Special ad category" not in edinburgh_gym.to_text()
+
+
+@pytest.mark.shared_data
+def test_text_output_names_the_declared_category(memphis_housing):
+    text = memphis_housing.to_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("Special ad category declared"))
+    assert "housing" in line and "meta_special" in line and "google_ads_special" in line
+    assert "linkedin" not in line  # no restricted rules for it
 
 
 @pytest.mark.shared_data
