@@ -41,7 +41,7 @@ from typing import IO, Any
 
 from .. import settings
 from ..errors import DataError
-from ..files import sha256_of
+from ..files import atomic_path, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -180,14 +180,8 @@ class Manifest:
         text = json.dumps(
             {"format": MANIFEST_FORMAT, "files": self.files}, indent=1, sort_keys=True
         )
-        fd, tmp = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=self.folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-            os.replace(tmp, self.path)
-        except BaseException:
-            _unlink(Path(tmp))
-            raise
+        with atomic_path(self.path) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- fetching

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import shapely
 
+from ..files import swap_dir
 from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
 from .commuting import Commuting
 
@@ -187,9 +187,7 @@ def write(layer: PopulationLayer, folder: Path) -> None:
         (tmp / "layer.json").write_text(text)
         # layer.json's own checksum, so that an edited or damaged layer.json is not read either
         (tmp / "layer.json.sha256").write_text(hashlib.sha256(text.encode()).hexdigest())
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
+        swap_dir(tmp, folder)  # an older entry moved aside first, never a moment without one
         _attach_indexes(meta, [s for *_, s in surfaces], folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -166,15 +166,12 @@ def _read_int_array(path: Path, n: int) -> np.ndarray | None:
 
 
 def _write_int_array(path: Path, a: np.ndarray) -> None:
-    import os
-    import tempfile
+    from ..files import atomic_path
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
-        with os.fdopen(fd, "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.save(fh, a, allow_pickle=False)
-        os.replace(tmp, path)
     except OSError as e:  # a read-only cache is not fatal
         log.warning("could not cache point districts in %s (%s)", path, e)
 

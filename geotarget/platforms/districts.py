@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -205,12 +203,10 @@ def _read(path: Path) -> DistrictSet | None:
 
 
 def _write(ds: DistrictSet, path: Path) -> None:
-    from ..files import sha256_of
+    from ..files import atomic_path, sha256_of
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         pd.DataFrame(
             {
                 "code": ds.codes.astype(str),
@@ -219,11 +215,9 @@ def _write(ds: DistrictSet, path: Path) -> None:
                 "coverage": ds.coverage,
             }
         ).to_parquet(tmp, index=False)
-        digest = sha256_of(Path(tmp))
-        os.replace(tmp, path)
-        path.with_name(path.name + ".sha256").write_text(digest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+        digest = sha256_of(tmp)
+    with atomic_path(path.with_name(path.name + ".sha256")) as tmp:
+        tmp.write_text(digest)
 
 
 def for_layer(layer: PopulationLayer) -> DistrictSet:
