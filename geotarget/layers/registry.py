@@ -152,14 +152,32 @@ def _reaches_other(name: str, catchment: Any) -> bool:
     """Whether ``catchment`` reaches into the coverage of a built-in layer other than ``name``."""
     import shapely
 
-    for other, (crs, _, pieces) in builtin.coverage_index().items():
-        if other == name or pieces is None:
+    for other in builtin.BUILTIN:
+        if other == name:
             continue
+        crs, box = builtin.coverage_box(other)
         g = catchment.to_crs(crs)
+        if not builtin.box_meets(box, g.bounds):  # far from it: its polygons are not read
+            continue
+        pieces = builtin.coverage(other)[2]
+        if pieces is None:
+            continue
         cand = shapely.STRtree(pieces).query(g, predicate="intersects")
         if len(cand) and any(shapely.area(shapely.intersection(pieces[i], g)) > 0 for i in cand):
             return True
     return False
+
+
+def _covers(name: str, lon: float, lat: float) -> bool:
+    """Whether the coverage of the built-in layer ``name`` covers the WGS84 position (``lon``,
+    ``lat``); its polygon is read only when the position is inside its bounding box."""
+    import shapely
+
+    crs, box = builtin.coverage_box(name)
+    x, y = transformer("EPSG:4326", crs).transform(lon, lat)
+    return builtin.box_holds(box, x, y) and bool(
+        builtin.coverage(name)[1].covers(shapely.Point(x, y))
+    )
 
 
 def choose_layer(
@@ -182,20 +200,16 @@ def choose_layer(
     -------
     PopulationLayer
     """
-    import shapely
-
-    for name, (crs, cov, _) in builtin.coverage_index().items():
-        x, y = transformer("EPSG:4326", crs).transform(lon, lat)
-        if cov.covers(shapely.Point(x, y)):
-            if catchment is not None and _reaches_other(name, catchment):
-                return load_builtin(builtin.GB, counts)
-            return load_builtin(name, counts)
+    name = next((n for n in builtin.BUILTIN if _covers(n, lon, lat)), None)
+    if name is not None:
+        if catchment is not None and _reaches_other(name, catchment):
+            return load_builtin(builtin.GB, counts)
+        return load_builtin(name, counts)
     swapped = ""
     if -90 <= lon <= 90:
-        for name, (crs, cov, _) in builtin.coverage_index().items():
-            x, y = transformer("EPSG:4326", crs).transform(lat, lon)
-            if cov.covers(shapely.Point(x, y)):
-                swapped = f" (latitude and longitude look swapped: {lon},{lat} is inside {name})"
+        for other in builtin.BUILTIN:
+            if _covers(other, lat, lon):
+                swapped = f" (latitude and longitude look swapped: {lon},{lat} is inside {other})"
     raise NoCoverageError(
         f"no built-in population layer covers the venue at {lat},{lon}{swapped}: the built-in "
         f"data is {', '.join(builtin_names())} (England, Wales, Scotland); elsewhere pass "

@@ -15,15 +15,17 @@ surface's ``aged_16plus`` and ``aged_18plus`` counts.  Workers: none (the metada
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError, InputError
 from ..projections import transformer
 from . import builtin
 from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
+
+if TYPE_CHECKING:  # pandas builds the layer; reading it from the cache needs none
+    import pandas as pd
 
 NAME = "scotland-census2022"
 #: the resident counts :func:`load_builtin` can use: Output Area or Data Zone totals
@@ -42,6 +44,8 @@ DASYMETRIC_CAVEAT = (
 
 def _table(part: str) -> pd.DataFrame:
     """One of the shipped tables (``scotland-census2022-<part>.parquet``)."""
+    import pandas as pd
+
     name = f"{NAME}-{part}.parquet"
     try:
         with resources.as_file(builtin.file(name)) as p:
