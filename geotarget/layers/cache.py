@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pandas writes the cache; reading it needs none
 log = logging.getLogger(__name__)
 FORMAT = 15  # bump when the layout or the way layers are built changes
 #: the names of the stored indexes (checked when first used, not with the layer)
-_INDEX_SUFFIXES = ("-index.npz", "-strips-order.npy", "-strips-key.npy")
+_INDEX_SUFFIXES = ("-index.npz", "-strips-order.npy", "-strips-key.npy", "-strips-ecef.npy")
 
 _LAYER_FIELDS = (
     "name",
@@ -244,10 +244,11 @@ def _write_index(s: CountSurface, crs: str, path: Path) -> str:
 def _write_strips(s: CountSurface, crs: str, folder: Path, stem: str) -> dict[str, Any]:
     """Store the layout of the strip index of point surface ``s`` (the points sorted by strip
     and y: the same :class:`~geotarget.estimate.circles.PointIndex` every circle count uses)
-    as ``<stem>-order.npy`` and ``<stem>-key.npy``; returns its entry of ``layer.json``."""
-    from ..estimate.circles import point_index
+    and the points' ECEF positions in its order as ``<stem>-order.npy``, ``<stem>-key.npy``
+    and ``<stem>-ecef.npy``; returns its entry of ``layer.json``."""
+    from ..estimate.circles import point_index, surface_ecef
 
-    scalars, arrays = point_index(s, crs).stored()
+    scalars, arrays = point_index(s, crs).stored(surface_ecef(s, crs))
     files = {}
     for part, a in arrays.items():
         files[part] = f"{stem}-{part}.npy"
@@ -293,6 +294,8 @@ class _StoredStrips:
                 arrays[part] = np.load(path, mmap_mode="r", allow_pickle=False)
             order, key = arrays["order"], arrays["key"]
             if order.shape != (self.n,) or key.shape != (self.n,) or order.dtype != np.intp:
+                return None
+            if "ecef" in arrays and arrays["ecef"].shape != (3, self.n):
                 return None
             return dict(self.scalars), arrays
         except (OSError, ValueError, KeyError) as e:
@@ -437,10 +440,11 @@ def _zone_columns(table: Any) -> dict[str, Any]:
 
 
 def _point_columns(folder: Path, e: dict[str, Any]) -> dict[str, Any]:
-    """A point surface's numbers, memory-mapped from its ``.npy`` files (checked already)."""
+    """A point surface's numbers, memory-mapped from its ``.npy`` files (checked already):
+    copy-on-write, so the arrays are writable like any other and the files never change."""
     files = e["arrays"]
     arrays = {
-        part: np.load(folder / name, mmap_mode="r", allow_pickle=False)
+        part: np.load(folder / name, mmap_mode="c", allow_pickle=False)
         for part, name in files.items()
     }
     xy = arrays.pop("xy")

@@ -88,5 +88,5 @@ def read_table(path: str | Path, columns: list[str] | None = None) -> Any:
     """
     import pyarrow.parquet as pq
 
-    with pq.ParquetFile(path) as f:
-        return f.read(columns=columns)
+    with pq.ParquetFile(path) as f:  # one thread: these files are small, and cores shared
+        return f.read(columns=columns, use_threads=False)

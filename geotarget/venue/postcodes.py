@@ -137,8 +137,12 @@ def _district(outward: str) -> dict[int, _Unit]:
             st = f.metadata.row_group(g).column(j).statistics
             if st is not None and st.has_min_max and not st.min <= outward <= st.max:
                 continue
-            cols = [c.to_pylist() for c in f.read_row_group(g, columns=columns).columns]
-            for o, k, e, n, t in zip(*cols):
+            table = f.read_row_group(g, columns=columns, use_threads=False)
+            hits = [i for i, o in enumerate(table.column("outward").to_pylist()) if o == outward]
+            if not hits:
+                continue
+            part = table.slice(hits[0], hits[-1] + 1 - hits[0])  # the district's rows
+            for o, k, e, n, t in zip(*(c.to_pylist() for c in part.columns)):
                 if o == outward:
                     units.setdefault(int(k), (e, n, t))
     return units
