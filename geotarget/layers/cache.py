@@ -29,6 +29,7 @@ import shapely
 
 from ..errors import DataError
 from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
+from .cache_check import mismatch
 from .commuting import Commuting
 from .parquet import column_array, read_columns, read_table
 
@@ -288,7 +289,7 @@ class _StoredStrips:
         try:
             arrays = {}
             for part, (path, digest) in self.files.items():
-                if _sha256(path) != digest:
+                if mismatch(path.parent, {path.name: digest}) is not None:
                     log.warning("cached index %s fails its checksum: rebuilding it", path)
                     return None
                 arrays[part] = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -312,7 +313,7 @@ class _StoredIndex:
 
     def __call__(self) -> dict[str, np.ndarray] | None:
         try:
-            if _sha256(self.path) != self.digest:
+            if mismatch(self.path.parent, {self.path.name: self.digest}) is not None:
                 log.warning("cached index %s fails its checksum: rebuilding it", self.path)
                 return None
             with np.load(self.path, allow_pickle=False) as z:
@@ -364,7 +365,7 @@ class _FileIds:
 
     def __call__(self) -> np.ndarray:
         if self.ids is None:
-            if _sha256(self.path) != self.digest:
+            if mismatch(self.path.parent, {self.path.name: self.digest}) is not None:
                 raise DataError(
                     f"cached layer file {self.path} changed after the layer was read (another "
                     "process rebuilt or damaged the cache): run the command again"
@@ -393,7 +394,7 @@ class _FilePlaces:
         if self.places is not None:
             return self.places
         for path, digest in self.files.values():
-            if _sha256(path) != digest:
+            if mismatch(path.parent, {path.name: digest}) is not None:
                 raise DataError(
                     f"cached layer file {path} changed after the layer was read (another "
                     "process rebuilt or damaged the cache): run the command again"
@@ -480,13 +481,12 @@ def read(folder: Path) -> PopulationLayer | None:
         meta = json.loads(text)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             return None
-        for name, digest in meta["files"].items():
-            if _sha256(folder / name) != digest:
-                log.warning(
-                    "cached layer file %s is corrupted (checksum mismatch): rebuilding",
-                    folder / name,
-                )
-                return None
+        bad = mismatch(folder, meta["files"])  # hashed, unless verified and unchanged since
+        if bad is not None:
+            log.warning(
+                "cached layer file %s is corrupted (checksum mismatch): rebuilding", folder / bad
+            )
+            return None
         by_pop: dict[str, dict[str, CountSurface]] = {"residents": {}, "workers": {}}
         defaults: dict[str, CountSurface] = {}
         read_surfaces: list[CountSurface] = []
