@@ -323,3 +323,22 @@ def test_a_warm_analyse_imports_neither_pandas_nor_geopandas():
         [sys.executable, "-c", warm], check=True, env=env, capture_output=True, text=True
     ).stdout
     assert "HEAVY []" in out
+
+
+def test_scotland_is_cached_and_read_back_as_built():
+    from geotarget.layers import scotland_census as sc
+
+    built = sc.load_builtin("oa", use_cache=False)
+    sc.load_builtin("oa")  # builds and writes the cache (or reads it)
+    got = sc.load_builtin("oa")  # read from the cache
+    a, b = built.residents, got.residents
+    assert np.array_equal(a.values, b.values) and np.array_equal(a.xy, b.xy)
+    assert np.array_equal(a.group, b.group) and np.array_equal(a.group_k, b.group_k)
+    assert set(a.extra) == set(b.extra) == {"aged_16plus", "aged_18plus"}
+    assert all(np.array_equal(a.extra[k], b.extra[k]) for k in a.extra)
+    assert list(a.ids.astype(str)) == list(b.ids.astype(str))
+    assert built.coverage.equals_exact(got.coverage, 0.0) and got.workers is None
+    assert set(built.places.polygons) == set(got.places.polygons)
+    assert all(
+        np.array_equal(built.places.codes[k], got.places.codes[k]) for k in built.places.levels
+    )
