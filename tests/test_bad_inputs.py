@@ -2156,10 +2156,10 @@ def _cached_layer(tmp_path, name="cached"):
 
 
 def _rewrite_values(folder: Path):
-    """A valid Parquet file with other counts: only the checksum can tell."""
-    df = pd.read_parquet(folder / "surface0.parquet")
-    df["value"] = df["value"] * 100
-    df.to_parquet(folder / "surface0.parquet", index=False)
+    """A valid file with other counts (a point surface's counts are a NumPy file): only the
+    checksum can tell."""
+    f = folder / "surface0-value.npy"
+    np.save(f, np.load(f) * 100)
 
 
 CORRUPTIONS = {
@@ -2170,7 +2170,11 @@ CORRUPTIONS = {
     "truncated data file": lambda f: (f / "surface0.parquet").write_bytes(
         (f / "surface0.parquet").read_bytes()[:100]
     ),
-    "data file replaced by valid Parquet with other counts": _rewrite_values,
+    "data file replaced by a valid one with other counts": _rewrite_values,
+    "bit flip in a point surface's coordinates": lambda f: (f / "surface0-xy.npy").write_bytes(
+        (f / "surface0-xy.npy").read_bytes()[:-1]
+        + bytes([(f / "surface0-xy.npy").read_bytes()[-1] ^ 1])
+    ),
     "truncated coverage file": lambda f: (f / "coverage.parquet").write_bytes(b""),
     "missing data file": lambda f: (f / "surface0.parquet").unlink(),
     "truncated layer.json": lambda f: (f / "layer.json").write_text(

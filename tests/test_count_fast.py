@@ -371,7 +371,7 @@ def test_lazy_surface_pickles_before_its_points_and_ids_are_made():
     import pyarrow as pa
 
     from geotarget.layers.base import PointXY
-    from geotarget.layers.cache import _ArrowIds
+    from geotarget.layers.cache_lazy import ArrowIds
 
     s = CountSurface(
         kind="points",
@@ -381,7 +381,7 @@ def test_lazy_surface_pickles_before_its_points_and_ids_are_made():
         values=np.ones(3),
         definition="t",
     )
-    s.defer_ids(_ArrowIds(pa.chunked_array([["a", "b", "c"]])))
+    s.defer_ids(ArrowIds(pa.chunked_array([["a", "b", "c"]])))
     t = pickle.loads(pickle.dumps(s))
     assert t.ids.tolist() == ["a", "b", "c"]
     assert shapely.equals(t.geoms, shapely.points(np.arange(3.0), np.arange(3.0))).all()

@@ -246,6 +246,72 @@ class PointIndex:
         else:
             self._set_ecef(ecef)
 
+    #: the scalars of the layout, stored beside :attr:`order` and :attr:`key`
+    SCALARS = ("x0", "y0", "w", "span", "nstrips")
+
+    def stored(
+        self, ecef: NDArray[np.float64] | None = None
+    ) -> tuple[dict[str, float | int], dict[str, NDArray[np.generic]]]:
+        """The layout as stored with a cached layer: the scalars and the arrays.
+
+        Parameters
+        ----------
+        ecef : numpy.ndarray of float, shape (n, 3), optional
+            Every point's ECEF position (in the points' order), stored too: a query then reads
+            its candidates' positions instead of transforming their coordinates (which needs a
+            PROJ transformation, about 50 ms to set up).
+
+        Returns
+        -------
+        tuple of dict
+            ``({x0, y0, w, span, nstrips}, {"order": ..., "key": ...[, "ecef": (3, n)]})``,
+            the positions in index order.
+        """
+        arrays: dict[str, NDArray[np.generic]] = {"order": self.order, "key": self.key}
+        if ecef is not None:
+            arrays["ecef"] = np.ascontiguousarray(ecef[self.order].T)
+        return {a: getattr(self, a) for a in self.SCALARS}, arrays
+
+    @classmethod
+    def from_stored(
+        cls,
+        scalars: dict[str, float | int],
+        arrays: dict[str, NDArray[np.generic]],
+        xy: NDArray[np.float64],
+        ecef: Callable[[], NDArray[np.float64]],
+        crs: str,
+    ) -> PointIndex:
+        """The index of ``xy`` from a layout :meth:`stored` gave for the same points (the
+        arrays may be memory-mapped: only the runs a query reads are read from disk).
+
+        Parameters
+        ----------
+        scalars, arrays : dict
+            What :meth:`stored` returned.
+        xy : numpy.ndarray of float, shape (n, 2)
+            The points.
+        ecef : callable
+            Gives every point's ECEF position (called only when a query needs most points).
+        crs : str
+            The CRS of ``xy``.
+
+        Returns
+        -------
+        PointIndex
+            The same index as ``PointIndex(xy, ecef, crs=crs)``, without sorting the points.
+        """
+        out = object.__new__(cls)
+        out.x0, out.y0, out.w, out.span = (float(scalars[a]) for a in ("x0", "y0", "w", "span"))
+        out.nstrips = int(scalars["nstrips"])
+        out.order = cast("NDArray[np.intp]", arrays["order"])
+        out.key = cast("NDArray[np.float64]", arrays["key"])
+        out._xy, out._crs, out._full = xy, crs, ecef
+        if "ecef" in arrays:  # every position, in index order (rows x, y, z)
+            e = arrays["ecef"]
+            out.ex, out.ey, out.ez = e[0], e[1], e[2]
+            out._full = None
+        return out
+
     def _set_ecef(self, ecef: NDArray[np.float64]) -> None:
         """Keep every point's ECEF position, in index order."""
         e = ecef[self.order]
@@ -404,8 +470,38 @@ def point_index(surface: CountSurface, crs: str) -> PointIndex:
             s = ref()
             return _xy_ecef(xy, crs) if s is None else surface_ecef(s, crs)
 
-        per[crs] = PointIndex(xy, full, crs=crs)
+        load = _STORED_INDEX.get(surface, {}).pop(crs, None)
+        got = load() if load is not None else None
+        if got is not None:
+            per[crs] = PointIndex.from_stored(*got, xy, full, crs)
+        else:
+            per[crs] = PointIndex(xy, full, crs=crs)
     return per[crs]
+
+
+#: a loader of a stored :class:`PointIndex` layout: ``(scalars, arrays)``, or ``None`` when
+#: the stored layout cannot be used (it is then built)
+IndexLoader = Callable[[], "tuple[dict[str, float | int], dict[str, NDArray[np.generic]]] | None"]
+#: stored layouts per surface and CRS (from a cached layer), used by :func:`point_index`
+_STORED_INDEX: weakref.WeakKeyDictionary[CountSurface, dict[str, IndexLoader]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def store_point_index(surface: CountSurface, crs: str, load: IndexLoader) -> None:
+    """Give ``surface`` a stored strip-index layout: :func:`point_index` then calls ``load``
+    (once) instead of sorting the points, and sorts them only when it returns ``None``.
+
+    Parameters
+    ----------
+    surface : CountSurface
+        A point surface.
+    crs : str
+        The CRS of its points.
+    load : callable
+        Gives what :meth:`PointIndex.stored` gave for the same points, or ``None``.
+    """
+    _STORED_INDEX.setdefault(surface, {})[crs] = load
 
 
 #: ECEF positions per surface and CRS; weak keys, so a surface that is no longer used (a layer

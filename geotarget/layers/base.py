@@ -239,6 +239,24 @@ class CountSurface:
         self.__dict__["_ids"] = load
 
 
+class _Places:
+    """The ``places`` field of :class:`PopulationLayer`: a :class:`PlaceSet`, ``None``, or a
+    function giving one, called on first access (a data descriptor, as :class:`_Geoms`: a
+    cached layer's places are read only when a platform asks for them)."""
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> PlaceSet | None:
+        if obj is None:  # the dataclass field's default
+            return None
+        value = obj.__dict__.get("_places")
+        if value is not None and not isinstance(value, PlaceSet):
+            value = value()
+            obj.__dict__["_places"] = value
+        return value
+
+    def __set__(self, obj: Any, value: PlaceSet | Callable[[], PlaceSet] | None) -> None:
+        obj.__dict__["_places"] = value
+
+
 @dataclass(eq=False)
 class PopulationLayer:
     """A population source with its metadata, counts (per method) and coverage.
@@ -294,8 +312,12 @@ class PopulationLayer:
     alternatives: dict[str, dict[str, CountSurface]] = field(default_factory=dict)
     #: ISO 3166 alpha-2 country of the layer (platform rules differ by country), if known
     country: str | None = None
-    #: named places built from the layer's zones (for platforms' place targeting)
-    places: PlaceSet | None = None
+    #: named places built from the layer's zones (for platforms' place targeting); a cached
+    #: layer's are read when first used (a layer may be given a loader, see :class:`_Places`)
+    if TYPE_CHECKING:
+        places: PlaceSet | None = None
+    else:
+        places: _Places = _Places()
     #: the coverage cut in small pieces (computed when first needed, or stored with the layer)
     coverage_pieces: np.ndarray | None = None
     #: the ``--workers-table`` file whose counts replace the census workers (file, sha256,

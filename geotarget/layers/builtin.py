@@ -45,7 +45,104 @@ def metadata(name: str) -> dict[str, Any]:
     return meta
 
 
-@lru_cache(maxsize=1)
+#: a bounding box (xmin, ymin, xmax, ymax)
+Box = tuple[float, float, float, float]
+
+
+def _crs_string(crs: Any) -> str:
+    """A GeoParquet column's CRS (PROJJSON) as ``geopandas``' ``crs.to_string()`` gives it: its
+    authority code when it names one (no PROJ database query), else through pyproj."""
+    ident = crs.get("id") if isinstance(crs, dict) else None
+    if isinstance(ident, dict) and {"authority", "code"} <= set(ident):
+        return f"{ident['authority']}:{ident['code']}"
+    from pyproj import CRS
+
+    return str(CRS.from_user_input("OGC:CRS84" if crs is None else crs).to_string())
+
+
+@lru_cache(maxsize=8)
+def coverage_box(name: str) -> tuple[str, Box | None]:
+    """The CRS and the bounding box of the coverage file of the built-in layer ``name`` (its
+    polygon and pieces), from the file's GeoParquet metadata alone: no geometry is read.
+
+    A point or a catchment outside the box is outside the coverage, so the polygons need not
+    be read to say so (a London venue never reads Scotland's coverage, 460,000 vertices).
+
+    Parameters
+    ----------
+    name : str
+        A built-in layer (a key of :data:`BUILTIN`).
+
+    Returns
+    -------
+    tuple
+        ``(CRS, box)``; the box is ``None`` when the file does not record one.
+    """
+    import pyarrow.parquet as pq
+
+    with resources.as_file(file(BUILTIN[name][1])) as p:
+        geo = json.loads(pq.read_schema(p).metadata[b"geo"])
+    col = geo["columns"][geo["primary_column"]]
+    bbox = col.get("bbox")
+    box = tuple(float(v) for v in bbox) if isinstance(bbox, list) and len(bbox) == 4 else None
+    return _crs_string(col.get("crs", "OGC:CRS84")), box  # type: ignore[return-value]
+
+
+def box_holds(box: Box | None, x: float, y: float) -> bool:
+    """Whether the point (``x``, ``y``) may lie in what ``box`` bounds (``None``: it may)."""
+    return box is None or (box[0] <= x <= box[2] and box[1] <= y <= box[3])
+
+
+def box_meets(box: Box | None, bounds: Box) -> bool:
+    """Whether a geometry with ``bounds`` may meet what ``box`` bounds (``None``: it may)."""
+    return box is None or not (
+        bounds[2] < box[0] or bounds[0] > box[2] or bounds[3] < box[1] or bounds[1] > box[3]
+    )
+
+
+@lru_cache(maxsize=8)
+def coverage(name: str) -> tuple[str, BaseGeometry, np.ndarray | None]:
+    """The coverage polygon of the built-in layer ``name``, loaded without its zones.
+
+    Parameters
+    ----------
+    name : str
+        A built-in layer (a key of :data:`BUILTIN`).
+
+    Returns
+    -------
+    tuple
+        ``(CRS, coverage polygon, coverage pieces or None)``.
+    """
+    import shapely
+
+    from .parquet import column_array, read_table
+
+    with resources.as_file(file(BUILTIN[name][1])) as p:
+        table = read_table(p)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    primary = geo["primary_column"]
+    col = geo["columns"][primary]
+    if col.get("encoding", "WKB").upper() != "WKB":  # not written by geopandas' default
+        import geopandas as gpd
+
+        with resources.as_file(file(BUILTIN[name][1])) as p:
+            g = gpd.read_parquet(p)
+        crs = g.crs.to_string()
+        geoms = np.asarray(g.geometry.values, dtype=object)
+        piece = g["piece"].to_numpy() if "piece" in g.columns else np.zeros(len(g), bool)
+    else:
+        crs = _crs_string(col.get("crs", "OGC:CRS84"))
+        geoms = shapely.from_wkb(column_array(table.column(primary)))
+        names = table.schema.names
+        piece = (
+            column_array(table.column("piece")).astype(bool)
+            if "piece" in names
+            else np.zeros(len(geoms), bool)
+        )
+    return crs, geoms[~piece][0], geoms[piece] if piece.any() else None
+
+
 def coverage_index() -> dict[str, tuple[str, BaseGeometry, np.ndarray | None]]:
     """Coverage polygons of the built-in layers, loaded without their zones.
 
@@ -54,13 +151,4 @@ def coverage_index() -> dict[str, tuple[str, BaseGeometry, np.ndarray | None]]:
     dict
         ``{name: (CRS, coverage polygon, coverage pieces or None)}``.
     """
-    import geopandas as gpd
-
-    out = {}
-    for name, (_, cov, _) in BUILTIN.items():
-        with resources.as_file(file(cov)) as p:
-            g = gpd.read_parquet(p)
-        piece = g["piece"].to_numpy() if "piece" in g.columns else np.zeros(len(g), bool)
-        geoms = np.asarray(g.geometry.values, dtype=object)
-        out[name] = (g.crs.to_string(), geoms[~piece][0], geoms[piece] if piece.any() else None)
-    return out
+    return {name: coverage(name) for name in BUILTIN}

@@ -1,9 +1,16 @@
 """A compact on-disk form of a built layer, so that raw census files are parsed once.
 
 A cached layer is a folder holding ``layer.json`` (metadata, the list of surfaces and the sha256
-of every other file) and one Parquet file per surface plus ``coverage.parquet``.  A file whose
-checksum does not match (a truncated or corrupted cache) makes :func:`read` return ``None`` --
-the caller rebuilds from the raw files -- and is never used.
+of every other file) and one Parquet file per surface plus ``coverage.parquet``.  A point
+surface's Parquet file holds its ids only: its numbers are NumPy ``.npy`` files
+(``surface<i>-<array>.npy``), memory-mapped when read (no decoding, no copy), and the layout of
+its strip index (:class:`geotarget.estimate.circles.PointIndex`: the points sorted once, when
+the layer is written) is stored beside them.  A file whose checksum does not match (a truncated
+or corrupted cache) makes :func:`read` return ``None`` -- the caller rebuilds from the raw files
+-- and is never used (:mod:`.cache_check`: hashed in full once, then while the file system says
+the file is unchanged); the stored indexes (derived from the rest) are checked when first used,
+and rebuilt if they fail, and a point surface's ids and the layer's places are read when first
+used (:mod:`.cache_lazy`).
 """
 
 from __future__ import annotations
@@ -16,19 +23,25 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-import pandas as pd
-import pyarrow.parquet as pq
 import shapely
 
 from ..files import swap_dir
 from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
+from .cache_check import mismatch
+from .cache_lazy import ArrowIds, FileIds, FilePlaces, StoredIndex, StoredStrips
 from .commuting import Commuting
+from .parquet import column_array, read_columns, read_table
+
+if TYPE_CHECKING:  # pandas writes the cache; reading it needs none
+    import pandas as pd
 
 log = logging.getLogger(__name__)
-FORMAT = 14  # bump when the layout or the way layers are built changes
+FORMAT = 15  # bump when the layout or the way layers are built changes
+#: the names of the stored indexes (checked when first used, not with the layer)
+_INDEX_SUFFIXES = ("-index.npz", "-strips-order.npy", "-strips-key.npy", "-strips-ecef.npy")
 
 _LAYER_FIELDS = (
     "name",
@@ -96,13 +109,28 @@ def _sha256(path: Path) -> str:
     return sha256_of(path)
 
 
+def _point_arrays(s: CountSurface) -> dict[str, np.ndarray]:
+    """The numbers of a point surface, by the name of their ``.npy`` file's part."""
+    d: dict[str, np.ndarray] = {
+        "xy": np.ascontiguousarray(s.xy, dtype="float64"),
+        "value": np.ascontiguousarray(s.values),
+    }
+    for j, v in enumerate(s.extra.values()):
+        d[f"extra{j}"] = np.ascontiguousarray(v)
+    if s.group is not None:
+        d["group"] = np.ascontiguousarray(s.group)
+    if s.edge_m is not None:
+        d["edge_m"] = np.ascontiguousarray(s.edge_m)
+    return d
+
+
 def _surface_frame(s: CountSurface) -> pd.DataFrame:
+    import pandas as pd
+
+    if s.kind == "points":  # the ids only: the numbers go to .npy files (_point_arrays)
+        return pd.DataFrame({"id": s.ids.astype(str)})
     d: dict[str, Any] = {"id": s.ids.astype(str), "value": s.values}
-    if s.kind == "points":
-        xy = s.xy
-        d["x"], d["y"] = xy[:, 0], xy[:, 1]
-    else:
-        d["wkb"] = shapely.to_wkb(s.geoms)
+    d["wkb"] = shapely.to_wkb(s.geoms)
     for k, v in s.extra.items():
         d[f"extra:{k}"] = v
     if s.group is not None:
@@ -114,6 +142,8 @@ def _surface_frame(s: CountSurface) -> pd.DataFrame:
 
 def write(layer: PopulationLayer, folder: Path) -> None:
     """Write ``layer`` to ``folder`` atomically (a temporary folder renamed into place)."""
+    import pandas as pd
+
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
     try:
@@ -139,6 +169,12 @@ def write(layer: PopulationLayer, folder: Path) -> None:
                 **{f: getattr(s, f) for f in _SURFACE_FIELDS},
             }
             if s.kind == "points":
+                entry["arrays"] = {}
+                for part, a in _point_arrays(s).items():
+                    np.save(tmp / f"surface{i}-{part}.npy", a, allow_pickle=False)
+                    entry["arrays"][part] = f"surface{i}-{part}.npy"
+                entry["extra_names"] = list(s.extra)
+                entry["strips"] = _write_strips(s, layer.crs, tmp, f"surface{i}-strips")
                 entry["index_file"] = _write_index(s, layer.crs, tmp / f"surface{i}-index.npz")
             if s.group_k is not None:
                 kname = f"surface{i}-groups.parquet"
@@ -181,7 +217,7 @@ def write(layer: PopulationLayer, folder: Path) -> None:
             meta["commuting_source"] = layer.commuting.source
         for p in tmp.iterdir():
             # the aggregate indexes are checked when first used (most runs need none)
-            key = "index_files" if p.name.endswith("-index.npz") else "files"
+            key = "index_files" if p.name.endswith(_INDEX_SUFFIXES) else "files"
             meta.setdefault(key, {})[p.name] = _sha256(p)
         text = json.dumps(meta, indent=1, sort_keys=True)
         (tmp / "layer.json").write_text(text)
@@ -206,38 +242,37 @@ def _write_index(s: CountSurface, crs: str, path: Path) -> str:
     return path.name
 
 
+def _write_strips(s: CountSurface, crs: str, folder: Path, stem: str) -> dict[str, Any]:
+    """Store the layout of the strip index of point surface ``s`` (the points sorted by strip
+    and y: the same :class:`~geotarget.estimate.circles.PointIndex` every circle count uses)
+    and the points' ECEF positions in its order as ``<stem>-order.npy``, ``<stem>-key.npy``
+    and ``<stem>-ecef.npy``; returns its entry of ``layer.json``."""
+    from ..estimate.circles import point_index, surface_ecef
+
+    scalars, arrays = point_index(s, crs).stored(surface_ecef(s, crs))
+    files = {}
+    for part, a in arrays.items():
+        files[part] = f"{stem}-{part}.npy"
+        np.save(folder / files[part], np.ascontiguousarray(a), allow_pickle=False)
+    return {"scalars": scalars, "files": files}
+
+
 def _attach_indexes(meta: dict[str, Any], surfaces: list[CountSurface], folder: Path) -> None:
-    """Point each surface of a cached layer at its stored aggregate index (if any)."""
+    """Point each surface of a cached layer at its stored aggregate and strip indexes (if any)."""
     from ..estimate.aggregate import store_loader
+    from ..estimate.circles import store_point_index
 
     stored = meta.get("index_files", {})
     for e, s in zip(meta["surfaces"], surfaces):
         name = e.get("index_file")
         if name in stored:
-            loader = _StoredIndex(folder / name, stored[name], len(s.values))
+            loader = StoredIndex(folder / name, stored[name], len(s.values))
             store_loader(s, meta["layer"]["crs"], loader)
-
-
-class _StoredIndex:
-    """A loader of an aggregate index's layout stored with a cached layer: checked against its
-    checksum when first loaded (``None`` if it fails: the index is then rebuilt)."""
-
-    def __init__(self, path: Path, digest: str, n: int) -> None:
-        self.path, self.digest, self.n = path, digest, n
-
-    def __call__(self) -> dict[str, np.ndarray] | None:
-        try:
-            if _sha256(self.path) != self.digest:
-                log.warning("cached index %s fails its checksum: rebuilding it", self.path)
-                return None
-            with np.load(self.path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            if len(arrays["point"]) and int(arrays["point"].max()) >= self.n:
-                return None
-            return arrays
-        except (OSError, ValueError, KeyError) as e:
-            log.warning("cached index %s is unreadable (%s): rebuilding it", self.path, e)
-            return None
+        strips = e.get("strips")
+        if strips is not None and all(f in stored for f in strips["files"].values()):
+            files = {k: (folder / f, stored[f]) for k, f in strips["files"].items()}
+            strip_loader = StoredStrips(files, strips["scalars"], len(s.values))
+            store_point_index(s, meta["layer"]["crs"], strip_loader)
 
 
 #: the arrays of a layer's commuting flows, as stored
@@ -257,15 +292,48 @@ def _read_commuting(path: Path, source: str) -> Commuting:
     return Commuting(source=source, **arrays)
 
 
-class _ArrowIds:
-    """A loader of the ids held in an Arrow column (an object array of strings); picklable,
-    so a layer read from the cache can still be sent to Dask workers."""
+def _columns(path: Path) -> dict[str, np.ndarray]:
+    """Every column of a Parquet file as a NumPy array (strings and bytes as objects)."""
+    return read_columns(path)
 
-    def __init__(self, column: Any) -> None:
-        self.column = column
 
-    def __call__(self) -> np.ndarray:
-        return np.asarray(self.column.to_numpy(zero_copy_only=False), dtype=object)
+def _zone_columns(table: Any) -> dict[str, Any]:
+    """A zone or grid surface's columns (all but the ids) from its Parquet table."""
+    names = [c for c in table.schema.names if c != "id"]
+    d = {c: column_array(table.column(c)) for c in names}
+    out: dict[str, Any] = {
+        "geoms": shapely.from_wkb(d.pop("wkb")),
+        "value": d.pop("value"),
+        "extra": {c.split(":", 1)[1]: d[c] for c in names if c.startswith("extra:")},
+    }
+    for c in ("group", "edge_m"):
+        if c in d:
+            out[c] = d[c]
+    return out
+
+
+def _point_columns(folder: Path, e: dict[str, Any]) -> dict[str, Any]:
+    """A point surface's numbers, memory-mapped from its ``.npy`` files (checked already):
+    copy-on-write, so the arrays are writable like any other and the files never change."""
+    files = e["arrays"]
+    arrays = {
+        part: np.load(folder / name, mmap_mode="c", allow_pickle=False)
+        for part, name in files.items()
+    }
+    xy = arrays.pop("xy")
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype != np.float64:
+        raise ValueError(f"{files['xy']}: not an (n, 2) array of float64")
+    extra_names = e["extra_names"]
+    out: dict[str, Any] = {
+        "geoms": xy.view(PointXY),
+        "value": arrays.pop("value"),
+        "extra": {k: arrays.pop(f"extra{j}") for j, k in enumerate(extra_names)},
+    }
+    out.update(arrays)  # group, edge_m
+    n = len(xy)
+    if any(len(a) != n for a in (out["value"], *out["extra"].values(), *arrays.values())):
+        raise ValueError(f"{files['xy']}: the arrays of a surface differ in length")
+    return out
 
 
 def read(folder: Path) -> PopulationLayer | None:
@@ -285,68 +353,51 @@ def read(folder: Path) -> PopulationLayer | None:
         meta = json.loads(text)
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             return None
-        for name, digest in meta["files"].items():
-            if _sha256(folder / name) != digest:
-                log.warning(
-                    "cached layer file %s is corrupted (checksum mismatch): rebuilding",
-                    folder / name,
-                )
-                return None
+        bad = mismatch(folder, meta["files"])  # hashed, unless verified and unchanged since
+        if bad is not None:
+            log.warning(
+                "cached layer file %s is corrupted (checksum mismatch): rebuilding", folder / bad
+            )
+            return None
         by_pop: dict[str, dict[str, CountSurface]] = {"residents": {}, "workers": {}}
         defaults: dict[str, CountSurface] = {}
         read_surfaces: list[CountSurface] = []
         for e in meta["surfaces"]:
-            # the ids (strings) are kept in Arrow and converted only if asked for
-            table = pq.read_table(folder / e["file"])
-            id_column = table.column("id")
-            df = table.drop_columns(["id"]).to_pandas()
-            if e["kind"] == "points":
-                geoms: np.ndarray | PointXY = PointXY(df["x"].to_numpy(), df["y"].to_numpy())
-            else:
-                geoms = shapely.from_wkb(df["wkb"].to_numpy())
-            groups = pd.read_parquet(folder / e["groups_file"]) if "groups_file" in e else None
+            ids: Callable[[], np.ndarray]
+            if e["kind"] == "points":  # the file holds the ids only: read if asked for
+                cols = _point_columns(folder, e)
+                ids = FileIds(folder / e["file"], meta["files"][e["file"]])
+            else:  # the ids (strings) are kept in Arrow and converted only if asked for
+                table = read_table(folder / e["file"])
+                cols = _zone_columns(table)
+                ids = ArrowIds(table.column("id"))
+            groups = _columns(folder / e["groups_file"]) if "groups_file" in e else None
+            n = len(cols["value"])
             s = CountSurface(
-                ids=np.empty(len(df), dtype=object),  # replaced below
-                geoms=geoms,
-                values=df["value"].to_numpy(),
-                extra={
-                    c.split(":", 1)[1]: df[c].to_numpy()
-                    for c in df.columns
-                    if c.startswith("extra:")
-                },
-                group=df["group"].to_numpy() if "group" in df else None,
-                group_k=None if groups is None else groups["k"].to_numpy(),
-                group_area=(
-                    groups["area"].to_numpy() if groups is not None and "area" in groups else None
-                ),
-                edge_m=df["edge_m"].to_numpy() if "edge_m" in df else None,
+                # a placeholder of the right length (no memory), replaced below
+                ids=np.broadcast_to(np.array(None, dtype=object), (n,)),
+                geoms=cols["geoms"],
+                values=cols["value"],
+                extra=cols["extra"],
+                group=cols.get("group"),
+                group_k=None if groups is None else groups["k"],
+                group_area=None if groups is None else groups.get("area"),
+                edge_m=cols.get("edge_m"),
                 **{f: e[f] for f in _SURFACE_FIELDS},
             )
-            s.defer_ids(_ArrowIds(id_column))
+            s.defer_ids(ids)
             read_surfaces.append(s)
             by_pop[e["population"]][e["method"]] = s
             if e["default"]:
                 defaults[e["population"]] = s
-        cdf = pd.read_parquet(folder / "coverage.parquet")
-        cgeoms = shapely.from_wkb(cdf["wkb"].to_numpy())
-        coverage = cgeoms[~cdf["piece"].to_numpy()][0]
-        pieces = cgeoms[cdf["piece"].to_numpy()]
+        cdf = _columns(folder / "coverage.parquet")
+        cgeoms = shapely.from_wkb(cdf["wkb"])
+        piece = cdf["piece"].astype(bool)
+        coverage = cgeoms[~piece][0]
+        pieces = cgeoms[piece]
         places = None
         if (folder / "places.parquet").exists():
-            pdf = pd.read_parquet(folder / "places.parquet")
-            levels = [c.split(":", 1)[1] for c in pdf.columns if c.startswith("code:")]
-            places = PlaceSet(
-                geoms=shapely.from_wkb(pdf["wkb"].to_numpy()),
-                codes={lv: pdf[f"code:{lv}"].to_numpy(dtype=object) for lv in levels},
-                names={lv: pdf[f"name:{lv}"].to_numpy(dtype=object) for lv in levels},
-                note=meta.get("places_note", {}),
-                complete=meta.get("places_complete", True),
-                groups_nest=meta.get("places_groups_nest", False),
-            )
-            if (folder / "place-polygons.parquet").exists():
-                pp = pd.read_parquet(folder / "place-polygons.parquet")
-                geoms = shapely.from_wkb(pp["wkb"].to_numpy())
-                places.polygons = {(lv, c): g for lv, c, g in zip(pp["level"], pp["code"], geoms)}
+            places = FilePlaces(folder, meta)
         alternatives = {
             pop: {m: s for m, s in d.items() if s is not defaults.get(pop)}
             for pop, d in by_pop.items()
@@ -362,7 +413,8 @@ def read(folder: Path) -> PopulationLayer | None:
             residents=defaults.get("residents"),
             workers=defaults.get("workers"),
             alternatives=alternatives,
-            places=places,
+            # read when first used (PopulationLayer.places calls the loader)
+            places=cast("PlaceSet | None", places),
             coverage_pieces=pieces,
             **layer_kwargs,
         )

@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import sys
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError, InputError
 from ..projections import transformer
@@ -45,6 +44,9 @@ from .ew_dasymetric import (
     WPZ_PER_CLUSTER,
 )
 
+if TYPE_CHECKING:  # pandas builds the layer; reading it from the cache needs none
+    import pandas as pd
+
 NAME = "ew-census2021"
 #: the compact tables of the layer, in ``geotarget/data``
 TABLES = ("oa", "lsoa", "msoa", "postcodes", "wpz", "places", "zones", "flows")
@@ -52,6 +54,8 @@ TABLES = ("oa", "lsoa", "msoa", "postcodes", "wpz", "places", "zones", "flows")
 
 def _table(part: str) -> pd.DataFrame:
     """One of the shipped tables (``ew-census2021-<part>.parquet``)."""
+    import pandas as pd
+
     name = POSTCODES_FILE if part == "residential" else f"{NAME}-{part}.parquet"
     try:
         with resources.as_file(builtin.file(name)) as p:
@@ -183,6 +187,8 @@ def _spread_lsoa(
 
 def _residents(t: dict[str, pd.DataFrame], counts: str) -> tuple[_Points, np.ndarray]:
     """The dasymetric resident points and each point's LSOA."""
+    import pandas as pd
+
     oa, lsoa, pcs, res = t["oa"], t["lsoa"], t["postcodes"], t["residential"]
     pc_oa = pcs["oa"].to_numpy()
     pc_lsoa = pcs["lsoa"].to_numpy()
@@ -372,7 +378,7 @@ def build(counts: str = "oa") -> PopulationLayer:
         "calibrate it)",
     )
     wrk.group_area = wrk_area
-    crs, coverage, pieces = builtin.coverage_index()[NAME]
+    crs, coverage, pieces = builtin.coverage(NAME)
     return PopulationLayer(
         name=NAME,
         title=meta["title"],

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict, overload
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from ..errors import DataError, InputError
@@ -50,6 +49,7 @@ from .ew_dasymetric import (
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
     from shapely.geometry.base import BaseGeometry
 
 #: the layer's CRS (ETRS89-LAEA): the ONS boundaries are taken to it
@@ -164,6 +164,8 @@ def _places(lsoa: gpd.GeoDataFrame, ts: pd.DataFrame) -> PlaceSet | None:
     """Named places from the LSOAs: local authority ("county"), "city" (the local authority, but
     Greater London for the London boroughs: platforms list London as one city) and "region"
     (ONS region, from TS001's local-authority rows)."""
+    import pandas as pd
+
     if "LAD22CD" not in lsoa.columns:
         return None
     lad = lsoa["LAD22CD"].astype(str).to_numpy()
@@ -307,6 +309,8 @@ def build(folder: Path, inputs: EwInputs, *, counts: str = "oa") -> PopulationLa
     DataError
         When a file is unreadable or the files do not match (zones without counts).
     """
+    import pandas as pd
+
     lsoa = read_boundaries(inputs["lsoa"], "LSOA21CD")
     msoa = read_boundaries(inputs["msoa"], "MSOA21CD")
     try:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import shapely
 
 from ..projections import transformer
@@ -27,6 +26,7 @@ from .geometry import point_array
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
     from shapely.geometry.base import BaseGeometry
 
 #: dasymetric residents, range: a zone counted over several 2011 Output Areas behaves like
@@ -69,6 +69,7 @@ def residential_postcodes(bounds: np.ndarray, crs: str) -> pd.DataFrame:
     pandas.DataFrame
         ``oa11cd`` (the postcode's Output Area 2011 code), ``x``, ``y``.
     """
+    import pandas as pd
     import pyarrow.parquet as pq
 
     f = resources.files("geotarget.data").joinpath(POSTCODES_FILE)
@@ -167,6 +168,8 @@ def _oa_then_postcode_shares(gid: np.ndarray, oa11: np.ndarray) -> tuple[np.ndar
     """Within each group, equal shares per Output Area 2011 (OAs were designed to hold similar
     numbers of people), then equal shares per postcode within the OA.  Returns the shares and
     the number of OAs in each group."""
+    import pandas as pd
+
     oa_key = pd.factorize(pd.Series(gid).astype(str) + "|" + pd.Series(oa11))[0]
     pcs_in_oa = np.bincount(oa_key)[oa_key]
     first = np.unique(oa_key, return_index=True)[1]
@@ -204,6 +207,8 @@ def residents_dasymetric(
     CountSurface
         Dasymetric points grouped by the census count they share.
     """
+    import pandas as pd
+
     codes = lsoa["LSOA21CD"].to_numpy()
     polys = lsoa.geometry.values
     lsoa_total = ts[ts["Geography area type"] == "LSOA"].set_index("Geography code")["Total"]
@@ -316,6 +321,8 @@ def workers_dasymetric(
     CountSurface
         Dasymetric points grouped by MSOA.
     """
+    import pandas as pd
+
     wpz = pd.read_csv(wpz_path, usecols=["WPZ", "wx_lon", "wy_lat"])
     x, y = transformer("EPSG:4326", crs).transform(
         wpz["wx_lon"].to_numpy(float), wpz["wy_lat"].to_numpy(float)

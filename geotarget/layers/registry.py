@@ -184,7 +184,7 @@ def _pieces_tree(name: str) -> tuple[str, np.ndarray, Any] | None:
     has no pieces), made once per process."""
     import shapely
 
-    crs, _, pieces = builtin.coverage_index()[name]
+    crs, _, pieces = builtin.coverage(name)
     if pieces is None:
         return None
     return crs, pieces, shapely.STRtree(pieces)
@@ -194,12 +194,17 @@ def _reaches_other(name: str, catchment: Any) -> bool:
     """Whether ``catchment`` reaches into the coverage of a built-in layer other than ``name``."""
     import shapely
 
-    for other in builtin.coverage_index():
-        found = None if other == name else _pieces_tree(other)
+    for other in builtin.BUILTIN:
+        if other == name:
+            continue
+        crs, box = builtin.coverage_box(other)
+        g = catchment.to_crs(crs)
+        if not builtin.box_meets(box, g.bounds):  # far from it: its polygons are not read
+            continue
+        found = _pieces_tree(other)
         if found is None:
             continue
         crs, pieces, tree = found
-        g = catchment.to_crs(crs)
         cand = tree.query(g, predicate="intersects")
         if len(cand) and any(shapely.area(shapely.intersection(pieces[i], g)) > 0 for i in cand):
             return True
@@ -239,13 +244,26 @@ def reaches_other_many(
 
     lat, lon, r = (np.asarray(a, dtype=float) for a in (lat, lon, radius_m))
     maybe = r > WIDE_M  # a cap round the globe: always tested
-    for other in builtin.coverage_index():
-        found = None if other == name else _pieces_tree(other)
-        if found is None or not len(lat):
+    half = r * 1.05 + 50.0
+    for other in builtin.BUILTIN:
+        if other == name or not len(lat):
             continue
-        crs, _, tree = found
-        x, y = transformer("EPSG:4326", crs).transform(lon, lat)
-        half = r * 1.05 + 50.0
+        crs, box = builtin.coverage_box(other)
+        x, y = (np.asarray(a) for a in transformer("EPSG:4326", crs).transform(lon, lat))
+        if (
+            box is not None
+            and not (
+                (x + half >= box[0])
+                & (x - half <= box[2])
+                & (y + half >= box[1])
+                & (y - half <= box[3])
+            ).any()
+        ):
+            continue  # no circle near it: its polygons are not read
+        found = _pieces_tree(other)
+        if found is None:
+            continue
+        tree = found[2]
         boxes = shapely.box(x - half, y - half, x + half, y + half)
         maybe[np.unique(tree.query(boxes)[0])] = True
     out = np.zeros(len(lat), bool)
@@ -253,6 +271,18 @@ def reaches_other_many(
         catch = circle(Venue(float(lat[i]), float(lon[i])), float(r[i]), max_radius=None)
         out[i] = _reaches_other(name, catch)
     return out
+
+
+def _covers(name: str, lon: float, lat: float) -> bool:
+    """Whether the coverage of the built-in layer ``name`` covers the WGS84 position (``lon``,
+    ``lat``); its polygon is read only when the position is inside its bounding box."""
+    import shapely
+
+    crs, box = builtin.coverage_box(name)
+    x, y = transformer("EPSG:4326", crs).transform(lon, lat)
+    return builtin.box_holds(box, x, y) and bool(
+        builtin.coverage(name)[1].covers(shapely.Point(x, y))
+    )
 
 
 def builtin_name_at(lat: float, lon: float) -> str:
@@ -273,18 +303,14 @@ def builtin_name_at(lat: float, lon: float) -> str:
         No built-in layer covers the venue (saying so when latitude and longitude look
         swapped).
     """
-    import shapely
-
-    for name, (crs, cov, _) in builtin.coverage_index().items():
-        x, y = transformer("EPSG:4326", crs).transform(lon, lat)
-        if cov.covers(shapely.Point(x, y)):
-            return name
+    name = next((n for n in builtin.BUILTIN if _covers(n, lon, lat)), None)
+    if name is not None:
+        return name
     swapped = ""
     if -90 <= lon <= 90:
-        for name, (crs, cov, _) in builtin.coverage_index().items():
-            x, y = transformer("EPSG:4326", crs).transform(lat, lon)
-            if cov.covers(shapely.Point(x, y)):
-                swapped = f" (latitude and longitude look swapped: {lon},{lat} is inside {name})"
+        for other in builtin.BUILTIN:
+            if _covers(other, lat, lon):
+                swapped = f" (latitude and longitude look swapped: {lon},{lat} is inside {other})"
     raise NoCoverageError(
         f"no built-in population layer covers the venue at {lat},{lon}{swapped}: the built-in "
         f"data is {', '.join(builtin_names())} (England, Wales, Scotland); elsewhere pass "

@@ -15,15 +15,17 @@ surface's ``aged_16plus`` and ``aged_18plus`` counts.  Workers: none (the metada
 from __future__ import annotations
 
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError, InputError
 from ..projections import transformer
-from . import builtin
+from . import builtin, cache
 from .base import CountSurface, PlaceSet, PointXY, PopulationLayer
+
+if TYPE_CHECKING:  # pandas builds the layer; reading it from the cache needs none
+    import pandas as pd
 
 NAME = "scotland-census2022"
 #: the resident counts :func:`load_builtin` can use: Output Area or Data Zone totals
@@ -42,6 +44,8 @@ DASYMETRIC_CAVEAT = (
 
 def _table(part: str) -> pd.DataFrame:
     """One of the shipped tables (``scotland-census2022-<part>.parquet``)."""
+    import pandas as pd
+
     name = f"{NAME}-{part}.parquet"
     try:
         with resources.as_file(builtin.file(name)) as p:
@@ -132,7 +136,7 @@ def build(counts: str = "oa") -> PopulationLayer:
         raise InputError(f"counts {counts!r} is unknown in Scotland: choose one of oa, dz")
     oa, dzt, pcs = _table("oa"), _table("dz"), _table("postcodes")
     meta = builtin.metadata(NAME)
-    crs, coverage, pieces = builtin.coverage_index()[NAME]
+    crs, coverage, pieces = builtin.coverage(NAME)
     pc_oa = pcs["oa"].to_numpy().astype(np.int64)
     pl = _placement(oa, pc_oa, counts)
     pcx, pcy = _xy(pcs["easting"], pcs["northing"], crs)
@@ -194,16 +198,33 @@ def build(counts: str = "oa") -> PopulationLayer:
     )
 
 
-def load_builtin(counts: str | None = None) -> PopulationLayer:
-    """The built-in Scotland layer (built from the shipped tables in well under a second).
+#: the shipped tables the layer is built from (with its coverage and metadata)
+TABLES = ("oa", "dz", "postcodes", "councils", "coverage")
+
+
+def load_builtin(counts: str | None = None, *, use_cache: bool = True) -> PopulationLayer:
+    """The built-in Scotland layer, built from the shipped tables once (under a second) and
+    cached (:mod:`.cache`): a warm run then reads it without pandas.
 
     Parameters
     ----------
     counts : str or None
         ``"oa"`` (default) or ``"dz"`` (Data Zone totals only, the hold-out).
+    use_cache : bool
+        Read and write the built layer in the cache.
 
     Returns
     -------
     PopulationLayer
     """
-    return build(counts or "oa")
+    counts = counts or "oa"
+    if counts not in COUNTS:
+        raise InputError(f"counts {counts!r} is unknown in Scotland: choose one of oa, dz")
+    files = []
+    for name in (*(f"{NAME}-{t}.parquet" for t in TABLES), f"{NAME}.json"):
+        with resources.as_file(builtin.file(name)) as f:
+            files.append(f)
+    signature = (POSTCODES_PER_CLUSTER, CLUSTERS_PER_OA)
+    return cache.cached(
+        build, files, name=NAME, use_cache=use_cache, counts=counts, signature=signature
+    )

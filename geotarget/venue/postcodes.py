@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..errors import PostcodeNotFoundError, VenueError
 
@@ -29,6 +28,9 @@ _OUTSIDE_GB = {
 }
 #: what a postcode must look like, for the error messages
 ACCEPTED = "a full GB postcode unit such as 'EC2Y 8BN' (any case, spaces optional)"
+
+if TYPE_CHECKING:  # pandas is imported by the many-venue look-up only (one venue needs none)
+    import pandas as pd
 
 
 def normalise(postcode: str) -> str:
@@ -112,19 +114,37 @@ def _pack(inward: str) -> int:
     return int(inward[0]) * 676 + (ord(inward[1]) - 65) * 26 + (ord(inward[2]) - 65)
 
 
+#: one unit of a district: easting, northing (m), terminated (YYYYMM); ``None`` where blank
+_Unit = tuple[int | None, int | None, int | None]
+
+
 @lru_cache(maxsize=256)
-def _district(outward: str) -> pd.DataFrame:
-    """The units of one postcode district, indexed by packed inward code."""
+def _district(outward: str) -> dict[int, _Unit]:
+    """The units of one postcode district, by packed inward code.
+
+    Read with pyarrow's Parquet reader alone (a single look-up imports neither pandas nor
+    pyarrow's dataset layer, which would import pandas): only the row groups whose ``outward``
+    statistics may hold the district are read, then their rows of the district kept in order.
+    """
     import pyarrow.parquet as pq
 
+    columns = ["outward", "inward", "easting", "northing", "terminated"]
     path = resources.files("geotarget.data").joinpath("postcodes_gb.parquet")
-    with resources.as_file(path) as p:
-        table = pq.read_table(
-            p,
-            filters=[("outward", "==", outward)],
-            columns=["inward", "easting", "northing", "terminated"],
-        )
-    units: pd.DataFrame = table.to_pandas().set_index("inward")
+    units: dict[int, _Unit] = {}
+    with resources.as_file(path) as p, pq.ParquetFile(p) as f:
+        j = f.schema_arrow.get_field_index("outward")
+        for g in range(f.metadata.num_row_groups):
+            st = f.metadata.row_group(g).column(j).statistics
+            if st is not None and st.has_min_max and not st.min <= outward <= st.max:
+                continue
+            table = f.read_row_group(g, columns=columns, use_threads=False)
+            hits = [i for i, o in enumerate(table.column("outward").to_pylist()) if o == outward]
+            if not hits:
+                continue
+            part = table.slice(hits[0], hits[-1] + 1 - hits[0])  # the district's rows
+            for o, k, e, n, t in zip(*(c.to_pylist() for c in part.columns)):
+                if o == outward:
+                    units.setdefault(int(k), (e, n, t))
     return units
 
 
@@ -160,23 +180,21 @@ def lookup(postcode: str) -> PostcodeLocation:
         )
     table = _district(outward)
     key = _pack(inward)
-    if key not in table.index:
+    if key not in table:
         raise PostcodeNotFoundError(
             f"postcode {pcd!r} is unknown: it is not a live GB postcode in OS Code-Point Open "
             f"({metadata()['source'].split(' and ')[0]}) nor one terminated before May 2022 in the "
             "ONS lookup (postcodes ended since then are not told apart from unknown ones); "
             "check it, or give the venue as 'lat,lon'"
         )
-    row = table.loc[key]
-    term = row["terminated"]
-    if not pd.isna(term):
+    e, n, term = table[key]
+    if term is not None:
         t = int(term)
         raise PostcodeNotFoundError(
             f"postcode {pcd!r} was terminated in {t // 100}-{t % 100:02d} (ONS postcode lookup, "
             "May 2022) and has no current location: give a live postcode nearby or 'lat,lon'"
         )
-    e, n = row["easting"], row["northing"]
-    if pd.isna(e) or pd.isna(n):
+    if e is None or n is None:
         raise PostcodeNotFoundError(
             f"postcode {pcd!r} has no location in OS Code-Point Open (positional quality 90, "
             "no coordinates): give the venue as 'lat,lon' instead"
@@ -224,6 +242,8 @@ def lookup_many(values: Iterable[object]) -> pd.DataFrame:
         ``lat``, ``lon`` (NaN when not placed) and ``error`` (the same one-line message
         :func:`lookup` would raise, or None).
     """
+    import pandas as pd
+
     from ..projections import BNG, WGS84, transformer
 
     raw = pd.Series(list(values), dtype=object)
