@@ -232,3 +232,45 @@ def test_count_mixes_small_and_wide_circles(london):
     c = estimate.Circles(lat, lon, r, london.crs)
     none = np.full(len(r), None, dtype=object)
     _assert_same(estimate.count(s, none, circles=c), estimate._count_by_pairs(s, none, c), s.total)
+
+
+def _per_area(groups, group_area):
+    """(circle, area) -> people, from ``Counts.groups``."""
+    key = groups[0] * (int(group_area.max()) + 1) + group_area[groups[1]]
+    u, inv = np.unique(key, return_inverse=True)
+    v = np.bincount(inv, weights=groups[2])
+    return u[v > 0], v[v > 0]
+
+
+def test_people_of_each_area_in_wide_circles_equal_the_point_test(monkeypatch):
+    """Counting people once reads, per circle, the residents and workers of each commuting area
+    (MSOA) inside it: for circles over the index's threshold they come from the area / group /
+    point hierarchy (estimate.area_sums), and equal the point-by-point sums per area; the totals
+    and ranges are the index's."""
+    from geotarget.layers import load_layer
+
+    ew = load_layer("ew-census2021")
+    s = ew.residents
+    # 15 miles round London, 40 km round Manchester, 70 km from Brighton (the sea in), and
+    # two half-mile circles (point by point) in the same call
+    lat = np.array([51.515, 53.48, 50.82, 51.52, 53.47])
+    lon = np.array([-0.09, -2.24, -0.14, -0.1, -2.23])
+    r = np.array([24_140.16, 40_000.0, 70_000.0, 804.672, 804.672])
+    c = estimate.Circles(lat, lon, r, ew.crs)
+    assert (c.candidate_counts(s) > estimate.TREE_AT).tolist() == [True] * 3 + [False] * 2
+    none = np.full(len(r), None, dtype=object)
+    calls = []
+    real = estimate.area_groups
+    monkeypatch.setattr(estimate, "area_groups", lambda *a: calls.append(len(a[3])) or real(*a))
+    got = estimate.count(s, none, circles=c, groups=True)
+    assert calls == [3]  # the three wide circles went through the hierarchy
+    ref = estimate._count_by_pairs(s, none, c, True)
+    _assert_same(got, ref, s.total)
+    ka, va = _per_area(got.groups, s.group_area)
+    kb, vb = _per_area(ref.groups, s.group_area)
+    np.testing.assert_array_equal(ka, kb)
+    np.testing.assert_allclose(va, vb, rtol=1e-12)
+    assert len(ka) > 300  # hundreds of MSOAs, wholly inside and on the edge
+    # each circle's areas add up to its total
+    per_circle = np.bincount(got.groups[0], weights=got.groups[2], minlength=len(r))
+    np.testing.assert_allclose(per_circle, got.estimate, rtol=1e-12)

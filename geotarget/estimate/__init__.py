@@ -38,6 +38,7 @@ from numpy.typing import ArrayLike, NDArray
 from ..catchment import WIDE_M
 from ..layers.base import CountSurface
 from .aggregate import count_circles
+from .area_sums import area_groups
 from .areal import _count_areal, overlap_fractions
 from .circles import Circles, point_index, surface_ecef
 from .counts import Z90, Counts, Pairs, _concat
@@ -107,19 +108,22 @@ def count(
     polys: NDArray[np.object_] = np.asarray(catchments, dtype=object)
     if surface.kind != "points":
         return _count_areal(surface, polys)
-    if circles is None or groups:
-        # per-group detail (counting people once) comes from the points, not the index's sums
+    if circles is None:
         return _count_by_pairs(surface, polys, circles, groups)
     # wide circles (over WIDE_M, 1,000 km) are decided by the geodesic, which the point test adds
     per = circles.candidate_counts(surface)
     tree = (per > TREE_AT) & (circles.radius <= WIDE_M)
+    if groups and (surface.group is None or surface.group_area is None):
+        tree[:] = False  # per-group detail without commuting areas: from the points
     if not tree.any():
-        return _count_by_pairs(surface, polys, circles, per=per)
-    if tree.all():
-        return count_circles(surface, circles.crs, circles.ecef, circles.radius)
+        return _count_by_pairs(surface, polys, circles, groups, per=per)
     big, small = np.flatnonzero(tree), np.flatnonzero(~tree)
-    out = _count_by_pairs(surface, polys[small], circles.take(small), per=per[small])
     wide = count_circles(surface, circles.crs, circles.ecef[big], circles.radius[big])
+    if groups:  # the people of each commuting area inside, for counting people once
+        wide.groups = area_groups(surface, circles.crs, circles.ecef[big], circles.radius[big])
+    if not len(small):
+        return wide
+    out = _count_by_pairs(surface, polys[small], circles.take(small), groups, per=per[small])
     return _place(out, small, wide, big, len(polys))
 
 
@@ -131,6 +135,15 @@ def _place(a: Counts, ia: NDArray[np.intp], b: Counts, ib: NDArray[np.intp], n: 
         out[ia], out[ib] = x, y
         return out
 
+    groups = None
+    if a.groups is not None and b.groups is not None:
+        c = np.concatenate([ia[a.groups[0]], ib[b.groups[0]]]).astype(np.int64)
+        order = np.argsort(c, kind="stable")
+        groups = (
+            c[order],
+            np.concatenate([a.groups[1], b.groups[1]])[order],
+            np.concatenate([a.groups[2], b.groups[2]])[order],
+        )
     return Counts(
         put(a.estimate, b.estimate),
         put(a.low, b.low),
@@ -138,6 +151,7 @@ def _place(a: Counts, ia: NDArray[np.intp], b: Counts, ib: NDArray[np.intp], n: 
         put(a.zones, b.zones),
         {k: put(a.extra[k], b.extra[k]) for k in a.extra},
         a.method,
+        groups,
     )
 
 
