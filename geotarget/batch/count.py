@@ -365,28 +365,14 @@ def _trip(
     scheduler: str,
 ) -> tuple[Any, Any] | None:
     """The walk or drive asked for, as ``(limit, network)``, or ``None`` for circles."""
-    from ..errors import InputError
+    from .travel import trip_of
 
-    if walk is None and drive is None:
-        if network is not None or walk_speed is not None:
-            raise InputError("--network and --walk-speed are for a walk or drive: give --walk")
-        return None
-    if walk is not None and drive is not None:
-        raise InputError("give a walk or a drive, not both")
-    if radius is not None or "radius" in venues.columns:
+    if (walk is None) != (drive is None) and (radius is not None or "radius" in venues.columns):
         raise InputError("give a radius or a walk/drive, not both (drop the 'radius' column)")
-    if network is None:
-        raise InputError("a walk or drive needs the street network: give --network FILE.osm.pbf")
-    if scheduler == "dask":
+    trip = trip_of(walk, drive, walk_speed, network)
+    if trip is not None and scheduler == "dask":
         raise InputError("walks and drives run here: drop --scheduler dask")
-    from ..network import Network, load_network, parse_limit
-
-    mode = "walk" if walk is not None else "drive"
-    value = walk if walk is not None else drive
-    assert value is not None
-    lim = parse_limit(mode, value, walk_speed)
-    net = network if isinstance(network, Network) else load_network(network, mode)
-    return lim, net
+    return trip
 
 
 def _layers_for(

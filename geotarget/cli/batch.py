@@ -353,10 +353,10 @@ def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
         from ..layers.workers_table import read_workers_table
 
         read_workers_table(args.workers_table)
-    if (args.walk or args.drive) and (args.platforms or args.overlap):
+    if (args.walk or args.drive) and args.overlap:
         raise InputError(
-            "--platforms and --overlap take circles in a batch: for a walk's platforms use "
-            "'geotarget analyse VENUE --walk ... --platforms all' per venue"
+            "--overlap takes circles in a batch: for a walk's people use the batch's own "
+            "counts, or give --radius for the overlaps"
         )
     fp = fingerprint(args)
     ckpt = Checkpoint(out)
@@ -484,6 +484,10 @@ def _platform_table(
         done=done,
         on_chunk=stop.after(ckpt.append),
         processes=_processes(args),
+        walk=args.walk,
+        drive=args.drive,
+        walk_speed=args.walk_speed,
+        network=args.network,
     )
     progress.close()
     write_table(table, path, **_publishing(args, main, path))

@@ -1,0 +1,90 @@
+"""Batches of walks on the real Fitzrovia extract (../shared/data/osm-london): the platform table,
+Dask and chains' overlaps give what the one-venue path (``geotarget analyse --walk``) gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SHARED, need
+
+import geotarget
+from geotarget.batch import analyse_many
+from geotarget.errors import InputError
+
+pytestmark = pytest.mark.shared_data
+
+#: a radius footprint (Meta), postcode districts (Google Ads), places (TikTok, LinkedIn)
+PLATFORMS = "meta,google_ads,tiktok,linkedin"
+VENUES = pd.DataFrame(
+    {
+        "id": ["a", "b", "c"],
+        "lat": [51.5185, 51.5190, 51.5175],
+        "lon": [-0.1409, -0.1380, -0.1440],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def fitzrovia():
+    return need(SHARED / "osm-london" / "fitzrovia.osm")
+
+
+@pytest.fixture(scope="module")
+def walks(london, fitzrovia):
+    return analyse_many(VENUES, layer=london, walk="400m", network=fitzrovia)
+
+
+def _one(london, fitzrovia, r):
+    return geotarget.analyse(
+        (r.lat, r.lon), layer=london, walk="400m", network=fitzrovia, platforms=PLATFORMS
+    )
+
+
+def test_walk_platform_table_equals_one_venue_rows(london, fitzrovia, walks):
+    from geotarget.platforms.feasibility import radius_needed
+    from geotarget.venue import Venue
+
+    table = geotarget.platforms_many(walks, PLATFORMS, layer=london, walk="400m", network=fitzrovia)
+    assert list(dict.fromkeys(table.venue_id)) == ["a", "b", "c"]
+    assert set(table["footprint_kind"]) >= {"radius", "postcode", "place"}
+    for _, r in VENUES.iterrows():
+        one = _one(london, fitzrovia, r)
+        b = table[table.venue_id == r.id].drop(columns="venue_id").reset_index(drop=True)
+        pd.testing.assert_frame_equal(
+            b, one.platforms.reset_index(), check_exact=True, check_dtype=False
+        )
+        # the walk's own people, not a circle's: the catchment column is the walk's count
+        meta = b[b.id == "meta"].iloc[0]
+        walk_people = one.residents.estimate + one.workers.estimate
+        assert meta["people_in_catchment"] == pytest.approx(walk_people, abs=1.0)
+        # Meta's circle holds the walk polygon (the smallest circle around the venue that does)
+        fp = next(p for p in one.platform_rows if p["id"] == "meta")["footprint"]
+        assert fp["radius_m"] >= radius_needed(one.catchment_obj, Venue(r.lat, r.lon)) - 1e-6
+
+
+def test_walk_platform_table_needs_the_walk_it_was_counted_with(london, fitzrovia, walks):
+    with pytest.raises(InputError, match="these rows are walks"):
+        geotarget.platforms_many(walks, "meta", layer=london)
+    with pytest.raises(InputError, match="not counted as a walk of 300 m"):
+        geotarget.platforms_many(walks, "meta", layer=london, walk="300m", network=fitzrovia)
+    circles = analyse_many(VENUES.iloc[:1], "400m", layer=london)
+    with pytest.raises(InputError, match="circles"):
+        geotarget.platforms_many(circles, "meta", layer=london, walk="400m", network=fitzrovia)
+
+
+def test_cli_batch_walk_platforms(london, london_dir, fitzrovia, walks, tmp_path):
+    from geotarget.cli import main
+
+    far = pd.DataFrame({"id": ["far"], "lat": [51.5185], "lon": [-0.1600]})  # off the network
+    csv = tmp_path / "v.csv"
+    pd.concat([VENUES, far]).to_csv(csv, index=False)
+    args = ["batch", str(csv), "--walk", "400m", "--network", str(fitzrovia)]
+    args += ["--data-dir", str(london_dir), "--platforms", PLATFORMS, "-o", str(tmp_path / "o.csv")]
+    assert main(args) == 11  # the venue off the network failed; the others were written
+    got = pd.read_csv(tmp_path / "o.platforms.csv")
+    want = geotarget.platforms_many(walks, PLATFORMS, layer=london, walk="400m", network=fitzrovia)
+    assert list(got["venue_id"]) == list(want["venue_id"])
+    assert list(got["verdict"]) == list(want["verdict"])
+    for c in ("people", "people_in_catchment", "waste_share"):
+        assert np.allclose(got[c], want[c], rtol=1e-9, equal_nan=True)
