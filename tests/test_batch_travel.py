@@ -88,3 +88,54 @@ def test_cli_batch_walk_platforms(london, london_dir, fitzrovia, walks, tmp_path
     assert list(got["verdict"]) == list(want["verdict"])
     for c in ("people", "people_in_catchment", "waste_share"):
         assert np.allclose(got[c], want[c], rtol=1e-9, equal_nan=True)
+
+
+def test_network_pickles_compactly(fitzrovia):
+    """A Dask worker gets the network's arrays once; what it derives from them is the same."""
+    import pickle
+
+    from geotarget.network import load_network, travel_catchment
+    from geotarget.venue import Venue
+
+    net = load_network(fitzrovia, "walk")
+    here = travel_catchment(Venue(51.5185, -0.1409), net, walk="400m")  # fills its caches
+    assert "tree" in net.__dict__ and "lines" in net.__dict__
+    copy = pickle.loads(pickle.dumps(net))
+    assert "tree" not in copy.__dict__ and copy._cache == {}
+    assert np.array_equal(copy.cost_fwd, net.cost_fwd) and copy.key == net.key
+    there = travel_catchment(Venue(51.5185, -0.1409), copy, walk="400m")
+    assert np.array_equal(there.travel.dist, here.travel.dist)
+    assert there.geometry.equals(here.geometry)
+
+
+@pytest.mark.slow
+def test_dask_walks_equal_one_process(london, fitzrovia):
+    """Walks counted and judged on a Dask cluster (two in-process workers, one venue a task): the
+    same rows as in one process."""
+    pytest.importorskip("dask.distributed")
+    import warnings
+
+    from dask.distributed import Client, LocalCluster
+
+    kw = {"layer": london, "walk": "400m", "network": fitzrovia}
+    local = analyse_many(VENUES, chunk_size=1, **kw)
+    local_table = geotarget.platforms_many(local, PLATFORMS, chunk_size=2, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # distributed's own start-up and shutdown notices
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            dist = analyse_many(VENUES, chunk_size=1, scheduler="dask", client=client, **kw)
+            table = geotarget.platforms_many(
+                dist, PLATFORMS, chunk_size=2, scheduler="dask", client=client, **kw
+            )
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(dist.drop(columns="geometry")),
+        pd.DataFrame(local.drop(columns="geometry")),
+        check_exact=True,
+    )
+    assert dist.geometry.equals(local.geometry)
+    pd.testing.assert_frame_equal(table, local_table, check_exact=True)

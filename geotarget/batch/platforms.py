@@ -253,7 +253,10 @@ def _run(
     if scheduler == "dask" and jobs:
         from .dask import run_dask
 
-        runs = run_dask(jobs, _table_job, client=client, address=address, workers=workers)
+        nets = tuple({id(a[-1]): a[-1] for _, a in jobs if a[-1] is not None}.values())
+        runs = run_dask(
+            jobs, _table_job, client=client, address=address, workers=workers, broadcast=nets
+        )
     elif processes > 1 and len(jobs) > 1:
         runs = _run_forked(jobs, processes)
     else:
