@@ -139,3 +139,69 @@ def test_dask_walks_equal_one_process(london, fitzrovia):
     )
     assert dist.geometry.equals(local.geometry)
     pd.testing.assert_frame_equal(table, local_table, check_exact=True)
+
+
+def test_walk_overlap_equals_the_points_each_walk_reaches(london, fitzrovia, walks):
+    """On a point layer the union and the shares are the points the one-venue walks reach
+    (each venue searched alone, as ``analyse`` does): union = a + b - shared, exactly."""
+    from geotarget.batch import chain_overlap
+    from geotarget.estimate.travel import costs
+    from geotarget.network import travel_catchment
+    from geotarget.venue import Venue
+
+    total, pairs = chain_overlap(walks, layer=london, walk="400m", network=fitzrovia)
+    s = london.surface("residents")
+    assert s.kind == "points"
+    sets = {}
+    for _, r in VENUES.iterrows():
+        t = travel_catchment(Venue(r.lat, r.lon), fitzrovia, walk="400m").travel
+        sets[r.id] = set(np.flatnonzero(costs(s, london.crs, t) <= t.limit.budget).tolist())
+    people = {k: float(s.values[sorted(v)].sum()) for k, v in sets.items()}
+    for k, v in people.items():  # each walk's own count
+        assert walks.set_index("id").loc[k, "residents"] == pytest.approx(v, rel=1e-9)
+    union = set().union(*sets.values())
+    assert total == pytest.approx(float(s.values[sorted(union)].sum()), rel=1e-9)
+    assert max(people.values()) < total < sum(people.values())
+    got = {tuple(sorted((r.id_a, r.id_b))): r.shared for r in pairs.itertuples()}
+    want = {
+        (x, y): float(s.values[sorted(sets[x] & sets[y])].sum())
+        for x in sets
+        for y in sets
+        if x < y and sets[x] & sets[y]
+    }
+    assert got.keys() == want.keys() and len(got) >= 2
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, rel=1e-9)
+        assert got[k] == pytest.approx(people[k[0]] + people[k[1]] - _union(s, sets, k), rel=1e-9)
+
+
+def _union(s, sets, pair):
+    return float(s.values[sorted(sets[pair[0]] | sets[pair[1]])].sum())
+
+
+def test_walk_overlap_on_zones_by_the_polygons(london, fitzrovia):
+    """Areal weighting is additive: the union of two walk polygons holds a + b - shared."""
+    from geotarget.batch import chain_overlap
+
+    kw = {"layer": london, "method": "areal", "walk": "400m", "network": fitzrovia}
+    two = analyse_many(VENUES.iloc[:2], **kw)
+    total, pairs = chain_overlap(two, **kw)
+    a, b = two["residents"]
+    assert len(pairs) == 1 and 0 < pairs.shared[0] < min(a, b)
+    assert total == pytest.approx(a + b - pairs.shared[0], rel=1e-6)
+
+
+def test_cli_batch_walk_overlap(london, london_dir, fitzrovia, walks, tmp_path, capsys):
+    from geotarget.batch import chain_overlap
+    from geotarget.cli import main
+
+    csv = tmp_path / "v.csv"
+    VENUES.to_csv(csv, index=False)
+    ov = tmp_path / "ov.csv"
+    args = ["batch", str(csv), "--walk", "400m", "--network", str(fitzrovia), "--overlap", str(ov)]
+    assert main([*args, "--data-dir", str(london_dir), "-o", str(tmp_path / "o.csv")]) == 0
+    total, pairs = chain_overlap(walks, layer=london, walk="400m", network=fitzrovia)
+    assert f"counted once): {total:,.0f};" in capsys.readouterr().err
+    got = pd.read_csv(ov)
+    assert list(got["id_a"]) == list(pairs["id_a"])
+    assert np.allclose(got["shared"], pairs["shared"], rtol=1e-9)

@@ -24,6 +24,7 @@ from ..layers.workers_table import with_workers_table
 from ..platforms import PlatformOptions
 from ..result import PLATFORM_COLUMNS, platform_records
 from ..settings import CHUNK_SIZE
+from .travel import results_trip
 
 
 def platforms_many(
@@ -115,7 +116,7 @@ def platforms_many(
         raise InputError(f"processes {processes!r} must be a whole number >= 1")
     processes = processes if scheduler == "local" and _can_fork() else 1
     lat, lon = _positions(results)
-    trip = _trip(results, walk, drive, walk_speed, network)
+    trip = results_trip(results, walk, drive, walk_speed, network)
     fixed = with_workers_table(resolve_layer(layer, data_dir, counts=counts), workers_table)
     opts = PlatformOptions.from_kwargs(
         options,
@@ -291,31 +292,6 @@ def _positions(results) -> tuple[np.ndarray, np.ndarray]:
         "platforms need the venues' positions: a GeoDataFrame from analyse_many, "
         "or its CSV with venue_lat and venue_lon"
     )
-
-
-def _trip(results, walk, drive, walk_speed, network):
-    """The walk or drive of the results, as ``(limit, network)``, or ``None`` for circles; the
-    rows' ``catchment`` must say the same walk (a table of circles has no such column)."""
-    from .travel import trip_of
-
-    trip = trip_of(walk, drive, walk_speed, network)
-    said = results["catchment"] if "catchment" in results.columns else None
-    if trip is None:
-        if said is not None and said.notna().any():
-            raise InputError(
-                f"these rows are walks or drives ({said.dropna().iloc[0]}): give the walk and "
-                "network they were counted with (walk=..., network=...)"
-            )
-        return None
-    want = trip[0].describe()
-    got = set(said.dropna().astype(str)) if said is not None else set()
-    if got != {want}:
-        raise InputError(
-            f"these rows were not counted as a {want}"
-            f" (their catchment: {', '.join(sorted(got)) or 'circles'}): give the walk or "
-            "drive and network they were counted with"
-        )
-    return trip
 
 
 def _method_of(rows, lay: PopulationLayer, method: str | None) -> str | None:

@@ -72,6 +72,55 @@ def trip_of(
     return lim, net
 
 
+def results_trip(
+    results: pd.DataFrame,
+    walk: str | float | None,
+    drive: str | float | None,
+    walk_speed: str | float | None,
+    network: Any,
+) -> tuple[TravelLimit, Network] | None:
+    """The walk or drive the rows of :func:`geotarget.analyse_many` were counted with, as
+    ``(limit, network)``, or ``None`` for circles: the rows' ``catchment`` must say the walk
+    given (a table of circles has no such column).
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        The rows.
+    walk, drive, walk_speed, network
+        As for :func:`trip_of`.
+
+    Returns
+    -------
+    tuple of (TravelLimit, Network) or None
+
+    Raises
+    ------
+    InputError
+        Rows of walks without the walk, or rows not counted with the walk given.
+    """
+    from ..errors import InputError
+
+    trip = trip_of(walk, drive, walk_speed, network)
+    said = results["catchment"] if "catchment" in results.columns else None
+    if trip is None:
+        if said is not None and said.notna().any():
+            raise InputError(
+                f"these rows are walks or drives ({said.dropna().iloc[0]}): give the walk and "
+                "network they were counted with (walk=..., network=...)"
+            )
+        return None
+    want = trip[0].describe()
+    got = set(said.dropna().astype(str)) if said is not None else set()
+    if got != {want}:
+        raise InputError(
+            f"these rows were not counted as a {want}"
+            f" (their catchment: {', '.join(sorted(got)) or 'circles'}): give the walk or "
+            "drive and network they were counted with"
+        )
+    return trip
+
+
 def venue_catchment(net: Network, lim: TravelLimit, lat: float, lon: float) -> Any:
     """One venue's walk or drive catchment, polygon and search, as the one-venue path makes it.
 

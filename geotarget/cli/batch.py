@@ -353,11 +353,6 @@ def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
         from ..layers.workers_table import read_workers_table
 
         read_workers_table(args.workers_table)
-    if (args.walk or args.drive) and args.overlap:
-        raise InputError(
-            "--overlap takes circles in a batch: for a walk's people use the batch's own "
-            "counts, or give --radius for the overlaps"
-        )
     fp = fingerprint(args)
     ckpt = Checkpoint(out)
     done = _open_checkpoint(ckpt, fp, args, "starting again")
@@ -393,7 +388,14 @@ def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
             stop.check()
     if args.overlap:
         total, pairs = chain_overlap(
-            gdf, data_dir=args.data_dir, layer=args.layer, method=args.method
+            gdf,
+            data_dir=args.data_dir,
+            layer=args.layer,
+            method=args.method,
+            walk=args.walk,
+            drive=args.drive,
+            walk_speed=args.walk_speed,
+            network=args.network,
         )
         write_table(pairs, Path(args.overlap), **_publishing(args, ckpt, Path(args.overlap)))
         print(
