@@ -161,6 +161,24 @@ def _count_job(layer, lat, lon, radius_m, method, _idx):
     return count_chunk(layer, lat, lon, radius_m, method=method)
 
 
+def _travel_job(layer, net, lat, lon, lim, method, _idx):
+    from .travel import count_travel_chunk
+
+    return count_travel_chunk(layer, lat, lon, net, lim, method=method)
+
+
+def _dask_tasks(
+    jobs: list, trip: tuple[Any, Any] | None, lat, lon, rad, method: str | None
+) -> tuple[Callable, list, tuple]:
+    """The Dask function, its tasks ``(layer, args)`` and the objects each worker gets once
+    (the network of a walk or drive, as the layer)."""
+    if trip is None:
+        return _count_job, [(lay, (lat[i], lon[i], rad[i], method, i)) for lay, i in jobs], ()
+    lim, net = trip
+    tasks: list = [(lay, (net, lat[i], lon[i], lim, method, i)) for lay, i in jobs]
+    return _travel_job, tasks, (net,)
+
+
 def analyse_many(
     venues: pd.DataFrame,
     radius: str | float | None = None,
@@ -216,7 +234,8 @@ def analyse_many(
         polygon built, in chunked searches (:mod:`geotarget.batch.travel`).  Adds ``clipped``
         (the search reached the edge of the network data: a lower bound) and ``catchment``
         (the walk or drive in words, with the walking speed: ``"10-minute walk (4.8 km/h, 800
-        m (0.497 mi))"``); ``radius_m`` is empty.  Runs here (not on Dask).
+        m (0.497 mi))"``); ``radius_m`` is empty.  On Dask the network goes to each worker
+        once, as the layer does; the rows are the same.
 
     Returns
     -------
@@ -233,7 +252,7 @@ def analyse_many(
     """
     import geopandas as gpd
 
-    trip = _trip(venues, radius, walk, drive, walk_speed, network, scheduler)
+    trip = _trip(venues, radius, walk, drive, walk_speed, network)
     if trip is not None:
         radius, max_radius = "1m", None  # a stand-in: the rows' radius is not used
     prep = prepare(venues, radius, max_radius=max_radius)
@@ -302,9 +321,9 @@ def analyse_many(
     if scheduler == "dask" and jobs:
         from .dask import run_dask
 
-        tasks = [(lay, (lat_a[idx], lon_a[idx], rad_a[idx], method, idx)) for lay, idx in jobs]
+        fn, tasks, shared = _dask_tasks(jobs, trip, lat_a, lon_a, rad_a, method)
         for (lay, args), counted in run_dask(
-            tasks, _count_job, client=client, address=dask_address, workers=workers
+            tasks, fn, client=client, address=dask_address, workers=workers, broadcast=shared
         ):
             finish(lay, args[-1], counted)
     else:
@@ -362,31 +381,14 @@ def _trip(
     drive: str | float | None,
     walk_speed: str | float | None,
     network: Any,
-    scheduler: str,
 ) -> tuple[Any, Any] | None:
     """The walk or drive asked for, as ``(limit, network)``, or ``None`` for circles."""
-    from ..errors import InputError
+    from .travel import trip_of
 
-    if walk is None and drive is None:
-        if network is not None or walk_speed is not None:
-            raise InputError("--network and --walk-speed are for a walk or drive: give --walk")
-        return None
-    if walk is not None and drive is not None:
-        raise InputError("give a walk or a drive, not both")
-    if radius is not None or "radius" in venues.columns:
+    if (walk is None) != (drive is None) and (radius is not None or "radius" in venues.columns):
         raise InputError("give a radius or a walk/drive, not both (drop the 'radius' column)")
-    if network is None:
-        raise InputError("a walk or drive needs the street network: give --network FILE.osm.pbf")
-    if scheduler == "dask":
-        raise InputError("walks and drives run here: drop --scheduler dask")
-    from ..network import Network, load_network, parse_limit
-
-    mode = "walk" if walk is not None else "drive"
-    value = walk if walk is not None else drive
-    assert value is not None
-    lim = parse_limit(mode, value, walk_speed)
-    net = network if isinstance(network, Network) else load_network(network, mode)
-    return lim, net
+    trip = trip_of(walk, drive, walk_speed, network)
+    return trip
 
 
 def _layers_for(

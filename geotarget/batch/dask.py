@@ -5,7 +5,9 @@ Point it at an existing cluster with ``--scheduler dask --dask-address tcp://hos
 worker needs geotarget installed, and the data folder at the same path -- or use built-in data),
 or let geotarget start a ``LocalCluster`` with ``--workers N``.  Both stages of a batch -- the
 counts (:func:`geotarget.analyse_many`) and the platform table
-(:func:`geotarget.platforms_many`) -- run their chunks there.
+(:func:`geotarget.platforms_many`) -- run their chunks there.  Walks and drives send the street
+network to each worker once too, as the layer is sent (its derived lines and indexes are made
+again there).
 """
 
 from __future__ import annotations
@@ -48,21 +50,37 @@ def dask_client(address: str | None = None, workers: int | None = None) -> Itera
 
 
 def run_dask(
-    jobs: list, fn: Callable, *, client=None, address: str | None = None, workers: int | None = None
+    jobs: list,
+    fn: Callable,
+    *,
+    client=None,
+    address: str | None = None,
+    workers: int | None = None,
+    broadcast: tuple = (),
 ) -> Iterator:
     """For each job ``(layer, args)``, ``fn(layer, *args)`` on a Dask cluster (``client``, or one
-    made from ``address`` / ``workers``); yields ``(job, result)`` as they finish."""
+    made from ``address`` / ``workers``); yields ``(job, result)`` as they finish.  The layer,
+    and any of ``args`` that is one of the objects in ``broadcast`` (a street network), go to
+    each worker once, not with every task."""
     if client is None:
         with dask_client(address, workers) as c:
-            yield from run_dask(jobs, fn, client=c)
+            yield from run_dask(jobs, fn, client=c, broadcast=broadcast)
         return
     from dask.distributed import as_completed
 
-    # the layer goes to each worker once (broadcast), not with every task
-    layers = {}
-    for lay, _ in jobs:
-        if id(lay) not in layers:
-            layers[id(lay)] = client.scatter(lay, broadcast=True)
-    futures = {client.submit(fn, layers[id(job[0])], *job[1], pure=False): job for job in jobs}
+    sent: dict[int, object] = {}
+    shared = {id(b) for b in broadcast}
+
+    def once(obj: object) -> object:
+        if id(obj) not in sent:
+            sent[id(obj)] = client.scatter(obj, broadcast=True)
+        return sent[id(obj)]
+
+    futures = {
+        client.submit(
+            fn, once(job[0]), *[once(a) if id(a) in shared else a for a in job[1]], pure=False
+        ): job
+        for job in jobs
+    }
     for f in as_completed(list(futures)):
         yield futures[f], f.result()

@@ -3,7 +3,10 @@
 ``platforms_many(results, "all", data_dir=...)`` takes the table :func:`geotarget.analyse_many`
 returned and evaluates the platforms for every venue analysed, vectorised over venues
 (:func:`geotarget.platforms.evaluate_many`): the same code as the one-venue path, so each row
-equals ``geotarget.analyse(venue, radius, platforms=...).platforms`` for that venue.
+equals ``geotarget.analyse(venue, radius, platforms=...).platforms`` for that venue.  Walks and
+drives (``walk=``, ``network=``) are judged on each venue's walk polygon and search, made as the
+one-venue path makes them, so their rows equal ``geotarget.analyse(venue, walk=..., network=...,
+platforms=...).platforms``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..layers.workers_table import with_workers_table
 from ..platforms import PlatformOptions
 from ..result import PLATFORM_COLUMNS, platform_records
 from ..settings import CHUNK_SIZE
+from .travel import results_trip
 
 
 def platforms_many(
@@ -51,6 +55,10 @@ def platforms_many(
     done: pd.DataFrame | None = None,
     on_chunk: Callable[[pd.DataFrame], None] | None = None,
     processes: int = 1,
+    walk: str | float | None = None,
+    drive: str | float | None = None,
+    walk_speed: str | float | None = None,
+    network=None,
 ) -> pd.DataFrame:
     """The ad platforms judged for many venues: one row per venue and platform.
 
@@ -84,6 +92,10 @@ def platforms_many(
         With ``scheduler="local"``: chunks judged in this many processes at once (forked from
         this one, so the layer is not copied; where ``fork`` is unavailable, one process).
         The venues are then split into at least this many chunks.  The rows are the same.
+    walk, drive, walk_speed, network
+        The walk or drive the results were counted with (as for
+        :func:`geotarget.analyse_many`): each venue's walk polygon is then made (every
+        platform's footprint must hold it) and its people counted by network cost.
 
     Returns
     -------
@@ -104,6 +116,7 @@ def platforms_many(
         raise InputError(f"processes {processes!r} must be a whole number >= 1")
     processes = processes if scheduler == "local" and _can_fork() else 1
     lat, lon = _positions(results)
+    trip = results_trip(results, walk, drive, walk_speed, network)
     fixed = with_workers_table(resolve_layer(layer, data_dir, counts=counts), workers_table)
     opts = PlatformOptions.from_kwargs(
         options,
@@ -136,7 +149,11 @@ def platforms_many(
             else with_workers_table(load_layer(name, counts=counts), workers_table)
         )
         opts.check_layer(lay)
-        how = {"method": _method_of(results.iloc[sel], lay, method), "options": opts}
+        how = {
+            "method": _method_of(results.iloc[sel], lay, method),
+            "options": opts,
+            "limit": None if trip is None else trip[0],
+        }
         size = chunk_size
         if processes > 1:  # at least one chunk a process, of MIN_PARALLEL venues or more
             size = min(chunk_size, max(-(-len(sel) // processes), MIN_PARALLEL))
@@ -154,6 +171,7 @@ def platforms_many(
                         ids,
                         cat,
                         how,
+                        None if trip is None else trip[1],
                     ),
                 )
             )
@@ -236,12 +254,15 @@ def _run(
     if scheduler == "dask" and jobs:
         from .dask import run_dask
 
-        runs = run_dask(jobs, _table_job, client=client, address=address, workers=workers)
+        nets = tuple({id(a[-1]): a[-1] for _, a in jobs if a[-1] is not None}.values())
+        runs = run_dask(
+            jobs, _table_job, client=client, address=address, workers=workers, broadcast=nets
+        )
     elif processes > 1 and len(jobs) > 1:
         runs = _run_forked(jobs, processes)
     else:
-        for lay, (la, lo, r, vids, part, ids, cat, how) in jobs:
-            yield _table_job(lay, la, lo, r, vids, part, ids, cat, how, progress=progress)
+        for lay, (la, lo, r, vids, part, ids, cat, how, net) in jobs:
+            yield _table_job(lay, la, lo, r, vids, part, ids, cat, how, net, progress=progress)
         return
     for (_, args), frame in runs:
         yield frame
@@ -289,31 +310,28 @@ def _method_of(rows, lay: PopulationLayer, method: str | None) -> str | None:
 SUB_CHUNK = 1000
 
 
-def _table_job(layer, lat, lon, radius_m, vids, part, ids, cat, how, progress=None):
+#: venues whose walks are measured together (each search holds a row of the network's size)
+WALK_SUB_CHUNK = 100
+
+
+def _table_job(layer, lat, lon, radius_m, vids, part, ids, cat, how, net=None, progress=None):
     """The platform table (with ``venue_id`` and the venue's position ``_pos``) of one chunk,
-    as array work over its venues (:func:`geotarget.platforms.table.platform_table`)."""
-    from .. import estimate as est
-    from ..catchment import circles_in
-    from ..platforms.footprints import Facts
+    as array work over its venues (:func:`geotarget.platforms.table.platform_table`); walks or
+    drives (``net`` and ``how["limit"]``) on their polygons and searches."""
     from ..platforms.table import frame, platform_table
+    from .travel import walk_facts
 
     opts = how["options"] or PlatformOptions()
     frames = []
-    for s in range(0, len(lat), SUB_CHUNK):
-        sl = slice(s, s + SUB_CHUNK)
-        la, lo, r = lat[sl], lon[sl], np.asarray(radius_m[sl], dtype=float)
-        # point surfaces count circles without their polygons: those are made only where the
-        # places need them (Facts.polygons)
-        polys = (
-            np.full(len(la), None, dtype=object)
-            if all(
-                layer.surface(pop, how["method"]) is None
-                or layer.surface(pop, how["method"]).kind == "points"
-                for pop in ("residents", "workers")
-            )
-            else circles_in(la, lo, r, layer.crs)
+    step = SUB_CHUNK if net is None else WALK_SUB_CHUNK
+    for s in range(0, len(lat), step):
+        sl = slice(s, s + step)
+        la, lo = lat[sl], lon[sl]
+        facts = (
+            _circle_facts(layer, la, lo, np.asarray(radius_m[sl], dtype=float), how["method"])
+            if net is None
+            else walk_facts(layer, la, lo, net, how["limit"], how["method"])
         )
-        facts = Facts(layer, la, lo, r, polys, est.Circles(la, lo, r, layer.crs), how["method"])
         country = opts.country or layer.country
         plats = plat.applicable(cat, ids, opts.special_category, country)
         cols = platform_table(layer, facts, plats, cat, opts)
@@ -325,9 +343,31 @@ def _table_job(layer, lat, lon, radius_m, vids, part, ids, cat, how, progress=No
     return pd.concat(frames, ignore_index=True)
 
 
-def _table_job_per_venue(layer, lat, lon, radius_m, vids, part, ids, cat, how, progress=None):
+def _circle_facts(layer, la, lo, r, method):
+    """The footprint facts of circles of radius ``r`` (metres) around venues ``la``, ``lo``."""
+    from .. import estimate as est
+    from ..catchment import circles_in
+    from ..platforms.footprints import Facts
+
+    # point surfaces count circles without their polygons: those are made only where the
+    # places need them (Facts.polygons)
+    polys = (
+        np.full(len(la), None, dtype=object)
+        if all(
+            layer.surface(pop, method) is None or layer.surface(pop, method).kind == "points"
+            for pop in ("residents", "workers")
+        )
+        else circles_in(la, lo, r, layer.crs)
+    )
+    return Facts(layer, la, lo, r, polys, est.Circles(la, lo, r, layer.crs), method)
+
+
+def _table_job_per_venue(
+    layer, lat, lon, radius_m, vids, part, ids, cat, how, net=None, progress=None
+):
     """:func:`_table_job` one venue at a time (the reference the array work is tested against):
-    each venue's rows from :func:`geotarget.platforms.evaluate_many`."""
+    each venue's rows from :func:`geotarget.platforms.evaluate_many` (circles only)."""
+    assert net is None, "the per-venue reference takes circles"
     frames = []
     for s in range(0, len(lat), SUB_CHUNK):
         sl = slice(s, s + SUB_CHUNK)
@@ -340,7 +380,8 @@ def _table_job_per_venue(layer, lat, lon, radius_m, vids, part, ids, cat, how, p
             cat,
             progress=progress,
             chunk_size=SUB_CHUNK,
-            **how,
+            method=how["method"],
+            options=how["options"],
         )
         recs = [
             {"venue_id": vid, "_pos": pos, **rec}

@@ -353,11 +353,6 @@ def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
         from ..layers.workers_table import read_workers_table
 
         read_workers_table(args.workers_table)
-    if (args.walk or args.drive) and (args.platforms or args.overlap):
-        raise InputError(
-            "--platforms and --overlap take circles in a batch: for a walk's platforms use "
-            "'geotarget analyse VENUE --walk ... --platforms all' per venue"
-        )
     fp = fingerprint(args)
     ckpt = Checkpoint(out)
     done = _open_checkpoint(ckpt, fp, args, "starting again")
@@ -393,7 +388,14 @@ def _run(args: argparse.Namespace, out: Path, stop: _StopAfterChunk) -> int:
             stop.check()
     if args.overlap:
         total, pairs = chain_overlap(
-            gdf, data_dir=args.data_dir, layer=args.layer, method=args.method
+            gdf,
+            data_dir=args.data_dir,
+            layer=args.layer,
+            method=args.method,
+            walk=args.walk,
+            drive=args.drive,
+            walk_speed=args.walk_speed,
+            network=args.network,
         )
         write_table(pairs, Path(args.overlap), **_publishing(args, ckpt, Path(args.overlap)))
         print(
@@ -484,6 +486,10 @@ def _platform_table(
         done=done,
         on_chunk=stop.after(ckpt.append),
         processes=_processes(args),
+        walk=args.walk,
+        drive=args.drive,
+        walk_speed=args.walk_speed,
+        network=args.network,
     )
     progress.close()
     write_table(table, path, **_publishing(args, main, path))

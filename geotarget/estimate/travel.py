@@ -167,9 +167,100 @@ def count_travel(
     return Counts(est, low, high, zones, extra, surface.method)
 
 
-#: venues searched per call of the shortest-path search in :func:`count_many` (each holds a row
+#: venues searched per call of the shortest-path search in :func:`reached` (each holds a row
 #: of the network's size in memory)
 SEARCH_CHUNK = 64
+
+
+def reached(
+    surface: CountSurface,
+    crs: str,
+    net: Network,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    limit: TravelLimit,
+    reach: float | None = None,
+    *,
+    chunk: int = SEARCH_CHUNK,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The points of a surface many venues' walks or drives reach, with no polygon built.
+
+    The venues are searched ``chunk`` at a time (one Dijkstra call with a limit each), and only
+    the points on the streets each search reaches are looked at.
+
+    Parameters
+    ----------
+    surface : CountSurface
+        A point surface.
+    crs : str
+        Its CRS.
+    net : Network
+        The streets.
+    lat, lon : numpy.ndarray
+        The venues, WGS84.
+    limit : TravelLimit
+        The walk or drive.
+    reach : float or None
+        The largest cost wanted (default: the limit's).
+    chunk : int
+        Venues per search call.
+
+    Returns
+    -------
+    venue, point, cost : numpy.ndarray
+        The (venue, point) pairs with the point's cost from the venue within ``reach``, grouped
+        by venue.
+    clipped : numpy.ndarray of bool
+        Whether each venue's search reached the edge of the network data (at the limit).
+
+    Raises
+    ------
+    CatchmentError
+        A venue is more than the accepted distance from every street (its row and distance
+        named).
+    """
+    reach = limit.budget if reach is None else reach
+    x, y = transformer(WGS84, net.crs).transform(np.asarray(lon), np.asarray(lat))
+    src = snap(net, np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    bad = np.flatnonzero((src.seg < 0) | (src.offset_m > VENUE_MAX_OFFSET_M))
+    if len(bad):
+        i = int(bad[0])
+        raise CatchmentError(
+            f"venue {i} is {src.offset_m[i]:,.0f} m from the nearest street of {net.source} (at "
+            f"most {VENUE_MAX_OFFSET_M:g} m accepted): check it, or give a network that covers it"
+        )
+    src_cost = limit.off_street_cost(src.offset_m)
+    pts = surface_snap(surface, crs, net)
+    pt_cost = limit.off_street_cost(pts.offset_m)
+    by_seg = _by_segment(surface, crs, net)
+    cis, pis, ccs = [], [], []
+    n = len(src.seg)
+    clip = np.zeros(n, dtype=bool)
+    # venues near each other searched together, each search among the nodes it can reach
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    crow = crow_m(net, limit.mode, reach, limit.walk_mps)
+    cell = max(crow, 1.0)
+    order = np.lexsort((np.floor(ys / cell), np.floor(xs / cell)))
+    nxy = net.xy
+    for s in range(0, n, chunk):
+        idx = order[s : s + chunk]
+        part = src.take(idx)
+        lo = np.array([xs[idx].min(), ys[idx].min()]) - crow
+        hi = np.array([xs[idx].max(), ys[idx].max()]) + crow
+        inbox = (nxy[:, 0] >= lo[0]) & (nxy[:, 0] <= hi[0]) & (nxy[:, 1] >= lo[1])
+        inbox &= nxy[:, 1] <= hi[1]
+        inbox[net.u[part.seg]] = True
+        inbox[net.v[part.seg]] = True
+        nodes = np.flatnonzero(inbox)
+        dist = search(net, part, src_cost[idx], reach, nodes)
+        ci, pi, cc = within(net, dist, part, src_cost[idx], pts, pt_cost, reach, by_seg, nodes)
+        cis.append(idx[ci])
+        pis.append(pi)
+        ccs.append(cc)
+        clip[idx] = clipped(net, dist, part, limit.budget, sub_map(net, nodes))
+    ci, pi, cc = np.concatenate(cis), np.concatenate(pis), np.concatenate(ccs)
+    order = np.argsort(ci, kind="stable")  # grouped by venue, as the counting expects
+    return ci[order], pi[order], cc[order], clip
 
 
 def count_many(
@@ -215,50 +306,11 @@ def count_many(
         A venue is more than the accepted distance from every street (its row and distance
         named).
     """
-    x, y = transformer(WGS84, net.crs).transform(np.asarray(lon), np.asarray(lat))
-    src = snap(net, np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-    bad = np.flatnonzero((src.seg < 0) | (src.offset_m > VENUE_MAX_OFFSET_M))
-    if len(bad):
-        i = int(bad[0])
-        raise CatchmentError(
-            f"venue {i} is {src.offset_m[i]:,.0f} m from the nearest street of {net.source} (at "
-            f"most {VENUE_MAX_OFFSET_M:g} m accepted): check it, or give a network that covers it"
-        )
-    src_cost = limit.off_street_cost(src.offset_m)
-    pts = surface_snap(surface, crs, net)
-    pt_cost = limit.off_street_cost(pts.offset_m)
-    by_seg = _by_segment(surface, crs, net)
     budget = limit.budget
     spread = None if surface.edge_m is None else limit.off_street_cost(surface.edge_m)
     reach = budget + (float(spread.max()) if spread is not None and len(spread) else 0.0)
-    cis, pis, ccs = [], [], []
-    n = len(src.seg)
-    clip = np.zeros(n, dtype=bool)
-    # venues near each other searched together, each search among the nodes it can reach
-    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    crow = crow_m(net, limit.mode, reach, limit.walk_mps)
-    cell = max(crow, 1.0)
-    order = np.lexsort((np.floor(ys / cell), np.floor(xs / cell)))
-    nxy = net.xy
-    for s in range(0, n, chunk):
-        idx = order[s : s + chunk]
-        part = src.take(idx)
-        lo = np.array([xs[idx].min(), ys[idx].min()]) - crow
-        hi = np.array([xs[idx].max(), ys[idx].max()]) + crow
-        inbox = (nxy[:, 0] >= lo[0]) & (nxy[:, 0] <= hi[0]) & (nxy[:, 1] >= lo[1])
-        inbox &= nxy[:, 1] <= hi[1]
-        inbox[net.u[part.seg]] = True
-        inbox[net.v[part.seg]] = True
-        nodes = np.flatnonzero(inbox)
-        dist = search(net, part, src_cost[idx], reach, nodes)
-        ci, pi, cc = within(net, dist, part, src_cost[idx], pts, pt_cost, reach, by_seg, nodes)
-        cis.append(idx[ci])
-        pis.append(pi)
-        ccs.append(cc)
-        clip[idx] = clipped(net, dist, part, budget, sub_map(net, nodes))
-    ci, pi, cc = np.concatenate(cis), np.concatenate(pis), np.concatenate(ccs)
-    order = np.argsort(ci, kind="stable")  # grouped by venue, as the counting expects
-    ci, pi, cc = ci[order], pi[order], cc[order]
+    ci, pi, cc, clip = reached(surface, crs, net, lat, lon, limit, reach, chunk=chunk)
+    n = len(clip)
     inside = cc <= budget
     if surface.group is not None:
         out = _count_grouped(surface, np.empty(n, dtype=object), (ci[inside], pi[inside]))

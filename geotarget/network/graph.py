@@ -18,7 +18,7 @@ the edge of the data: a search reaching one is clipped.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
@@ -98,6 +98,13 @@ class Network:
     area_wkb: bytes
     area_source: str
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickle holds (a Dask worker gets the network once): the arrays and names; the
+        derived lines, index and caches are made again where they are needed."""
+        state = {f.name: getattr(self, f.name) for f in fields(self)}
+        state["_cache"] = {}
+        return state
 
     @property
     def key(self) -> str:
