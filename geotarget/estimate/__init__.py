@@ -66,7 +66,7 @@ MAX_PAIRS = 8_000_000
 #: be; others point by point.  Decided circle by circle, from the circle and the surface alone
 #: (never from what else is asked at once or what happens to be in memory), so that a circle
 #: gets the same bits in a batch, alone, or on a Dask worker
-TREE_AT = 100_000
+TREE_AT = 10_000
 
 
 def count(
