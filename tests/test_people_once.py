@@ -131,3 +131,136 @@ def test_a_layer_without_flows_adds_people_as_before(scotland):
     assert basis_total({"residents": 5.0, "workers": 3.0}, "residents+workers") == 8.0
     assert basis_total({"residents": 5.0, "workers": 3.0, OVERLAP: 2.0}, "residents") == 5.0
     assert basis_total({"residents": 5.0, "workers": 3.0, OVERLAP: 2.0}, "residents+workers") == 6.0
+
+
+# -- the batch platform table counts people once, as analyse does ------------------------------
+
+#: the platform table's figures that must equal analyse's, row for row
+SAME = [
+    "verdict",
+    "footprint",
+    "footprint_kind",
+    "people",
+    "residents",
+    "workers",
+    "live_and_work",
+    "people_in_catchment",
+    "accounts",
+    "share_inside",
+    "waste_share",
+    "waste_money",
+    "min_audience_met",
+    "advice",
+]
+
+
+def _batch_and_analyse(venue, radius):
+    """The batch's platform rows (``platforms_many``) and analyse's, for one venue."""
+    kw = {"budget": 500.0, "currency": "GBP"}
+    one = geotarget.analyse(venue, radius=radius, platforms="all", **kw)
+    v = pd.DataFrame({"id": ["v"], "lat": [one.venue["lat"]], "lon": [one.venue["lon"]]})
+    many = geotarget.analyse_many(v, radius)
+    assert many["layer"].iloc[0] == "ew-census2021"
+    table = geotarget.platforms_many(many, "all", **kw)
+    return table.drop(columns="venue_id").set_index("id"), one.platforms
+
+
+@pytest.mark.parametrize(
+    "venue, radius, meta_people",
+    [("EC2Y 8BN", "0.5mi", 95_715), ((51.52, -0.095), "5km", 1_420_378)],
+    ids=["EC2Y-8BN-0.5mi", "51.52,-0.095-5km"],
+)
+def test_batch_rows_equal_analyse_rows(venue, radius, meta_people):
+    batch, one = _batch_and_analyse(venue, radius)
+    assert list(batch.index) == list(one.index)
+    old = [c for c in SAME if c != "live_and_work"]  # the columns the table had before
+    pd.testing.assert_frame_equal(batch[old], one[old], check_exact=True)
+    pd.testing.assert_frame_equal(batch[SAME], one[SAME], check_exact=True)
+    rw = batch[batch["workers"].notna()]
+    assert len(rw) >= 10 and (rw["live_and_work"] > 0).all()
+    # each person once: people = residents + workers - those who are both (to rounding)
+    gap = rw["people"] - (rw["residents"] + rw["workers"] - rw["live_and_work"])
+    assert gap.abs().max() <= 1
+    assert batch.loc["meta", "people"] == pytest.approx(meta_people, rel=0.005)
+    li = batch.loc["linkedin"]
+    assert li["footprint"] == "Greater London"
+    assert li["people"] == pytest.approx(LONDON_RESIDENTS + LONDON_IN_COMMUTERS, rel=0.01)
+    assert li["workers"] - li["live_and_work"] == pytest.approx(LONDON_IN_COMMUTERS, rel=0.01)
+
+
+def test_array_table_equals_per_venue_path_on_the_builtin_layer():
+    """The batch's array work against its per-venue reference where the layer has commuting
+    flows: circles, postcode districts, places and the country, each person once."""
+    import geotarget.batch.platforms as bp
+    from geotarget.layers import load_layer
+    from geotarget.projections import transformer
+
+    lay = load_layer("ew-census2021")
+    rng = np.random.default_rng(12)
+    x = rng.uniform(525_000, 540_000, 30)  # central London (British National Grid)
+    y = rng.uniform(175_000, 186_000, 30)
+    lon, lat = transformer("EPSG:27700", "EPSG:4326").transform(x, y)
+    v = pd.DataFrame(
+        {
+            "id": [f"v{i}" for i in range(33)],
+            "lat": [*lat, 53.4794, 51.4816, 52.95],  # and Manchester, Cardiff, Nottingham
+            "lon": [*lon, -2.2453, -3.1791, -1.15],
+            "radius": [*rng.choice(["0.3mi", "0.5mi", "1.2km", "3mi"], 30), "0.5mi", "3mi", "8km"],
+        }
+    )
+    g = geotarget.analyse_many(v, "0.5mi", layer=lay)
+    kw = {"budget": 250.0, "currency": "GBP"}
+    fast = geotarget.platforms_many(g, "all", layer=lay, **kw)
+    saved = bp._table_job
+    bp._table_job = bp._table_job_per_venue
+    try:
+        ref = geotarget.platforms_many(g, "all", layer=lay, **kw)
+    finally:
+        bp._table_job = saved
+    pd.testing.assert_frame_equal(fast, ref, check_exact=True, check_dtype=True)
+    assert set(fast["footprint_kind"].dropna()) >= {"radius", "postcode", "place"}
+    rw = fast[fast["workers"].notna()]
+    assert rw["live_and_work"].notna().all() and (rw["live_and_work"] > 0).all()
+    assert (rw["people"] <= rw["residents"] + rw["workers"] - rw["live_and_work"] + 1).all()
+    assert (rw["people"] >= np.maximum(rw["residents"], rw["workers"]) - 1).all()
+
+
+def test_postcode_districts_counted_once_as_their_union_polygon(ew):
+    """A set of districts' people counted once from its districts' parts equals the estimate
+    on the union polygon counted afresh (and the catchment's part, on the union cut by the
+    catchment), to float rounding."""
+    import shapely
+
+    from geotarget import estimate as est
+    from geotarget.catchment import circles_in
+    from geotarget.layers.commuting import overlap_of
+    from geotarget.platforms.footprints import Facts
+
+    lat, lon, r = np.array([51.5188, 51.47, 51.55]), np.array([-0.0911, -0.17, 0.02]), 1609.344
+    rr = np.full(3, r)
+    f = Facts(ew, lat, lon, rr, circles_in(lat, lon, rr, ew.crs), est.Circles(lat, lon, rr, ew.crs))
+    ds, _, per_venue = f.districts()
+    for i in range(3):
+        hit, _ = per_venue(i)
+        k = np.arange(min(4, len(hit)))
+        assert len(k) >= 2  # a set of districts, not one
+        once = f.districts_overlap(np.zeros(len(k), np.int64), f.pair_start(i) + k, 1)
+        assert once is not None
+        union = shapely.union_all(ds.polygons[hit[k]])
+        geoms = np.array([union, shapely.intersection(union, f.geoms[i])], dtype=object)
+        c = {p: est.count(s, geoms, groups=True) for p, s in f.surfaces.items()}
+        fresh = overlap_of(ew.commuting, ew.residents, c["residents"], ew.workers, c["workers"])
+        assert fresh is not None and fresh[1] > 0
+        assert once[0][0] == pytest.approx(fresh[0], rel=1e-9)
+        assert once[1][0] == pytest.approx(fresh[1], rel=1e-9)
+
+
+def test_batch_on_a_layer_without_flows_adds_people_as_before(london):
+    """The --data-dir London layer has no commuting flows: nobody is taken off."""
+    assert london.commuting is None
+    v = pd.DataFrame({"id": [1, 2], "lat": [51.5188, 51.47], "lon": [-0.0911, -0.17]})
+    g = geotarget.analyse_many(v, "0.5mi", layer=london)
+    t = geotarget.platforms_many(g, "meta,linkedin,tiktok", layer=london)
+    assert t["live_and_work"].isna().all()
+    rw = t[t["workers"].notna()]
+    assert len(rw) == 6 and (rw["people"] - rw["residents"] - rw["workers"]).abs().max() <= 1

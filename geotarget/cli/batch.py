@@ -240,6 +240,11 @@ def fingerprint(args: argparse.Namespace) -> dict:
             },
         },
     }
+    if args.platforms:  # a checkpoint of a table with other columns (an older version's) is
+        # not continued: its rows would lack some (live_and_work: people counted twice)
+        from ..result import PLATFORM_COLUMNS
+
+        fp["platform_columns"] = list(PLATFORM_COLUMNS)
     table = getattr(args, "workers_table", None)
     if table is not None:  # only then: checkpoints of runs without a table stay resumable
         tp = Path(table)

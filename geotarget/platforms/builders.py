@@ -354,14 +354,12 @@ class FootprintBuilder:
             p: None if g is None else (float(g[chosen].sum()),) * 3
             for p, g in ((p, gains.get(p)) for p in POPS)
         }
-        if basis == "residents+workers" and self.layer.commuting is not None:
-            union = shapely.union_all(ds.polygons[sel])
-            both = self.facts.overlap_in(
-                np.array([union, shapely.intersection(union, self.facts.geoms[self.i])], object)
-            )
+        if basis == "residents+workers":
+            pairs = self.facts.pair_start(self.i) + np.asarray(chosen, dtype=np.int64)
+            both = self.facts.districts_overlap(np.zeros(len(pairs), np.int64), pairs, 1)
             if both is not None:
-                vals[OVERLAP] = (float(both[0]),) * 3
-                inside[OVERLAP] = (float(both[1]),) * 3
+                vals[OVERLAP] = (float(both[0][0]),) * 3
+                inside[OVERLAP] = (float(both[1][0]),) * 3
         area = float(ds.areas[sel].sum())
         cov = float((ds.coverage[sel] * ds.areas[sel]).sum() / area) if area > 0 else 0.0
         names = sorted(ds.codes[sel].tolist())

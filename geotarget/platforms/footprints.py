@@ -39,6 +39,7 @@ from ..catchment import circles_in
 from ..layers.base import CountSurface, PopulationLayer
 from ..layers.commuting import OVERLAP, overlap_of
 from .district_counts import district_counts
+from .district_overlap import Parts, district_parts, grouped, overlap_in_districts, pair_parts
 from .layer_totals import layer_memo, place_totals, places_of, places_overlap
 from .people import COVERED, POPS, PopTriples, Triple, basis_total
 from .radius import PAIRS_PER_GROUP, RadiusFacts, RadiusPick, _rkey, smallest_radius
@@ -111,6 +112,8 @@ class Facts(RadiusFacts):
     )
     _places: dict[str, list[tuple[str, ...]]] = field(init=False, default_factory=dict)
     _districts: _DistrictFacts | None = field(init=False, default=None)
+    # per population, each (venue, district) pair's people per area of the commuting flows
+    _pair_parts: Parts = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.n: int = len(self.lat)
@@ -173,15 +176,50 @@ class Facts(RadiusFacts):
             out[OVERLAP] = (float(self.catch_overlap[i]),) * 3
         return out
 
-    def overlap_in(self, geoms: np.ndarray) -> np.ndarray | None:
-        """The workers who also live in each polygon of ``geoms`` (layer CRS), or None."""
-        if self.layer.commuting is None or not len(geoms):
+    def _counts_once(self) -> bool:
+        """Whether postcode footprints can count their people once: the layer has commuting
+        flows and both populations are point surfaces grouped in the flows' areas."""
+        return self.layer.commuting is not None and grouped(self.surfaces)
+
+    def districts_overlap(
+        self, slot: np.ndarray, pairs: np.ndarray, n: int
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The workers who also live in sets of postcode districts, and in the catchment's part
+        inside them (:mod:`geotarget.platforms.district_overlap`).
+
+        Parameters
+        ----------
+        slot : numpy.ndarray of int
+            Per chosen (venue, district) pair, the set it belongs to (0 to ``n - 1``).
+        pairs : numpy.ndarray of int
+            The chosen pairs (indices into the pairs of :meth:`districts`; see
+            :meth:`pair_start`), each set's in the order chosen.
+        n : int
+            The sets.
+
+        Returns
+        -------
+        tuple of numpy.ndarray, or None
+            Per set, the estimate for its districts and for the catchment's part inside them;
+            None where the layer cannot count people once.
+        """
+        if not self._counts_once():
             return None
-        counted = {
-            pop: None if s is None else est.count(s, geoms, groups=self._groups)
-            for pop, s in self.surfaces.items()
-        }
-        return self._overlap(counted)
+        ds, _, _ = self.districts()
+        assert self._districts is not None and self.layer.commuting is not None
+        d = self._districts[2][pairs]
+        parts = district_parts(self.layer, self.method, ds, self.surfaces, d)
+        flows = self.layer.commuting
+        return (
+            overlap_in_districts(flows, self.surfaces, parts, d, slot, n),
+            overlap_in_districts(flows, self.surfaces, self._pair_parts, pairs, slot, n),
+        )
+
+    def pair_start(self, i: int) -> int:
+        """Where venue ``i``'s (venue, district) pairs begin among those of :meth:`districts`."""
+        self.districts()
+        assert self._districts is not None
+        return int(self._districts[4][i])
 
     def _inside(self, s: CountSurface) -> tuple[np.ndarray, np.ndarray]:
         """The (venue, point) pairs with the point in the venue's catchment."""
@@ -221,6 +259,7 @@ class Facts(RadiusFacts):
             nd = len(ds.codes)
             keys: list[np.ndarray] = []
             weights: list[tuple[str, np.ndarray]] = []
+            points: dict[str, np.ndarray] = {}  # the points of each pair, in the pairs' order
             for pop, s in self.surfaces.items():
                 if s is None:
                     continue
@@ -230,6 +269,7 @@ class Facts(RadiusFacts):
                     keep = d >= 0
                     keys.append(ci[keep].astype("int64") * nd + d[keep])
                     weights.append((pop, s.values[pi][keep]))
+                    points[pop] = pi[keep]
                 else:
                     vi, di = ds.tree.query(self.geoms, predicate="intersects")
                     inter = shapely.intersection(self.geoms[vi], ds.polygons[di])
@@ -241,8 +281,15 @@ class Facts(RadiusFacts):
             uk, inv = np.unique(allk, return_inverse=True)
             gains: dict[str, np.ndarray] = {}
             start = 0
+            once = self._counts_once()
             for (pop, w), k in zip(weights, keys):
-                gains[pop] = np.bincount(inv[start : start + len(k)], weights=w, minlength=len(uk))
+                pair = inv[start : start + len(k)]
+                gains[pop] = np.bincount(pair, weights=w, minlength=len(uk))
+                if once:  # each pair's people per area of the flows, to count them once
+                    s = self.surfaces[pop]
+                    assert s is not None and self.layer.commuting is not None
+                    n_areas = len(self.layer.commuting.within)
+                    self._pair_parts[pop] = pair_parts(s, pair, points[pop], len(uk), n_areas)
                 start += len(k)
             venue_of, dist_of = uk // max(nd, 1), uk % max(nd, 1)
             bounds = np.searchsorted(venue_of, np.arange(self.n + 1))

@@ -90,7 +90,7 @@ def _platform(
     usage = p.usage.get(b.country or "")
     conv, unit = conversion(p, usage, opts.segment_share, b.country)
     fps = p.footprints_for(b.country)
-    catch = (b.catchment_pop("residents"), b.catchment_pop("workers"))
+    catch = (b.catchment_pop("residents"), b.catchment_pop("workers"), b.catch_both)
     built = [b.build(fp, basis, p, conv) for fp in fps]
     ms = [_measure(o, basis, catch, conv, p) for o in built]
     rec = _recommend(ms, opts.managed_account, n)
@@ -121,8 +121,11 @@ def _platform(
     if basis == "residents+workers":
         wrk = pick(lambda m: m.opt.wrk if m.opt.wrk is not None else np.nan, np.nan, float)
         cols["workers"] = np.where(has, np.rint(wrk), np.nan)
+        both = pick(lambda m: m.both, np.nan, float)
+        cols["live_and_work"] = np.where(has, np.rint(both), np.nan)
     else:
         cols["workers"] = np.full(n, np.nan)
+        cols["live_and_work"] = np.full(n, np.nan)
     cols["people_in_catchment"] = np.where(has, np.rint(inside), np.nan)
     cols["accounts"] = (
         np.where(has, np.rint(total * usage.share), np.nan) if usage else np.full(n, np.nan)
@@ -251,6 +254,7 @@ _INTS = {
     "people",
     "residents",
     "workers",
+    "live_and_work",
     "people_in_catchment",
     "accounts",
     "footprint_pool",

@@ -6,6 +6,11 @@ venue at once from the batch's :class:`~geotarget.platforms.footprints.Facts` (r
 districts, places, country), and :func:`_measure` works out an option's people, share inside
 the catchment, waste and minimum-audience check.  :mod:`geotarget.platforms.table` recommends,
 judges and makes the table; the rules that keep the two paths equal are in its text.
+
+People are counted once as the per-venue path counts them: on ``residents+workers``, the
+workers who also live in a footprint (``both``; in the catchment part of a set of postcode
+districts, ``in_both``) are taken off, from the layer's commuting flows
+(:mod:`geotarget.layers.commuting`), where it has them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..layers.commuting import OVERLAP
 from .builders import _fmt_radius, smallest_place
 from .footprints import COVERED, POPS, Facts
 from .model import Footprint, Platform
@@ -28,7 +34,9 @@ class _Opt:
     ``ok`` marks the venues where the option can be measured; elsewhere ``reason`` says why
     not.  ``res``/``wrk`` are None where the layer lacks the population; ``lo``/``hi`` None
     where the option has no range; ``in_res``/``in_wrk`` None where the footprint holds the
-    whole catchment.
+    whole catchment.  ``both`` (``in_both``: of the catchment's part inside) is the workers who
+    also live in the footprint, counted once, NaN where unknown for a venue and None where
+    unknown for all (the layer has no commuting flows).
     """
 
     fp: Footprint
@@ -44,6 +52,8 @@ class _Opt:
     in_wrk: np.ndarray | None = None
     widened: np.ndarray | None = None
     covered: np.ndarray | None = None
+    both: np.ndarray | None = None
+    in_both: np.ndarray | None = None
 
 
 def _constant_reason(fp: Footprint, n: int, reason: str) -> _Opt:
@@ -58,12 +68,34 @@ def _constant_reason(fp: Footprint, n: int, reason: str) -> _Opt:
     )
 
 
-def _total(res: np.ndarray | None, wrk: np.ndarray | None, basis: str, n: int) -> np.ndarray:
-    """:attr:`People.total`: residents, plus workers on ``residents+workers`` (None: 0)."""
+def _total(
+    res: np.ndarray | None,
+    wrk: np.ndarray | None,
+    basis: str,
+    n: int,
+    both: np.ndarray | None = None,
+) -> np.ndarray:
+    """:attr:`People.total`: residents, plus on ``residents+workers`` the workers less those
+    who also live there (``both``; None or NaN: nobody taken off), as :func:`basis_total`
+    adds them."""
     r = np.zeros(n) if res is None else res
     if basis == "residents+workers":
-        return r + (np.zeros(n) if wrk is None else wrk)
+        out = r + (np.zeros(n) if wrk is None else wrk)
+        if both is not None and wrk is not None:
+            out = out - np.where(np.isnan(both), 0.0, both)
+        return out
     return r + 0.0
+
+
+def _overlaps(got: list[dict[str, Any]], idx: np.ndarray, n: int) -> np.ndarray | None:
+    """The ``"overlap"`` of measured people ``got[j]`` (venue ``idx[j]``), NaN where missing;
+    None where none has one."""
+    vals = [g.get(OVERLAP) for g in got]
+    if all(v is None for v in vals):
+        return None
+    out = np.full(n, np.nan)
+    out[idx] = [np.nan if v is None else v[0] for v in vals]
+    return out
 
 
 class _Builder:
@@ -80,6 +112,8 @@ class _Builder:
             pop: None if c is None else (c.estimate, c.low, c.high)
             for pop, c in facts.catch.items()
         }
+        #: per venue, the workers who also live in its catchment (None: not known)
+        self.catch_both: np.ndarray | None = facts.catch_overlap
 
     def catchment_pop(self, pop: str) -> np.ndarray | None:
         c = self.catch.get(pop)
@@ -128,8 +162,13 @@ class _Builder:
                 memo[k] = f"{_fmt_radius(rr, u)} circle"
             labels[i] = memo[k]
         res, wrk = arrs.get("residents"), arrs.get("workers")
-        lo = _total(None if res is None else res[1], None if wrk is None else wrk[1], basis, n)
-        hi = _total(None if res is None else res[2], None if wrk is None else wrk[2], basis, n)
+        both = _overlaps(got, idx, n)
+        lo = _total(
+            None if res is None else res[1], None if wrk is None else wrk[1], basis, n, both
+        )
+        hi = _total(
+            None if res is None else res[2], None if wrk is None else wrk[2], basis, n, both
+        )
         return _Opt(
             fp,
             ok,
@@ -141,6 +180,7 @@ class _Builder:
             lo=lo,
             hi=hi,
             widened=np.asarray(pick.widened, bool),
+            both=both,
         )
 
     # -- postcode districts --------------------------------------------------------------------
@@ -225,6 +265,11 @@ class _Builder:
         nz = total != 0
         covered[nz] = got[nz] / total[nz]
         res, wrk = vals.get("residents"), vals.get("workers")
+        both = in_both = None
+        if basis == "residents+workers":
+            once = self.facts.districts_overlap(pv, pairs, n)
+            if once is not None:  # (venues without districts: nothing, taken off nothing)
+                both, in_both = once
         return _Opt(
             fp,
             ok,
@@ -233,11 +278,17 @@ class _Builder:
             None if res is None else res[0],
             None if wrk is None else wrk[0],
             (cov < COVERED) & ok,
-            lo=_total(None if res is None else res[1], None if wrk is None else wrk[1], basis, n),
-            hi=_total(None if res is None else res[2], None if wrk is None else wrk[2], basis, n),
+            lo=_total(
+                None if res is None else res[1], None if wrk is None else wrk[1], basis, n, both
+            ),
+            hi=_total(
+                None if res is None else res[2], None if wrk is None else wrk[2], basis, n, both
+            ),
             in_res=inside.get("residents"),
             in_wrk=inside.get("workers"),
             covered=covered,
+            both=both,
+            in_both=in_both,
         )
 
     # -- places ----------------------------------------------------------------------------------
@@ -260,6 +311,7 @@ class _Builder:
         labels = np.full(n, None, dtype=object)
         res = np.zeros(n) if "residents" in self.catch and self.catch["residents"] else None
         wrk = np.zeros(n) if "workers" in self.catch and self.catch["workers"] else None
+        both = np.full(n, np.nan)
         res_none = wrk_none = False
         for i in range(n):
             key = (basis, tuple(levels), tuple(pl[i] for pl in per_level))
@@ -270,7 +322,9 @@ class _Builder:
                 reason[i] = "the catchment lies in no place of this layer"
                 continue
             ok[i] = True
-            labels[i], r_, w_ = got
+            labels[i], r_, w_, b_ = got
+            if b_ is not None:
+                both[i] = b_
             if res is not None:
                 if r_ is None:
                     res_none = True
@@ -290,16 +344,17 @@ class _Builder:
             res,
             wrk,
             np.full(n, not places.complete) & ok,
+            both=None if np.isnan(both).all() else both,
         )
 
     def _one_place(
         self, levels: list[str], codes_per_level: tuple[tuple[str, ...], ...], basis: str
-    ) -> tuple[str, float | None, float | None] | None:
+    ) -> tuple[str, float | None, float | None, float | None] | None:
         best = smallest_place(self.facts, list(zip(levels, codes_per_level)), basis)
         if best is None:
             return None
         _, _, vals, _, label = best
-        return label, vals.get("residents"), vals.get("workers")
+        return label, vals.get("residents"), vals.get("workers"), vals.get(OVERLAP)
 
     # -- country ---------------------------------------------------------------------------------
     def country_fp(self, fp: Footprint, basis: str) -> _Opt:
@@ -316,14 +371,20 @@ class _Builder:
             )
         s = self.facts.surfaces
         label = f"all of {self.country} (as far as layer {self.layer.name} reaches)"
+        res, wrk = s.get("residents"), s.get("workers")
+        flows = self.layer.commuting
+        both = None
+        if flows is not None and res is not None and wrk is not None:  # every flow is internal
+            both = np.full(n, min(flows.total_internal, res.total, wrk.total))
         return _Opt(
             fp,
             np.ones(n, bool),
             np.full(n, None, dtype=object),
             np.full(n, label, dtype=object),
-            None if s.get("residents") is None else np.full(n, s["residents"].total),  # type: ignore[union-attr]
-            None if s.get("workers") is None else np.full(n, s["workers"].total),  # type: ignore[union-attr]
+            None if res is None else np.full(n, res.total),
+            None if wrk is None else np.full(n, wrk.total),
             np.ones(n, bool),
+            both=both,
         )
 
 
@@ -368,15 +429,29 @@ class _Measured:
     fp_pool: np.ndarray | None
     c_pool: np.ndarray | None
     met: np.ndarray  # object: True / False / None
+    both: np.ndarray  # the workers who also live in the footprint, taken off (NaN: not known)
 
 
-def _measure(o: _Opt, basis: str, catch: tuple[Any, Any], conv: float, p: Platform) -> _Measured:
+def _measure(
+    o: _Opt, basis: str, catch: tuple[Any, Any, Any], conv: float, p: Platform
+) -> _Measured:
+    """An option's figures (``catch``: the catchments' residents, workers and the workers who
+    also live there, None where unknown)."""
     n = len(o.ok)
-    total = _total(o.res, o.wrk, basis, n)
+    total = _total(o.res, o.wrk, basis, n, o.both)
+    both = np.full(n, np.nan)
+    if basis == "residents+workers" and o.both is not None and o.wrk is not None:
+        both = o.both.copy()
     if o.in_res is None and o.in_wrk is None:
-        inside = _total(catch[0], catch[1], basis, n)
+        inside = _total(catch[0], catch[1], basis, n, catch[2])
+        # a footprint holding the catchment holds at least its people: its overlap (exact for
+        # places) and the catchment's (estimated) disagree by the estimate's error
+        fix = ~np.isnan(both) & (total < inside)
+        if fix.any():
+            both[fix] = np.maximum(0.0, both[fix] - (inside[fix] - total[fix]))
+            total = _total(o.res, o.wrk, basis, n, both)
     else:
-        inside = _total(o.in_res, o.in_wrk, basis, n)
+        inside = _total(o.in_res, o.in_wrk, basis, n, o.in_both)
     share = np.full(n, np.nan)
     pos = total > 0
     share[pos] = np.minimum(1.0, inside[pos] / total[pos])
@@ -394,4 +469,4 @@ def _measure(o: _Opt, basis: str, catch: tuple[Any, Any], conv: float, p: Platfo
             met = np.full(n, True, dtype=object)
             met[~m] = False
             met[~m & o.lower] = None  # beyond the data: its real pool may be large enough
-    return _Measured(o, total, inside, share, waste, fp_pool, c_pool, met)
+    return _Measured(o, total, inside, share, waste, fp_pool, c_pool, met, both)
