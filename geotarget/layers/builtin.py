@@ -93,11 +93,13 @@ def box_holds(box: Box | None, x: float, y: float) -> bool:
     return box is None or (box[0] <= x <= box[2] and box[1] <= y <= box[3])
 
 
-def box_meets(box: Box | None, bounds: Box) -> bool:
-    """Whether a geometry with ``bounds`` may meet what ``box`` bounds (``None``: it may)."""
-    return box is None or not (
-        bounds[2] < box[0] or bounds[0] > box[2] or bounds[3] < box[1] or bounds[1] > box[3]
-    )
+def box_meets(box: Box | None, bounds: Any) -> Any:
+    """Whether a geometry with ``bounds`` (x0, y0, x1, y1: numbers, or arrays of them for many
+    geometries) may meet what ``box`` bounds (``None``: it may)."""
+    if box is None:
+        return True
+    x0, y0, x1, y1 = bounds
+    return np.logical_not((x1 < box[0]) | (x0 > box[2]) | (y1 < box[1]) | (y0 > box[3]))
 
 
 @lru_cache(maxsize=8)

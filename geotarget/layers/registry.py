@@ -250,15 +250,7 @@ def reaches_other_many(
             continue
         crs, box = builtin.coverage_box(other)
         x, y = (np.asarray(a) for a in transformer("EPSG:4326", crs).transform(lon, lat))
-        if (
-            box is not None
-            and not (
-                (x + half >= box[0])
-                & (x - half <= box[2])
-                & (y + half >= box[1])
-                & (y - half <= box[3])
-            ).any()
-        ):
+        if not np.any(builtin.box_meets(box, (x - half, y - half, x + half, y + half))):
             continue  # no circle near it: its polygons are not read
         found = _pieces_tree(other)
         if found is None:

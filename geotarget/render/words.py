@@ -152,6 +152,14 @@ def special_category_line(result: Result) -> str | None:
     )
 
 
+def _populations(result: Result) -> list[tuple[str, Any, str | None]]:
+    """``(row label, estimate or None, why unavailable)`` for residents, then workers."""
+    return [
+        ("Residents", result.residents, result.residents_unavailable),
+        ("People who travel in to work", result.workers, result.workers_unavailable),
+    ]
+
+
 def people_plain(result: Result) -> dict[str, str]:
     """Plain words for the residents' and workers' rows of :func:`people_lines`, for a page
     that keeps the technical detail (range model, zones, method) behind a toggle.
@@ -167,14 +175,11 @@ def people_plain(result: Result) -> dict[str, str]:
         By row label (``"Residents"``, ``"People who travel in to work"``): "likely between
         <low> and <high>", the 90% range.
     """
-    out = {}
-    for label, est in (
-        ("Residents", result.residents),
-        ("People who travel in to work", result.workers),
-    ):
-        if est is not None:
-            out[label] = f"likely between {est.low:,.0f} and {est.high:,.0f}"
-    return out
+    return {
+        label: f"likely between {est.low:,.0f} and {est.high:,.0f}"
+        for label, est, _ in _populations(result)
+        if est is not None
+    }
 
 
 def people_lines(result: Result) -> list[tuple[str, str, str]]:
@@ -192,10 +197,7 @@ def people_lines(result: Result) -> list[tuple[str, str, str]]:
         data's coverage of the catchment.
     """
     out = []
-    for label, est, why in (
-        ("Residents", result.residents, result.residents_unavailable),
-        ("People who travel in to work", result.workers, result.workers_unavailable),
-    ):
+    for label, est, why in _populations(result):
         if est is None:
             out.append((label, "unavailable", why or ""))
             continue
