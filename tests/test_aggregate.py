@@ -257,7 +257,7 @@ def test_people_of_each_area_in_wide_circles_equal_the_point_test(monkeypatch):
     lon = np.array([-0.09, -2.24, -0.14, -0.1, -2.23])
     r = np.array([24_140.16, 40_000.0, 70_000.0, 804.672, 804.672])
     c = estimate.Circles(lat, lon, r, ew.crs)
-    assert (c.candidate_counts(s) > estimate.TREE_AT).tolist() == [True] * 3 + [False] * 2
+    assert (c.candidate_counts(s) > estimate.TREE_AT_GROUPS).tolist() == [True] * 3 + [False] * 2
     none = np.full(len(r), None, dtype=object)
     calls = []
     real = estimate.area_groups

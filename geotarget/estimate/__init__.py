@@ -63,10 +63,17 @@ METHODS = ("areal", "dasymetric", "points")
 MAX_PAIRS = 8_000_000
 #: a circle whose point test would test more (circle, point) candidates than this is counted
 #: with the aggregate index (:mod:`geotarget.estimate.aggregate`), built or loaded for it if need
-#: be; others point by point.  Decided circle by circle, from the circle and the surface alone
-#: (never from what else is asked at once or what happens to be in memory), so that a circle
-#: gets the same bits in a batch, alone, or on a Dask worker
-TREE_AT = 10_000
+#: be; others point by point.  Decided circle by circle, from the circle, the surface and whether
+#: per-group detail is asked (never from what else is asked at once or what happens to be in
+#: memory), so that a circle gets the same bits in a batch, alone, or on a Dask worker.  Chosen by
+#: measurement (``benchmarks/tree_threshold.py``): on the London and England & Wales point
+#: surfaces the index is as fast as the point test at about 300-500 candidates and ten times
+#: faster at 6,000
+TREE_AT = 500
+#: the same with per-group detail (``groups=True``): the area / group / point hierarchy
+#: (:mod:`geotarget.estimate.area_sums`) costs about 0.15 ms a circle more, which the point test
+#: matches at about 2,000-3,000 candidates
+TREE_AT_GROUPS = 3_000
 
 
 def count(
@@ -112,7 +119,7 @@ def count(
         return _count_by_pairs(surface, polys, circles, groups)
     # wide circles (over WIDE_M, 1,000 km) are decided by the geodesic, which the point test adds
     per = circles.candidate_counts(surface)
-    tree = (per > TREE_AT) & (circles.radius <= WIDE_M)
+    tree = (per > (TREE_AT_GROUPS if groups else TREE_AT)) & (circles.radius <= WIDE_M)
     if groups and (surface.group is None or surface.group_area is None):
         tree[:] = False  # per-group detail without commuting areas: from the points
     if not tree.any():

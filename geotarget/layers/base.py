@@ -20,7 +20,16 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..errors import DataError, InputError
-from .coverage import LayerPart, boxes_decided, coverage_edges, fraction_inside
+from .coverage import (
+    MARGIN_M,
+    OUTER,
+    LayerPart,
+    boxes_decided,
+    coverage_edges,
+    fraction_inside,
+    surely_short,
+)
+from .coverage_grid import CoverageGrid
 from .geometry import point_array
 from .places import PlaceSet
 
@@ -29,6 +38,8 @@ if TYPE_CHECKING:
 
 #: what a surface's geometries are: census zones, points with counts, grid cells
 KINDS = ("zones", "points", "grid")
+#: circles asked at once from which :meth:`PopulationLayer.surely_short` uses the coverage's grid
+GRID_AT = 256
 #: the populations a layer counts
 POPULATIONS = ("residents", "workers")
 
@@ -473,9 +484,9 @@ class PopulationLayer:
     def surely_covered(self, centres: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
         """Where a circle surely lies inside the coverage (False: not sure, compute the fraction).
 
-        True where the square of half-side 1.05 r + 50 m around the circle (a margin for the
-        projection's scale) lies inside the coverage: the coverage's boundary does not meet it
-        and its centre is covered.
+        True where the square of half-side ``r * OUTER + MARGIN_M`` (1.05 r + 50 m) round the
+        circle (a margin for the projection's scale) lies inside the coverage: the coverage's
+        boundary does not meet it and its centre is covered.
 
         Parameters
         ----------
@@ -489,10 +500,47 @@ class PopulationLayer:
         numpy.ndarray
             One bool per circle.
         """
-        half = np.asarray(radius_m, dtype=float) * 1.05 + 50.0
+        half = np.asarray(radius_m, dtype=float) * OUTER + MARGIN_M
         x, y = shapely.get_x(centres), shapely.get_y(centres)
         boxes = shapely.box(x - half, y - half, x + half, y + half)
         return np.asarray(boxes_decided(self.coverage, self._coverage_edges, boxes) == 1.0)
+
+    def surely_short(self, centres: np.ndarray, radius_m: np.ndarray, share: float) -> np.ndarray:
+        """Where a circle surely has less than ``share`` of its area inside the coverage
+        (False: not sure, compute the fraction).
+
+        Fewer than ``GRID_AT`` circles are tested with boxes (:func:`.coverage.surely_short`);
+        more, with the coverage's grid (:meth:`.CoverageGrid.outside_inner`, built once).  Both
+        are exact, so the caller's answer for a circle does not depend on which decided it.
+
+        Parameters
+        ----------
+        centres : numpy.ndarray
+            The circles' centres, shapely points in the layer CRS.
+        radius_m : numpy.ndarray
+            Their radii in metres.
+        share : float
+            The share in question, in (0, 1].
+
+        Returns
+        -------
+        numpy.ndarray
+            One bool per circle.
+        """
+        x, y = shapely.get_x(centres), shapely.get_y(centres)
+        if len(x) < GRID_AT:
+            return surely_short(self.coverage, self._coverage_edges, x, y, radius_m, share)
+        # many circles: the coverage's grid (it decides fewer small circles than the boxes, but
+        # both are exact, so a circle's answer from the caller is the same either way)
+        r = np.asarray(radius_m, dtype=float)
+        most = np.pi * (r * OUTER + MARGIN_M) ** 2
+        out: np.ndarray = self._coverage_grid.outside_inner(x, y, r) > (1.0 - share) * most
+        return out
+
+    @cached_property
+    def _coverage_grid(self) -> CoverageGrid:
+        """The coverage as cells inside, outside or on its edge (:class:`.CoverageGrid`)."""
+        return CoverageGrid.of(self.coverage)
 
     @cached_property
     def wgs84_bounds(self) -> tuple[float, float, float, float]:

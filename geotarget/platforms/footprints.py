@@ -105,8 +105,8 @@ class Facts(RadiusFacts):
     catch: dict[str, est.Counts | None] = field(init=False)  # pop -> counts of the catchments
     # (i, r key) -> {pop: (e, lo, hi)}
     _circle: dict[tuple[int, float], PopTriples] = field(init=False, default_factory=dict)
-    # (i, r key) -> coverage fraction
-    _cover: dict[tuple[int, float], float] = field(init=False, default_factory=dict)
+    # (i, r key) -> whether the circle is short of COVERED coverage
+    _short: dict[tuple[int, float], bool] = field(init=False, default_factory=dict)
     _picks: dict[tuple[int, str, float | None, float], RadiusPick] = field(
         init=False, default_factory=dict
     )

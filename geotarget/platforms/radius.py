@@ -108,7 +108,7 @@ class RadiusFacts:
         n: int
         surfaces: dict[str, CountSurface | None]
         _circle: dict[tuple[int, float], PopTriples]
-        _cover: dict[tuple[int, float], float]
+        _short: dict[tuple[int, float], bool]
         _picks: dict[tuple[int, str, float | None, float], RadiusPick]
 
         @property
@@ -190,25 +190,34 @@ class RadiusFacts:
             ]
         )
 
-    def circle_coverage(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
-        """The share inside the layer's coverage of each circle (``r[j]`` around ``idx[j]``)."""
+    def circle_short(self, idx: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """Whether each circle (``r[j]`` around ``idx[j]``) has less than ``COVERED`` of its area
+        inside the layer's coverage (so that its waste is a lower bound).
+
+        Circles surely inside the coverage, or surely short of it (a part of them wholly
+        outside it, larger than ``1 - COVERED`` of the circle), are decided by boxes; only the
+        others are drawn and overlaid with the coverage.
+        """
         idx, r = np.asarray(idx, dtype=int), np.asarray(r, dtype=float)
         keys = list(zip(idx.tolist(), map(_rkey, r)))
-        todo = np.array([k not in self._cover for k in keys], bool)
+        todo = np.array([k not in self._short for k in keys], bool)
         if todo.any():
             ti, tr = idx[todo], r[todo]
             x, y = _xy(self.layer.crs, self.lat[ti], self.lon[ti])
-            cov = np.ones(len(ti))
             centres = cast("NDArray[np.object_]", shapely.points(x, y))
-            sure = self.layer.surely_covered(centres, tr)
-            if (~sure).any():
+            short = np.zeros(len(ti), bool)
+            open_ = ~self.layer.surely_covered(centres, tr)
+            if open_.any():
+                short[open_] = self.layer.surely_short(centres[open_], tr[open_], COVERED)
+            open_ &= ~short
+            if open_.any():
                 polys = circles_in(
-                    self.lat[ti[~sure]], self.lon[ti[~sure]], tr[~sure], self.layer.crs
+                    self.lat[ti[open_]], self.lon[ti[open_]], tr[open_], self.layer.crs
                 )
-                cov[~sure] = self.layer.coverage_fraction(polys)
-            for k, c in zip([k for k, t in zip(keys, todo) if t], cov):
-                self._cover[k] = float(c)
-        return np.array([self._cover[k] for k in keys])
+                short[open_] = self.layer.coverage_fraction(polys) < COVERED
+            for k, c in zip([k for k, t in zip(keys, todo) if t], short):
+                self._short[k] = bool(c)
+        return np.array([self._short[k] for k in keys], bool)
 
     def _widen(
         self, idx: np.ndarray, r: np.ndarray, max_m: float, need: np.ndarray, basis: str
@@ -305,7 +314,7 @@ class RadiusFacts:
                 grown[few] = True
         lower = np.zeros(n, bool)
         if len(ok):
-            lower[ok] = self.circle_coverage(ok, r[ok]) < COVERED
+            lower[ok] = self.circle_short(ok, r[ok])
         if min_audience is not None and len(ok) and conv > 0:
             pool = self.circle_totals(ok, r[ok], basis) * conv
             fail = ok[(pool < min_audience) & ~lower[ok]]
@@ -323,7 +332,7 @@ class RadiusFacts:
                         new = np.ceil(hi / u * 100) / 100 * u
                     r[can] = np.minimum(new, max_m)
                     widened[can] = True
-                    lower[can] = self.circle_coverage(can, r[can]) < COVERED
+                    lower[can] = self.circle_short(can, r[can])
         pick = RadiusPick(r, unit, reason, grown, widened, lower)
         self._picks[key] = pick
         return pick
