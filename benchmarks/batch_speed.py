@@ -23,7 +23,7 @@ Times, on random half-mile catchments in London (residents and workers):
 (h) the platform table: ``geotarget batch --platforms all`` of 10,000 venues from the command
     line (start-up, counts and writing included; in one process, and in ``--processes 2``),
     with and without a special ad category declared (``--special-category housing``: Meta's
-    15-mile circles), against tobler's rate from (b) measured in the same run, with the
+    15-mile circles; in one process and in two), against tobler's rate from (b) measured in the same run, with the
     child's peak memory; and the platform stage alone in this process, as array work and
     venue by venue (the reference path, on a sample).
 
@@ -367,6 +367,10 @@ def platform_table(layer, n: int, tob_rate, lsoa, msoa, tob: list) -> None:
         (
             "all platforms, 1 process, --special-category housing",
             [*plat, "--processes", "1", "--special-category", "housing"],
+        ),
+        (
+            "all platforms, --processes 2, --special-category housing",
+            [*plat, "--processes", "2", "--special-category", "housing"],
         ),
     ]
     for name, extra in runs:

@@ -31,7 +31,7 @@ __all__ = ["CoverageGrid"]
 #: cells in a grid, at most (about): sets the cell size for large coverages
 MAX_CELLS = 4_000_000
 #: the finest cell, metres
-MIN_CELL_M = 200.0
+MIN_CELL_M = 50.0
 #: (circle, row) pairs measured at once
 MAX_ROWS = 2_000_000
 
