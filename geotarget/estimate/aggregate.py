@@ -272,10 +272,16 @@ class AggregateIndex:
             return
         a, b = self.istart[item], self.iend[item]
         ln = b - a
-        pair = np.repeat(np.arange(len(ci)), ln)
         k = np.arange(int(ln.sum()), dtype=np.int64) - np.repeat(np.cumsum(ln) - ln - a, ln)
-        pin = _dist(self.pe[k], c[ci[pair]]) <= r[ci[pair]]
-        pair, k = pair[pin], k[pin]
+        # the point test's distance, coordinate by coordinate (the same operations in the same
+        # order as _norm, so the same bits), each pair's centre repeated over its points
+        pk = self.pe[k] - np.repeat(c[ci], ln, axis=0)
+        d = pk[:, 0] * pk[:, 0]
+        for ax in (1, 2):
+            d += pk[:, ax] * pk[:, ax]
+        pin = np.sqrt(d, out=d) <= np.repeat(r[ci], ln)
+        pair = np.repeat(np.arange(len(ci)), ln)[pin]
+        k = k[pin]
         n, npair = len(r), len(ci)
         inside = np.bincount(pair, weights=self.pv[k], minlength=npair)
         touched = np.bincount(pair, minlength=npair) > 0
