@@ -5,10 +5,11 @@ it finds outside the coverage is a lower bound of the true one, and the platform
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 
 from geotarget.layers.coverage import INNER, MARGIN_M
-from geotarget.layers.coverage_grid import EDGE, INSIDE, OUTSIDE, CoverageGrid
+from geotarget.layers.coverage_grid import EDGE, INSIDE, MIN_CELL_M, OUTSIDE, CoverageGrid
 
 # a coverage with a bay, an island and a lake (metres): concave edges, holes and two parts
 _OUTER = shapely.Polygon(
@@ -25,9 +26,11 @@ def _cells(g: CoverageGrid, state: int) -> np.ndarray:
     return shapely.box(x, y, x + g.cell, y + g.cell)
 
 
-def test_cells_are_what_they_are_marked():
-    g = CoverageGrid.of(COVERAGE)
-    assert g.cell == 200.0
+@pytest.mark.parametrize("level", [0, 3])
+def test_cells_are_what_they_are_marked(level):
+    """The finest cells, and blocks of 8 x 8 of them (what wide circles are measured on)."""
+    g = CoverageGrid.of(COVERAGE)._level(level)
+    assert g.cell == MIN_CELL_M * 2**level
     counts = [int((g.state == s).sum()) for s in (OUTSIDE, INSIDE, EDGE)]
     assert sum(counts) == g.state.size and min(counts) > 0
     assert shapely.covers(COVERAGE, _cells(g, INSIDE)).all()
@@ -76,8 +79,8 @@ def test_platform_short_of_coverage_is_the_overlays_answer(london, monkeypatch):
     centres = shapely.points(x, y)
     exact = london.coverage_fraction(circles_in(lat, lon, r, london.crs)) < COVERED
     grid = london.surely_short(centres, r, COVERED)
+    assert len(centres) >= base.GRID_AT
     monkeypatch.setattr(base, "GRID_AT", 10**9)
     boxes = london.surely_short(centres, r, COVERED)
-    assert len(centres) >= 256
     assert 0.3 * exact.sum() < grid.sum() and boxes.sum() > 0
     assert not (grid & ~exact).any() and not (boxes & ~exact).any()

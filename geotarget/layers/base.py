@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 #: what a surface's geometries are: census zones, points with counts, grid cells
 KINDS = ("zones", "points", "grid")
 #: circles asked at once from which :meth:`PopulationLayer.surely_short` uses the coverage's grid
-GRID_AT = 256
+GRID_AT = 32
 #: the populations a layer counts
 POPULATIONS = ("residents", "workers")
 

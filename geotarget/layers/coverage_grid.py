@@ -34,6 +34,8 @@ MAX_CELLS = 4_000_000
 MIN_CELL_M = 50.0
 #: (circle, row) pairs measured at once
 MAX_ROWS = 2_000_000
+#: rows a disc spans on the grid it is measured on, at least (and under twice as many)
+ROWS = 16
 
 OUTSIDE, INSIDE, EDGE = 0, 1, 2
 
@@ -122,9 +124,40 @@ class CoverageGrid:
         rho = np.asarray(radius_m, dtype=float) * INNER - MARGIN_M
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         out = np.zeros(len(rho))
+        ok = np.isfinite(rho + x + y) & (rho > self.cell)
+        # each disc on the grid whose cells give it about ROWS to 2 * ROWS rows: a wide circle
+        # on coarser cells (each a block of finer ones, so just as exact)
+        level = np.zeros(len(rho), np.int64)
+        level[ok] = np.maximum(np.floor(np.log2(rho[ok] / (self.cell * ROWS))), 0)
+        for lv in np.unique(level[ok]):
+            w = np.flatnonzero(ok & (level == lv))
+            out[w] = self._level(int(lv))._outside_rows(x[w], y[w], rho[w])
+        return out
+
+    def _level(self, lv: int) -> CoverageGrid:
+        """This grid with cells ``2**lv`` times as wide (blocks of its cells: inside or outside
+        when all of the block is, else edge), made once."""
+        levels = self.__dict__.setdefault("_levels", [self])
+        while len(levels) <= lv:
+            levels.append(levels[-1]._coarser())
+        return levels[lv]
+
+    def _coarser(self) -> CoverageGrid:
+        """The grid of blocks of 2 x 2 cells (cells beyond the grid: outside)."""
+        ny, nx = self.state.shape
+        st = np.full((ny + ny % 2, nx + nx % 2), OUTSIDE, np.int8)
+        st[:ny, :nx] = self.state
+        blocks = [st[0::2, 0::2], st[1::2, 0::2], st[0::2, 1::2], st[1::2, 1::2]]
+        inside = np.logical_and.reduce([b == INSIDE for b in blocks])
+        outside = np.logical_and.reduce([b == OUTSIDE for b in blocks])
+        state = np.where(inside, INSIDE, np.where(outside, OUTSIDE, EDGE)).astype(np.int8)
+        return CoverageGrid(self.x0, self.y0, 2.0 * self.cell, state)
+
+    def _outside_rows(self, x: np.ndarray, y: np.ndarray, rho: np.ndarray) -> np.ndarray:
+        """:meth:`outside_inner` on this grid's cells, for discs of radius ``rho``."""
+        out = np.zeros(len(rho))
         c = self.cell
-        ok = np.isfinite(rho + x + y) & (rho > c)
-        w = np.flatnonzero(ok)
+        w = np.flatnonzero(rho > c)
         if not len(w):
             return out
         # the rows wholly inside each disc's vertical span
