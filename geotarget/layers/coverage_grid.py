@@ -3,10 +3,9 @@ possibly on its edge: exact decisions for many circles at once without drawing t
 
 Every cell the coverage's boundary may touch is marked "edge" (each boundary segment, cut in
 pieces no longer than a cell, marks every cell of its piece's bounding box, a little wider), so
-the other cells are free of the boundary.  Free cells that share a side are on the same side of
-the boundary, so each connected group of free cells is inside or outside as a whole: one point
-of it tells which.  Sums over the grid (a summed-area table) then count, for any run of cells,
-those wholly inside or wholly outside.
+the other cells are free of the boundary.  A run of free cells along a row meets no boundary, so
+it is inside or outside as a whole: the centre of its first cell tells which.  Sums over the
+grid (a summed-area table) then count, for any run of cells, those wholly outside.
 
 It answers, for many circles at once, how much of each circle is surely outside the coverage:
 the cells wholly inside the disc the circle surely holds and wholly outside the coverage.  When
@@ -88,20 +87,17 @@ class CoverageGrid:
         nx = int(math.ceil((xmax - x0) / cell)) + 2
         ny = int(math.ceil((ymax - y0) / cell)) + 2
         edge = _edge_cells(coverage, x0, y0, cell, nx, ny)
-        state = np.full((ny, nx), EDGE, np.int8)
-        from scipy import ndimage
-
-        label, n = ndimage.label(~edge)  # free cells that share a side: one side of the edge
-        if n:
-            flat = label.ravel()
-            first = np.full(n + 1, -1, np.int64)
-            idx = np.flatnonzero(flat)
-            first[flat[idx[::-1]]] = idx[::-1]  # the first cell of each group
-            js, is_ = np.divmod(first[1:], nx)
-            shapely.prepare(coverage)
-            inside = shapely.contains_xy(coverage, x0 + (is_ + 0.5) * cell, y0 + (js + 0.5) * cell)
-            side = np.r_[EDGE, np.where(inside, INSIDE, OUTSIDE)].astype(np.int8)
-            state = side[label]
+        # each row's runs of free cells: a run meets no boundary, so one point of it (its first
+        # cell's centre) tells its side
+        free = ~edge
+        start = free.copy()
+        start[:, 1:] &= edge[:, :-1]
+        run = np.cumsum(start.ravel()).reshape(ny, nx)  # a free cell's run, from 1
+        js, is_ = np.nonzero(start)
+        shapely.prepare(coverage)
+        inside = shapely.contains_xy(coverage, x0 + (is_ + 0.5) * cell, y0 + (js + 0.5) * cell)
+        side = np.r_[EDGE, np.where(inside, INSIDE, OUTSIDE)].astype(np.int8)
+        state = np.where(free, side[run], EDGE).astype(np.int8)
         return cls(x0, y0, cell, state)
 
     def outside_inner(self, x: np.ndarray, y: np.ndarray, radius_m: np.ndarray) -> np.ndarray:
