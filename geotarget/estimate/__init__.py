@@ -67,9 +67,11 @@ MAX_PAIRS = 8_000_000
 #: per-group detail is asked (never from what else is asked at once or what happens to be in
 #: memory), so that a circle gets the same bits in a batch, alone, or on a Dask worker.  Chosen by
 #: measurement (``benchmarks/tree_threshold.py``): on the London and England & Wales point
-#: surfaces the index is as fast as the point test at about 300-500 candidates and ten times
-#: faster at 6,000
-TREE_AT = 500
+#: surfaces the index is as fast as the point test at about 300-500 candidates, two to three
+#: times faster at 1,400 and twenty times at 8,000; but a process's first use of the index loads
+#: it (0.1-0.3 s for England & Wales' 1.5 million postcodes), which a single half-mile venue in
+#: central London (about 1,250 candidates) would pay for 30 microseconds of point test
+TREE_AT = 2_000
 #: the same with per-group detail (``groups=True``): the area / group / point hierarchy
 #: (:mod:`geotarget.estimate.area_sums`) costs about 0.15 ms a circle more, which the point test
 #: matches at about 2,000-3,000 candidates
