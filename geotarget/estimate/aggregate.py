@@ -46,24 +46,52 @@ LEAF = 8
 MAX_FRONTIER = 3_000_000
 
 
-def _far_near(
-    lo: F, hi: F, c: F, reach: F, margin: F | None
+def _far_near_axes(
+    lo: tuple[F, F, F],
+    hi: tuple[F, F, F],
+    box: I,
+    c: tuple[F, F, F],
+    ci: I,
+    reach: F,
+    margin: F | None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
-    """Per (box, centre) row: whether every point of the box passes the point test (by more than
-    ``margin``), and whether none does (by more than ``margin``).
+    """Per (box, circle) pair: whether every point of box ``box`` passes the point test of
+    circle ``ci`` (by more than ``margin``), and whether none does (by more than ``margin``).
 
-    ``lo``, ``hi`` and ``c`` are (p, 3) arrays; the farthest-corner and nearest-point distances
-    are computed with the point test's own operations, in its order.
+    ``lo``/``hi`` are the boxes' corners and ``c`` the circles' centres, one contiguous array
+    per axis; the farthest-corner and nearest-point distances are computed with the point
+    test's own operations, in its order (``sqrt((x*x + y*y) + z*z)``).
     """
-    a = lo - c
-    b = hi - c
-    far = np.maximum(np.abs(a), np.abs(b))
-    near = np.maximum(np.maximum(a, -b), 0.0)
-    dmax = _norm(far)
-    dmin = _norm(near)
+    dmax = dmin = np.zeros(0)
+    for ax in range(3):
+        cc = c[ax][ci]
+        a = lo[ax][box] - cc
+        b = hi[ax][box] - cc
+        far = np.maximum(np.abs(a), np.abs(b))
+        np.negative(b, out=b)
+        near = np.maximum(np.maximum(a, b, out=a), 0.0, out=a)
+        far *= far
+        near *= near
+        if ax == 0:
+            dmax, dmin = far, near
+        else:
+            dmax += far
+            dmin += near
+    np.sqrt(dmax, out=dmax)
+    np.sqrt(dmin, out=dmin)
+    rr = reach[ci]
     if margin is None:
-        return dmax <= reach, dmin > reach
-    return reach - dmax > margin, dmin - reach > margin
+        return dmax <= rr, dmin > rr
+    return rr - dmax > margin, dmin - rr > margin
+
+
+def _axes(a: F) -> tuple[F, F, F]:
+    """The columns of an (n, 3) array, each contiguous."""
+    return (
+        np.ascontiguousarray(a[:, 0]),
+        np.ascontiguousarray(a[:, 1]),
+        np.ascontiguousarray(a[:, 2]),
+    )
 
 
 def _norm(d: F) -> F:
@@ -137,6 +165,8 @@ class AggregateIndex:
         self.isum: F = isum
         self.iedge = self.pedge
         self._build_nodes(m)
+        self._lo3, self._hi3 = _axes(self.lo), _axes(self.hi)
+        self._ilo3, self._ihi3 = _axes(self.ilo), _axes(self.ihi)
         ne = self.leaf_end > self.leaf_start
         leaf_lo, leaf_hi = self.lo[-len(ne) :][ne], self.hi[-len(ne) :][ne]
         diag = np.linalg.norm(np.minimum(leaf_hi - leaf_lo, 1e9), axis=1)
@@ -236,11 +266,12 @@ class AggregateIndex:
         ci = part.astype(np.int64)
         node = np.zeros(len(ci), np.int64)
         nc = len(acc)
+        c3 = _axes(c)
         for level in range(self.depth + 1):
             if not len(ci):
                 break
             margin = None if self.edge is None else self.edge[node]
-            inside, out = _far_near(self.lo[node], self.hi[node], c[ci], r[ci], margin)
+            inside, out = _far_near_axes(self._lo3, self._hi3, node, c3, ci, r, margin)
             if inside.any():
                 _add(acc, ci[inside], self.sums[node[inside]], nc)
             keep = ~(inside | out)
@@ -259,7 +290,7 @@ class AggregateIndex:
         ci = np.repeat(ci, ln)
         item = np.arange(int(ln.sum()), dtype=np.int64) - np.repeat(np.cumsum(ln) - ln - a, ln)
         margin = None if self.iedge is None else self.iedge[item]
-        inside, out = _far_near(self.ilo[item], self.ihi[item], c[ci], r[ci], margin)
+        inside, out = _far_near_axes(self._ilo3, self._ihi3, item, _axes(c), ci, r, margin)
         if inside.any():
             _add(acc, ci[inside], self.isum[item[inside]], len(acc))
         keep = ~(inside | out)
