@@ -61,6 +61,25 @@ def fraction_inside(parts: np.ndarray, tree: shapely.STRtree, geoms: np.ndarray)
     return np.clip(frac, 0.0, 1.0)
 
 
+def boundary_segments(coverage: BaseGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The coverage's boundary (outer rings and holes) as straight segments.
+
+    Parameters
+    ----------
+    coverage : shapely.geometry.base.BaseGeometry
+        A layer's coverage polygon (layer CRS).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(xy, ring, seg)``: the rings' vertices, the ring of each, and the first vertex of
+        each segment (``xy[s]`` to ``xy[s + 1]``, in one ring).
+    """
+    rings = shapely.get_rings(shapely.get_parts(np.array([coverage], dtype=object)))
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    return xy, ring, np.flatnonzero(ring[1:] == ring[:-1])
+
+
 def coverage_edges(coverage: BaseGeometry) -> shapely.STRtree:
     """The coverage's boundary (outer rings and holes) as short lines in a spatial index.
 
@@ -74,9 +93,7 @@ def coverage_edges(coverage: BaseGeometry) -> shapely.STRtree:
     shapely.STRtree
         An index of lines of at most ``SEGMENTS_PER_LINE`` boundary segments each.
     """
-    rings = shapely.get_rings(shapely.get_parts(np.array([coverage], dtype=object)))
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    seg = np.flatnonzero(ring[1:] == ring[:-1])  # segment: xy[s] -> xy[s + 1] in one ring
+    xy, ring, seg = boundary_segments(coverage)
     if not len(seg):
         return shapely.STRtree(np.zeros(0, dtype=object))
     n = np.arange(len(seg))

@@ -23,7 +23,7 @@ import shapely
 from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
-from .coverage import INNER, MARGIN_M
+from .coverage import INNER, MARGIN_M, boundary_segments
 
 __all__ = ["CoverageGrid"]
 
@@ -189,9 +189,7 @@ def _edge_cells(
     than a cell, each piece marking the cells of its bounding box (widened by a millionth of a
     cell, so that a piece on a cell's side marks both cells)."""
     edge = np.zeros((ny, nx), bool)
-    rings = shapely.get_rings(shapely.get_parts(np.array([coverage], dtype=object)))
-    xy, ring = shapely.get_coordinates(rings, return_index=True)
-    s = np.flatnonzero(ring[1:] == ring[:-1])
+    xy, _, s = boundary_segments(coverage)
     if not len(s):
         return edge
     a, b = xy[s], xy[s + 1]
