@@ -195,8 +195,9 @@ class RadiusFacts:
         inside the layer's coverage (so that its waste is a lower bound).
 
         Circles surely inside the coverage, or surely short of it (a part of them wholly
-        outside it, larger than ``1 - COVERED`` of the circle), are decided by boxes; only the
-        others are drawn and overlaid with the coverage.
+        outside it, larger than ``1 - COVERED`` of the circle), are decided by boxes or by the
+        coverage's grid (:meth:`PopulationLayer.surely_short`); only the others are drawn and
+        overlaid with the coverage.
         """
         idx, r = np.asarray(idx, dtype=int), np.asarray(r, dtype=float)
         keys = list(zip(idx.tolist(), map(_rkey, r)))
