@@ -73,9 +73,11 @@ MAX_PAIRS = 8_000_000
 #: central London (about 1,250 candidates) would pay for 30 microseconds of point test
 TREE_AT = 2_000
 #: the same with per-group detail (``groups=True``): the area / group / point hierarchy
-#: (:mod:`geotarget.estimate.area_sums`) costs about 0.15 ms a circle more, which the point test
-#: matches at about 2,000-3,000 candidates
-TREE_AT_GROUPS = 3_000
+#: (:mod:`geotarget.estimate.area_sums`) costs about 0.15-0.2 ms a circle more, which the point
+#: test matches at 1,400-8,000 candidates; and a process's first such circle builds the hierarchy
+#: (0.7 s for England & Wales), which one venue's platform table (a 1-mile circle in central
+#: London: 3,000-10,000 candidates) would pay for a few milliseconds of point test
+TREE_AT_GROUPS = 10_000
 
 
 def count(
