@@ -27,6 +27,7 @@ from .coverage import (
     boxes_decided,
     coverage_edges,
     fraction_inside,
+    surely_less,
     surely_short,
 )
 from .coverage_grid import CoverageGrid
@@ -533,9 +534,7 @@ class PopulationLayer:
         # many circles: the coverage's grid (it decides fewer small circles than the boxes, but
         # both are exact, so a circle's answer from the caller is the same either way)
         r = np.asarray(radius_m, dtype=float)
-        most = np.pi * (r * OUTER + MARGIN_M) ** 2
-        out: np.ndarray = self._coverage_grid.outside_inner(x, y, r) > (1.0 - share) * most
-        return out
+        return surely_less(self._coverage_grid.outside_inner(x, y, r), r, share)
 
     @cached_property
     def _coverage_grid(self) -> CoverageGrid:

@@ -141,6 +141,30 @@ def boxes_decided(coverage: BaseGeometry, edges: shapely.STRtree, boxes: np.ndar
     return out
 
 
+def surely_less(outside: np.ndarray, radius_m: np.ndarray, share: float) -> np.ndarray:
+    """Whether circles of radius ``radius_m`` with an area ``outside`` (m², layer CRS) surely
+    outside the coverage have less than ``share`` of their area inside it: ``outside`` is more
+    than ``1 - share`` of the largest area such a circle can have, ``pi (r * OUTER +
+    MARGIN_M)^2``.
+
+    Parameters
+    ----------
+    outside : numpy.ndarray
+        Per circle, an area surely inside it and outside the coverage.
+    radius_m : numpy.ndarray
+        The circles' radii in metres.
+    share : float
+        The share in question, in (0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per circle.
+    """
+    most = np.pi * (np.asarray(radius_m, dtype=float) * OUTER + MARGIN_M) ** 2
+    return np.asarray(outside > (1.0 - share) * most)
+
+
 def surely_short(
     coverage: BaseGeometry,
     edges: shapely.STRtree,
@@ -196,8 +220,7 @@ def surely_short(
     s = np.repeat(side, len(bx0))
     decided = boxes_decided(coverage, edges, shapely.box(px, py, px + s, py + s))
     outside = (decided == 0.0).reshape(len(use), len(bx0)).sum(axis=1) * side**2
-    most = np.pi * (r[use] * OUTER + MARGIN_M) ** 2
-    out[use] = outside > (1.0 - share) * most
+    out[use] = surely_less(outside, r[use], share)
     return out
 
 
